@@ -1,0 +1,217 @@
+"""Courses, lessons and their versions, scenes, checkpoints and render jobs.
+
+A lesson is a list of immutable-once-used versions: what was rendered, reviewed or
+published stays reproducible, and an edit to such a version forks a new draft.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    CHINESE = "zh", _("Chinese (Mandarin)")
+
+
+class Course(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="courses"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(_("short name"), max_length=80, unique=True, allow_unicode=True)
+    description = models.TextField(_("description"), blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Concept(models.Model):
+    """A course-level tag shared by scenes and checkpoints across lessons."""
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="concepts")
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(max_length=120, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "slug"], name="unique_concept_per_course")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lesson(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="lessons")
+    title = models.CharField(_("title"), max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def latest_version(self) -> "LessonVersion | None":
+        return self.versions.order_by("-number").first()
+
+
+class VersionStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    IN_REVIEW = "in_review", _("In review")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    PUBLISHED = "published", _("Published")
+
+
+class LessonVersion(models.Model):
+    lesson = models.ForeignKey(Lesson, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT
+    )
+    status_reason = models.TextField(_("reason"), blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    import_report = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["lesson", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["lesson", "number"], name="unique_version_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lesson} v{self.number}"
+
+
+class SceneKind(models.TextChoices):
+    TITLE = "title", _("Title card")
+    TEXT = "text", _("Text slide")
+    IMAGE = "image", _("Image")
+    CODE = "code", _("Code slide")
+
+
+class SceneRole(models.TextChoices):
+    CORE = "core", _("Core")
+    REMEDIAL = "remedial", _("Remedial")
+    ENRICHMENT = "enrichment", _("Enrichment")
+    RECAP = "recap", _("Recap")
+
+
+def scene_image_path(scene: "Scene", filename: str) -> str:
+    return f"scenes/{scene.version.lesson_id}/{filename}"
+
+
+class Scene(models.Model):
+    version = models.ForeignKey(LessonVersion, on_delete=models.CASCADE, related_name="scenes")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(_("visual"), max_length=8, choices=SceneKind.choices, default=SceneKind.TEXT)
+    title = models.CharField(_("title"), max_length=300, blank=True)
+    # Text slide: one bullet per line. Code slide: unused.
+    body = models.TextField(_("slide text"), blank=True)
+    code = models.TextField(_("code"), blank=True)
+    code_language = models.CharField(_("code language"), max_length=40, blank=True)
+    image = models.ImageField(_("image"), upload_to=scene_image_path, blank=True, max_length=300)
+    image_alt = models.CharField(_("image description"), max_length=500, blank=True)
+    narration = models.TextField(_("narration"), blank=True)
+    # Per-sentence origin: [{"sentence": ..., "file": ..., "page": n, "slide": n, "paragraph": n}]
+    # An empty list means the teacher typed the narration.
+    narration_sources = models.JSONField(default=list, blank=True)
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
+    )
+    role = models.CharField(_("role"), max_length=12, choices=SceneRole.choices, default=SceneRole.CORE)
+    concepts = models.ManyToManyField(Concept, blank=True, related_name="scenes")
+
+    class Meta:
+        ordering = ["version", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.title or f"#{self.position + 1}"
+
+
+class Checkpoint(models.Model):
+    """A question after a scene. Generated drafts reach students only once accepted."""
+
+    scene = models.OneToOneField(Scene, on_delete=models.CASCADE, related_name="checkpoint")
+    prompt = models.TextField(_("question"))
+    explanation = models.TextField(_("explanation"), blank=True)
+    concepts = models.ManyToManyField(Concept, blank=True, related_name="checkpoints")
+    generated = models.BooleanField(default=False)
+    accepted = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.prompt[:60]
+
+
+class Choice(models.Model):
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.CASCADE, related_name="choices")
+    text = models.CharField(_("answer"), max_length=300)
+    is_correct = models.BooleanField(_("correct"), default=False)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+
+class RenderStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class RenderJob(models.Model):
+    """One render of a lesson version; progress is stored here so a reload shows the truth."""
+
+    version = models.ForeignKey(LessonVersion, on_delete=models.CASCADE, related_name="render_jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=12, choices=RenderStatus.choices, default=RenderStatus.QUEUED)
+    stage = models.CharField(max_length=40, blank=True)
+    scene_index = models.PositiveIntegerField(default=0)
+    scene_count = models.PositiveIntegerField(default=0)
+    percent = models.FloatField(default=0)
+    eta_s = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    # Relative to MEDIA_ROOT; set only once every output file is in place.
+    output_dir = models.CharField(max_length=300, blank=True)
+    manifest = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def group_name(self) -> str:
+        return f"render-job-{self.pk}"

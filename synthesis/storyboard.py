@@ -1,0 +1,104 @@
+"""What a lesson video shows and says, as plain frozen dataclasses.
+
+A storyboard describes; renderers decide how pixels and samples are made. The Django
+side builds one from the database, `synthesis.markdown` builds one from a lesson folder,
+and tests can check one without rendering anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+VisualKind = Literal["title", "text", "image", "code"]
+SceneRole = Literal["core", "remedial", "enrichment", "recap"]
+Quality = Literal["draft", "standard", "high"]
+SUPPORTED_LANGUAGES = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class Visual:
+    """What the scene shows. Fields unused by a kind stay empty.
+
+    title: heading on a title card or slide.  bullets: one line each on a text slide.
+    code/code_language: a code slide.  math: LaTeX sources shown on a text slide.
+    image_path: absolute path of an uploaded or imported image.  alt: its description,
+    used for the caption and the descriptions track.
+    """
+
+    kind: VisualKind
+    title: str = ""
+    subtitle: str = ""
+    bullets: tuple[str, ...] = ()
+    code: str = ""
+    code_language: str = ""
+    math: tuple[str, ...] = ()
+    image_path: str | None = None
+    alt: str = ""
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a narrated sentence came from in imported material."""
+
+    file: str
+    paragraph: int | None = None
+    page: int | None = None
+    slide: int | None = None
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One scene: a visual, the narration read over it, and what it teaches."""
+
+    id: str
+    visual: Visual
+    narration: str
+    language: str = "en"
+    concepts: tuple[str, ...] = ()
+    role: SceneRole = "core"
+    sources: tuple[SourceRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    title: str
+    language: str
+    scenes: tuple[Scene, ...]
+    # Problems found while building the storyboard, each naming the scene and the file.
+    warnings: tuple[str, ...] = ()
+    attribution: str = ""
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """Engines in order of preference; the first that works for a sentence speaks it."""
+
+    engines: tuple[str, ...] = ("piper", "espeak", "gtts")
+    voice: str | None = None
+    rate: float = 1.0
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How the video looks: everything here changes pixels, so it is part of cache keys."""
+
+    width_px: int = 1280
+    height_px: int = 720
+    fps: int = 30
+    quality: Quality = "standard"
+    burn_captions: bool = True
+    device: str = "auto"  # auto | cpu | cuda
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report: stage name, scene i of n, overall percent, seconds left."""
+
+    stage: str
+    scene_index: int
+    scene_count: int
+    percent: float
+    eta_s: float | None = None
+    message: str = ""
