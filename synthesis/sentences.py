@@ -39,11 +39,17 @@ _BEFORE_NUMBER = {
 }  # fmt: skip
 
 _WORD_BEFORE = re.compile(r"(\S+)$")
+_CLOSER_RUN = f"[{re.escape(_CLOSERS)}]*"
+# Where an over-long sentence may be cut; the cut goes after the match.
 _SOFT_BREAKS = {
-    "en": re.compile(r"(?<=[,;:])\s+|\s+(?=[—–-]{1,2}\s)"),
-    "zh": re.compile(f"(?<=[，、；：,;:…—])(?![{re.escape(_CLOSERS)}…—])\\s*"),
+    "en": re.compile(r"[,;:]\s+|\s(?:—|–|--)\s"),
+    "zh": re.compile(f"(?:[，、；：,;:]|…+|—+){_CLOSER_RUN}\\s*"),
 }
-_ZH_CLAUSE_ENDS = re.compile(f"(?<=[；;…])(?![{re.escape(_CLOSERS)}…])\\s*")
+# Chinese clause ends tried before commas: 。-like pauses inside a very long sentence.
+_ZH_CLAUSE_ENDS = re.compile(f"(?:[；;]|…+){_CLOSER_RUN}\\s*")
+# Inline code and math are read as a unit: never cut inside `...` or $...$ (TeX/pandoc
+# rule: no space inside either dollar, no digit after the closing one, so "$5. Then $6" isn't math).
+_PROTECTED = re.compile(r"`[^`]*`|\$(?=\S)[^$]*?(?<=\S)\$(?!\d)")
 
 
 def split_sentences(text: str, language: str) -> list[str]:
@@ -66,17 +72,21 @@ def _normalise_space(text: str) -> str:
 
 
 def _split_at_terminators(text: str) -> list[str]:
-    ends = sorted(
-        {m.end() for m in _CJK_END.finditer(text) if _is_cjk_boundary(text, m)}
-        | {m.end() for m in _LATIN_END.finditer(text) if _is_latin_boundary(text, m)}
-    )
-    sentences, start = [], 0
-    for end in ends:
-        if end > start:
-            sentences.append(text[start:end].strip())
+    ends = {m.end() for m in _CJK_END.finditer(text) if _is_cjk_boundary(text, m)}
+    ends |= {m.end() for m in _LATIN_END.finditer(text) if _is_latin_boundary(text, m)}
+    return _cut(text, ends)
+
+
+def _cut(text: str, ends: set[int]) -> list[str]:
+    """Split text after each position in `ends` that is not inside code or math."""
+    protected = [m.span() for m in _PROTECTED.finditer(text)]
+    pieces, start = [], 0
+    for end in sorted(ends):
+        if end > start and not any(a < end < b for a, b in protected):
+            pieces.append(text[start:end].strip())
             start = end
-    sentences.append(text[start:].strip())
-    return [s for s in sentences if s]
+    pieces.append(text[start:].strip())
+    return [p for p in pieces if p]
 
 
 def _is_cjk_boundary(text: str, match: re.Match[str]) -> bool:
@@ -102,6 +112,8 @@ def _is_latin_boundary(text: str, match: re.Match[str]) -> bool:
     # A single period.
     if next_char.islower():
         return False
+    if _CJK_CHAR.match(next_char) and text[match.start() - 1].isdigit():
+        return False  # "1. 我们…": a list number inside Chinese text, not a sentence end
     word_match = _WORD_BEFORE.search(text[: match.start()])
     word = word_match.group(1).lstrip("(\"'“‘[").lower() if word_match else ""
     if word in _NEVER_FINAL or (word in _BEFORE_NUMBER and next_char.isdigit()):
@@ -127,19 +139,22 @@ def _merge_punctuation_only(sentences: list[str]) -> list[str]:
 def _split_long(sentence: str, lang: str, limit: int) -> list[str]:
     if len(sentence) <= limit:
         return [sentence]
+    joiner = "" if lang == "zh" else " "
     clauses = [sentence]
     if lang == "zh":
-        clauses = _pack(_ZH_CLAUSE_ENDS.split(sentence), limit, joiner="")
+        clauses = _pack(_cut_after(sentence, _ZH_CLAUSE_ENDS), limit, joiner=joiner)
     pieces: list[str] = []
     for clause in clauses:
         if len(clause) <= limit:
             pieces.append(clause)
             continue
-        parts = [p for p in _SOFT_BREAKS[lang].split(clause) if p]
-        joiner = "" if lang == "zh" else " "
-        for part in _pack(parts, limit, joiner=joiner):
+        for part in _pack(_cut_after(clause, _SOFT_BREAKS[lang]), limit, joiner=joiner):
             pieces.extend(_hard_split(part, lang, limit))
-    return [p.strip() for p in pieces if p.strip()]
+    return [p for p in pieces if p]
+
+
+def _cut_after(text: str, pattern: re.Pattern[str]) -> list[str]:
+    return _cut(text, {m.end() for m in pattern.finditer(text)})
 
 
 def _pack(parts: list[str], limit: int, *, joiner: str) -> list[str]:

@@ -115,3 +115,34 @@ def test_blank_text_has_no_sentences(language):
 
 def test_punctuation_only_piece_joins_the_sentence_before():
     assert split_sentences("Really?! …", "en") == ["Really?!…"]
+
+
+def test_inline_code_and_math_are_never_cut():
+    text = (
+        'Run `git commit -m "Fix. Then push."` now. The loss is $a. B$ here. It costs $5. Then $6.'
+    )
+    assert split_sentences(text, "en") == [
+        'Run `git commit -m "Fix. Then push."` now.',
+        "The loss is $a. B$ here.",
+        "It costs $5.",
+        "Then $6.",
+    ]
+
+
+def test_long_chinese_sentence_keeps_math_commas():
+    math = r"$\{\text{婴儿},\text{儿童},\text{青少年}\}$"
+    text = (
+        "如果类别间有一些自然顺序，比如说我们试图预测"
+        + math
+        + "，"
+        + "那么将这个问题转变为回归问题，" * 4
+    )
+    pieces = split_sentences(text, "zh")
+    assert len(pieces) > 1
+    assert any(math in piece for piece in pieces)
+    assert "".join(pieces) == text
+
+
+def test_list_number_inside_chinese_text_is_not_a_sentence_end():
+    text = "有两个问题： 1. 我们只对类别感兴趣； 2. 我们希望得到概率。"
+    assert split_sentences(text, "zh") == [text]
