@@ -1,10 +1,12 @@
 """Narration with real engines: Piper and espeak-ng offline, fallback, cache, rate, loudness."""
 
+import io
 import socket
 import time
 import wave
 from pathlib import Path
 
+import av
 import numpy as np
 import pyloudnorm
 import pytest
@@ -239,3 +241,40 @@ def test_short_clip_loudness_matches_long_clip_loudness(tmp_path):
         np.abs(audio.normalise_loudness(short, audio.OUTPUT_RATE_HZ)).max() / np.abs(short).max()
     )
     assert abs(gain_db) < 3.0
+
+
+def test_mp3_from_gtts_decodes_to_mono_samples():
+    rate = 24_000  # what gTTS serves
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate)).astype(np.float32)
+    mp3 = io.BytesIO()
+    with av.open(mp3, "w", format="mp3") as container:
+        stream = container.add_stream("libmp3lame", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(tone.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    decoded = audio.decode_audio(mp3.getvalue())
+    assert decoded.sample_rate == rate
+    assert len(decoded.samples) / rate == pytest.approx(1.0, abs=0.1)
+    assert np.abs(decoded.samples).max() == pytest.approx(0.3, abs=0.05)
+
+
+def test_garbage_instead_of_mp3_is_a_value_error():
+    with pytest.raises(ValueError):
+        audio.decode_audio(b"<html>captive portal</html>")
+
+
+def test_failed_gtts_request_falls_back_and_is_remembered(tmp_path, monkeypatch):
+    # The probe says "reachable" (as behind a proxy that accepts any connection) but the
+    # request itself fails; later sentences must not try gTTS again.
+    if gtts_engine.reachability_problem() is None:
+        pytest.skip("Google Translate is reachable: the request would succeed")
+    gtts_engine.forget_reachability()
+    monkeypatch.setattr(gtts_engine.socket, "create_connection", lambda *a, **k: io.BytesIO())
+    voice = VoiceSettings(engines=("gtts", "espeak"))
+    started = time.monotonic()
+    spoken = speak(ENGLISH, language="en", voice=voice, cache_dir=tmp_path)
+    assert time.monotonic() - started < 5.0
+    assert spoken.engine == "espeak"
+    assert spoken.notes[0].startswith("gtts: gTTS request failed")
+    assert gtts_engine.reachability_problem().startswith("gTTS request failed")
