@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,7 +27,11 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("LECTERN_DEBUG", default=True)
-SECRET_KEY = env_str("LECTERN_SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+SECRET_KEY = env_str("LECTERN_SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set LECTERN_SECRET_KEY (50+ random characters) in production.")
+    SECRET_KEY = "dev-only-insecure-key-change-me-in-production-0123456789"
 ALLOWED_HOSTS = env_str("LECTERN_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("LECTERN_CSRF_TRUSTED_ORIGINS").split(",") if o]
 
@@ -51,11 +56,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The user must be known before their language preference can be applied.
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -85,6 +91,20 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the Celery worker write to one file: WAL lets readers run beside
+    # a writer, IMMEDIATE transactions queue writers instead of failing with "locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory, so a worker process started by the tests sees the test database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env_str("LECTERN_TEST_DATABASE_NAME", str(VAR_DIR / "test-db.sqlite3"))
+    }
+elif env_str("LECTERN_TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": env_str("LECTERN_TEST_DATABASE_NAME")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
@@ -125,13 +145,24 @@ LECTERN_MAX_UPLOAD_BYTES = int(env_str("LECTERN_MAX_UPLOAD_MB", "200")) * 1024 *
 # that `python manage.py embedded_redis` (started by `make run` and the tests) owns.
 REDIS_URL = env_str("REDIS_URL")
 EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
+# Every key Lectern writes starts with this, so several instances (or test sessions)
+# can share one Redis server without taking each other's tasks or messages.
+REDIS_PREFIX = env_str("LECTERN_REDIS_PREFIX", "lectern")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CHANNEL_REDIS_HOST: object = REDIS_URL
 else:
     CELERY_BROKER_URL = f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
     CHANNEL_REDIS_HOST = {"address": f"unix://{EMBEDDED_REDIS_SOCKET}"}
-CELERY_RESULT_BACKEND = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:"}
+# Results are off unless a task asks for them (only `lectern.tasks.ping` does):
+# render jobs report through their RenderJob row instead.
+CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:"}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 3600
+# Apps' tasks modules are found by autodiscovery; the project package is not an app.
+CELERY_IMPORTS = ["lectern.tasks"]
 CELERY_TASK_ROUTES = {"courses.tasks.render_*": {"queue": "render"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -141,7 +172,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("LECTERN_CELERY_EAGER", default=False)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_REDIS_HOST], "prefix": env_str("LECTERN_CHANNEL_PREFIX", "lectern")},
+        "CONFIG": {"hosts": [CHANNEL_REDIS_HOST], "prefix": REDIS_PREFIX},
     }
 }
 

@@ -1,0 +1,58 @@
+# Lectern: `make run` serves the demo, `make test` runs the whole suite. Both do their own
+# set-up on a fresh Debian 12 machine: system packages, .venv, migrations, catalogs, demo data.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+# Rebuilt only when the dependency list changes.
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Extra pytest arguments for both runs, e.g. make test PYTEST_ARGS="-k health -x"
+PYTEST_ARGS ?=
+# Production settings for `make check`; the key only has to look like a real one.
+DEPLOY_ENV := LECTERN_DEBUG=0 LECTERN_ALLOWED_HOSTS=lectern.example.org \
+	LECTERN_SECRET_KEY=check-deploy-7f3a9c1e5b2d8f4a6c0e9b3d7f1a5c8e2b6d0f4a9c3e7b1d5f8a2c6e0b4d
+
+.PHONY: run test check bench system system-test venv prepare messages
+
+run: system venv prepare
+	$(PY) manage.py run_lectern --host $(HOST) --port $(PORT)
+
+test: system-test venv
+	$(PY) manage.py compilemessages --ignore=$(VENV) --verbosity 0
+	scripts/test.sh $(PYTEST_ARGS)
+
+check: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+
+bench: system venv
+	$(PY) bench/run.py
+
+system:
+	scripts/system_packages.sh run
+
+system-test:
+	scripts/system_packages.sh test
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+prepare: venv
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py compilemessages --ignore=$(VENV) --verbosity 0
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py seed_demo
+
+# Translators: refresh the catalogs from the code, then compile them.
+messages: venv
+	$(PY) manage.py makemessages -l zh_Hans --ignore=$(VENV) --ignore=staticfiles --ignore=var
+	$(PY) manage.py makemessages -d djangojs -l zh_Hans --ignore=$(VENV) --ignore=staticfiles --ignore=var
+	$(PY) manage.py compilemessages --ignore=$(VENV)
