@@ -1,0 +1,455 @@
+"""Draw a scene's visual as one still slide: title card, text (with math), code or image.
+
+Every slide is exactly size_px, for landscape, portrait and square frames alike; sizes are
+fractions of the frame's shorter side so a layout reads the same at 720p and 1080p. The
+bottom band stays empty for burned-in captions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+from pygments.lexers import get_lexer_by_name
+from pygments.lexers.special import TextLexer
+from pygments.styles import get_style_by_name
+from pygments.util import ClassNotFound
+
+from synthesis.errors import SynthesisError
+from synthesis.frames.images import is_svg, load_image
+from synthesis.frames.latex_text import latex_to_unicode, replace_inline_math
+from synthesis.frames.overlays import caption_band_height_px
+from synthesis.frames.text_layout import (
+    ELLIPSIS,
+    TextStyle,
+    draw_text,
+    ellipsize,
+    fit_text,
+    text_width,
+    wrap_text,
+)
+from synthesis.storyboard import Visual
+
+Color = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Colours of the default look: calm dark blue, strong contrast, one warm accent."""
+
+    background: Color = (17, 33, 56)
+    panel: Color = (27, 48, 79)
+    code_background: Color = (11, 21, 37)
+    text: Color = (245, 247, 250)
+    muted: Color = (163, 181, 205)
+    accent: Color = (255, 186, 73)
+    math: Color = (182, 224, 255)
+    code_style: str = "github-dark"
+
+
+DEFAULT_THEME = Theme()
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Where things go on a frame of a given size."""
+
+    width: int
+    height: int
+
+    @property
+    def unit(self) -> int:
+        return min(self.width, self.height)
+
+    @property
+    def margin_x(self) -> int:
+        return round(self.width * (0.07 if self.width >= self.height else 0.075))
+
+    @property
+    def top(self) -> int:
+        return round(self.height * (0.1 if self.width >= self.height else 0.08))
+
+    @property
+    def bottom(self) -> int:
+        """Lowest y content may reach: above the caption band."""
+        return self.height - caption_band_height_px((self.width, self.height))
+
+    @property
+    def content_width(self) -> int:
+        return self.width - 2 * self.margin_x
+
+    def px(self, fraction_of_unit: float) -> int:
+        return max(1, round(self.unit * fraction_of_unit))
+
+
+def render_visual(
+    visual: Visual,
+    *,
+    size_px: tuple[int, int],
+    language: str,
+    theme: Theme = DEFAULT_THEME,
+) -> Image.Image:
+    """The visual drawn as an RGB slide of exactly size_px; ImageLoadError if its image fails."""
+    frame = _Frame(*size_px)
+    canvas = Image.new("RGB", size_px, theme.background)
+    draw = ImageDraw.Draw(canvas)
+    if visual.kind == "title":
+        _draw_title_card(draw, frame, visual, theme)
+    elif visual.kind == "text":
+        _draw_text_slide(draw, frame, visual, theme)
+    elif visual.kind == "code":
+        _draw_code_slide(draw, frame, visual, theme, language)
+    elif visual.kind == "image":
+        _draw_image_slide(canvas, draw, frame, visual, theme)
+    else:
+        raise SynthesisError(f"unknown visual kind {visual.kind!r}")
+    return canvas
+
+
+def _draw_lines(
+    draw: ImageDraw.ImageDraw,
+    lines: list[str],
+    style: TextStyle,
+    *,
+    x: int,
+    top: int,
+    fill: Color,
+    spacing: float = 1.25,
+) -> int:
+    """Draw lines from top down; returns the y just below the last line."""
+    baseline = top + style.ascent_px
+    for line in lines:
+        draw_text(draw, (x, baseline), line, style, fill)
+        baseline += style.line_height_px(spacing)
+    return baseline - style.line_height_px(spacing) + style.descent_px
+
+
+def _draw_heading(draw: ImageDraw.ImageDraw, frame: _Frame, title: str, theme: Theme) -> int:
+    """Slide title with the accent bar under it; returns the y where the body may start."""
+    lines, style = fit_text(
+        replace_inline_math(title),
+        TextStyle("bold", frame.px(0.068)),
+        max_width_px=frame.content_width,
+        max_lines=2 if frame.width >= frame.height else 3,
+        min_size_px=frame.px(0.045),
+    )
+    bottom = _draw_lines(draw, lines, style, x=frame.margin_x, top=frame.top, fill=theme.text)
+    bar_top = bottom + frame.px(0.022)
+    bar_height = frame.px(0.009)
+    draw.rectangle(
+        (frame.margin_x, bar_top, frame.margin_x + frame.px(0.12), bar_top + bar_height),
+        fill=theme.accent,
+    )
+    return bar_top + bar_height + frame.px(0.045)
+
+
+def _draw_title_card(
+    draw: ImageDraw.ImageDraw, frame: _Frame, visual: Visual, theme: Theme
+) -> None:
+    title_lines, title_style = fit_text(
+        replace_inline_math(visual.title),
+        TextStyle("bold", frame.px(0.095)),
+        max_width_px=frame.content_width,
+        max_lines=3,
+        min_size_px=frame.px(0.055),
+    )
+    subtitle_lines, subtitle_style = fit_text(
+        replace_inline_math(visual.subtitle),
+        TextStyle("regular", frame.px(0.048)),
+        max_width_px=frame.content_width,
+        max_lines=2,
+        min_size_px=frame.px(0.036),
+    )
+    subtitle_lines = [line for line in subtitle_lines if line]
+    bar_height = frame.px(0.012)
+    gap = frame.px(0.04)
+    title_height = title_style.line_height_px(1.2) * len(title_lines)
+    subtitle_height = subtitle_style.line_height_px(1.3) * len(subtitle_lines)
+    block_height = (
+        bar_height + gap + title_height + (gap + subtitle_height if subtitle_lines else 0)
+    )
+    top = max(frame.top, (frame.top + frame.bottom - block_height) // 2)
+    draw.rectangle(
+        (frame.margin_x, top, frame.margin_x + frame.px(0.16), top + bar_height), fill=theme.accent
+    )
+    y = top + bar_height + gap
+    y = _draw_lines(
+        draw, title_lines, title_style, x=frame.margin_x, top=y, fill=theme.text, spacing=1.2
+    )
+    if subtitle_lines:
+        _draw_lines(
+            draw,
+            subtitle_lines,
+            subtitle_style,
+            x=frame.margin_x,
+            top=y + gap,
+            fill=theme.muted,
+            spacing=1.3,
+        )
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A laid-out bullet or math display: its lines at one size."""
+
+    kind: str  # "bullet" | "math"
+    lines: tuple[str, ...]
+
+
+def _layout_body(visual: Visual, frame: _Frame, style: TextStyle) -> tuple[list[_Block], int]:
+    """Blocks wrapped for the style and the total height they need."""
+    blocks: list[_Block] = []
+    for bullet in visual.bullets:
+        text = replace_inline_math(bullet)
+        width = _line_width(frame, style, "bullet")
+        blocks.append(_Block("bullet", tuple(wrap_text(text, style, width))))
+    for source in visual.math:
+        lines: list[str] = []
+        for line in latex_to_unicode(source).split("\n"):
+            lines.extend(wrap_text(line, style, _line_width(frame, style, "math")))
+        blocks.append(_Block("math", tuple(lines)))
+    height = sum(_block_height(block, style) for block in blocks)
+    height += _block_gap(style) * max(0, len(blocks) - 1)
+    return blocks, height
+
+
+def _line_width(frame: _Frame, style: TextStyle, kind: str) -> int:
+    """Room for text on a line: bullets are indented, math sits inside a padded panel."""
+    if kind == "bullet":
+        return frame.content_width - round(style.size_px * 1.1)
+    return frame.content_width - 2 * round(style.size_px * 0.6)
+
+
+def _block_gap(style: TextStyle) -> int:
+    return round(style.size_px * 0.55)
+
+
+def _block_height(block: _Block, style: TextStyle) -> int:
+    lines_height = style.line_height_px() * len(block.lines)
+    return lines_height + (round(style.size_px * 1.2) if block.kind == "math" else 0)
+
+
+def _draw_text_slide(
+    draw: ImageDraw.ImageDraw, frame: _Frame, visual: Visual, theme: Theme
+) -> None:
+    body_top = _draw_heading(draw, frame, visual.title, theme) if visual.title else frame.top
+    available = frame.bottom - body_top
+    # Shrink the body up to about a third before cutting it with an ellipsis.
+    size_px = frame.px(0.048)
+    min_size_px = frame.px(0.032)
+    while True:
+        style = TextStyle("regular", size_px)
+        blocks, height = _layout_body(visual, frame, style)
+        if height <= available or size_px <= min_size_px:
+            break
+        size_px = max(min_size_px, int(size_px * 0.93))
+    blocks = _fit_blocks(blocks, style, frame, available)
+    y = body_top
+    for index, block in enumerate(blocks):
+        if index:
+            y += _block_gap(style)
+        if block.kind == "bullet":
+            y = _draw_bullet(draw, frame, list(block.lines), style, y, theme)
+        else:
+            y = _draw_math(draw, frame, list(block.lines), style, y, theme)
+
+
+def _fit_blocks(
+    blocks: list[_Block], style: TextStyle, frame: _Frame, available: int
+) -> list[_Block]:
+    """The blocks that fit in the available height; if any are cut, the last line ends in …"""
+    kept: list[_Block] = []
+    used = 0
+    for block in blocks:
+        gap = _block_gap(style) if kept else 0
+        if used + gap + _block_height(block, style) <= available:
+            kept.append(block)
+            used += gap + _block_height(block, style)
+            continue
+        # Keep as many of this block's lines as fit, then stop.
+        lines = list(block.lines)
+        while (
+            lines
+            and used + gap + _block_height(_Block(block.kind, tuple(lines)), style) > available
+        ):
+            lines.pop()
+        if lines:
+            kept.append(_Block(block.kind, tuple(lines)))
+        break
+    else:
+        return kept
+    if kept:
+        last = kept[-1]
+        width = _line_width(frame, style, last.kind)
+        ending = ellipsize(last.lines[-1].rstrip() + ELLIPSIS, style, width)
+        kept[-1] = _Block(last.kind, (*last.lines[:-1], ending))
+    return kept
+
+
+def _draw_bullet(
+    draw: ImageDraw.ImageDraw,
+    frame: _Frame,
+    lines: list[str],
+    style: TextStyle,
+    top: int,
+    theme: Theme,
+) -> int:
+    dot = max(3, round(style.size_px * 0.26))
+    dot_center_y = top + style.ascent_px - round(style.size_px * 0.33)
+    draw.ellipse(
+        (
+            frame.margin_x,
+            dot_center_y - dot // 2,
+            frame.margin_x + dot,
+            dot_center_y + dot - dot // 2,
+        ),
+        fill=theme.accent,
+    )
+    x = frame.margin_x + round(style.size_px * 1.1)
+    baseline = top + style.ascent_px
+    for line in lines:
+        draw_text(draw, (x, baseline), line, style, theme.text)
+        baseline += style.line_height_px()
+    return top + style.line_height_px() * len(lines)
+
+
+def _draw_math(
+    draw: ImageDraw.ImageDraw,
+    frame: _Frame,
+    lines: list[str],
+    style: TextStyle,
+    top: int,
+    theme: Theme,
+) -> int:
+    padding = round(style.size_px * 0.6)
+    height = style.line_height_px() * len(lines) + 2 * padding
+    draw.rounded_rectangle(
+        (frame.margin_x, top, frame.width - frame.margin_x, top + height),
+        radius=frame.px(0.014),
+        fill=theme.panel,
+    )
+    baseline = top + padding + style.ascent_px
+    for line in lines:
+        x = (frame.width - text_width(line, style)) / 2
+        draw_text(draw, (x, baseline), line, style, theme.math)
+        baseline += style.line_height_px()
+    return top + height
+
+
+def _more_lines_note(hidden: int, language: str) -> str:
+    if language == "zh":
+        return f"…… 还有 {hidden} 行"
+    return f"… {hidden} more line{'s' if hidden != 1 else ''}"
+
+
+def _code_colors(style_name: str) -> dict:
+    style = get_style_by_name(style_name)
+    return {token: f"#{spec['color']}" if spec["color"] else None for token, spec in style}
+
+
+def _draw_code_slide(
+    draw: ImageDraw.ImageDraw, frame: _Frame, visual: Visual, theme: Theme, language: str
+) -> None:
+    top = _draw_heading(draw, frame, visual.title, theme) if visual.title else frame.top
+    panel = (frame.margin_x, top, frame.width - frame.margin_x, frame.bottom)
+    draw.rounded_rectangle(panel, radius=frame.px(0.014), fill=theme.code_background)
+    padding = frame.px(0.03)
+    code_lines = visual.code.expandtabs(4).rstrip("\n").split("\n")
+    gutter_digits = len(str(len(code_lines)))
+    longest = max(len(line) for line in code_lines) + gutter_digits + 2
+    inner_width = panel[2] - panel[0] - 2 * padding
+    # Monospace advance is 0.6 em (DejaVu Sans Mono): size the font so ~the longest line
+    # fits, between readable and large, capped so an 80-column line still fits.
+    columns = min(max(longest, 36), 80 + gutter_digits + 2)
+    size_px = int(min(frame.px(0.04), max(frame.px(0.022), inner_width / (columns * 0.6))))
+    style = TextStyle("mono", size_px)
+    line_height = style.line_height_px(1.35)
+    rows = max(1, (panel[3] - panel[1] - 2 * padding) // line_height)
+    hidden = 0
+    if len(code_lines) > rows:
+        hidden = len(code_lines) - (rows - 1)
+        code_lines = code_lines[: rows - 1]
+    colors = _code_colors(theme.code_style)
+    try:
+        lexer = get_lexer_by_name(visual.code_language or "text", stripnl=False)
+    except ClassNotFound:
+        lexer = TextLexer(stripnl=False)
+    gutter = text_width("0" * (gutter_digits + 1), style)
+    code_x = panel[0] + padding + gutter
+    max_x = panel[2] - padding
+    baseline = panel[1] + padding + style.ascent_px
+    for number, line in enumerate(code_lines, start=1):
+        label = str(number).rjust(gutter_digits)
+        draw_text(draw, (panel[0] + padding, baseline), label, style, theme.muted)
+        _draw_code_line(draw, lexer, line, style, colors, x=code_x, max_x=max_x, baseline=baseline)
+        baseline += line_height
+    if hidden:
+        draw_text(draw, (code_x, baseline), _more_lines_note(hidden, language), style, theme.muted)
+
+
+def _draw_code_line(
+    draw: ImageDraw.ImageDraw,
+    lexer,
+    line: str,
+    style: TextStyle,
+    colors: dict,
+    *,
+    x: float,
+    max_x: float,
+    baseline: int,
+) -> None:
+    """One highlighted line; a line too long for the panel ends with … at the edge."""
+    if x + text_width(line, style) > max_x:
+        line = ellipsize(line, style, max_x - x)
+    for token_type, value in lexer.get_tokens(line):
+        value = value.rstrip("\n")
+        if not value:
+            continue
+        color = None
+        while color is None and token_type is not None:
+            color = colors.get(token_type)
+            token_type = token_type.parent
+        x += draw_text(draw, (x, baseline), value, style, color or "#e6edf3")
+
+
+def _draw_image_slide(
+    canvas: Image.Image, draw: ImageDraw.ImageDraw, frame: _Frame, visual: Visual, theme: Theme
+) -> None:
+    if not visual.image_path:
+        raise SynthesisError("an image scene has no image file")
+    top = _draw_heading(draw, frame, visual.title, theme) if visual.title else frame.top
+    box_width = frame.content_width
+    box_height = frame.bottom - top
+    image = load_image(Path(visual.image_path), svg_width_px=box_width)
+    if image.mode == "RGBA":
+        # Transparent pictures are drawn for paper: dark lines must not vanish on dark blue.
+        flattened = Image.new("RGB", image.size, (255, 255, 255))
+        flattened.paste(image, mask=image.getchannel("A"))
+        image = flattened
+    # Small rasters are enlarged at most 3x: further only shows blur.
+    scale = min(box_width / image.width, box_height / image.height)
+    if not is_svg(Path(visual.image_path)):
+        scale = min(scale, 3.0)
+    fitted = image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+        Image.Resampling.LANCZOS,
+    )
+    caption_style = TextStyle("regular", frame.px(0.03))
+    caption_room = caption_style.line_height_px(1.6)
+    image_x = frame.margin_x + (box_width - fitted.width) // 2
+    show_caption = bool(visual.alt) and box_height - fitted.height >= caption_room
+    used_height = fitted.height + (caption_room if show_caption else 0)
+    image_y = top + (box_height - used_height) // 2
+    canvas.paste(fitted, (image_x, image_y))
+    if show_caption:
+        caption = ellipsize(replace_inline_math(visual.alt), caption_style, box_width)
+        caption_x = (frame.width - text_width(caption, caption_style)) / 2
+        baseline = image_y + fitted.height + round(caption_style.size_px * 0.45)
+        draw_text(
+            draw,
+            (caption_x, baseline + caption_style.ascent_px),
+            caption,
+            caption_style,
+            theme.muted,
+        )

@@ -1,0 +1,247 @@
+"""Measure, wrap and draw text in Chinese, English and math with per-character font fallback.
+
+Wrapping follows the basics of Chinese/Japanese line breaking (kinsoku): a line may break
+between any two CJK characters, but never before closing punctuation such as ，。）」 nor
+after opening punctuation such as （「; Latin text breaks at spaces, and a word wider than
+the line is cut where it must.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from dataclasses import dataclass
+
+from PIL import ImageDraw, ImageFont
+
+from synthesis.fonts import FontFace, FontStyle, font_chain, has_glyph, load_font, primary_face
+
+ELLIPSIS = "…"
+
+# Characters that may not start a line (closing punctuation, small kana, iteration marks).
+_NO_LINE_START = set(
+    "，。、；：？！）」』】》〉〕〗〙〛｝］”’…‥·・ー々〻ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ"
+    "%,.;:?!)]}'\"｡､｣ﾞﾟ"
+)
+# Characters that may not end a line (opening punctuation).
+_NO_LINE_END = set("（「『【《〈〔〖〘〚｛［“‘([{｢")
+
+
+def is_cjk(char: str) -> bool:
+    """Whether char is a CJK ideograph, kana, hangul or full-width/CJK punctuation."""
+    code = ord(char)
+    return (
+        0x2E80 <= code <= 0x9FFF  # radicals, CJK punctuation, kana, ideographs
+        or 0xAC00 <= code <= 0xD7AF  # hangul syllables
+        or 0xF900 <= code <= 0xFAFF  # compatibility ideographs
+        or 0xFE30 <= code <= 0xFE4F  # CJK compatibility forms
+        or 0xFF00 <= code <= 0xFFEF  # full-width and half-width forms
+        or 0x20000 <= code <= 0x3FFFF  # ideograph extensions
+    )
+
+
+def contains_cjk(text: str) -> bool:
+    """Whether any character of text is CJK."""
+    return any(is_cjk(char) for char in text)
+
+
+@dataclass(frozen=True)
+class TextStyle:
+    """A font style at a pixel size; line metrics come from the style's primary face."""
+
+    style: FontStyle
+    size_px: int
+
+    @property
+    def primary_font(self) -> ImageFont.FreeTypeFont:
+        return load_font(primary_face(self.style), self.size_px)
+
+    @property
+    def ascent_px(self) -> int:
+        return self.primary_font.getmetrics()[0]
+
+    @property
+    def descent_px(self) -> int:
+        return self.primary_font.getmetrics()[1]
+
+    def line_height_px(self, spacing: float = 1.3) -> int:
+        """Baseline-to-baseline distance."""
+        return max(1, round(self.size_px * spacing))
+
+    def resized(self, size_px: int) -> TextStyle:
+        return TextStyle(self.style, size_px)
+
+
+@functools.cache
+def _face_for_cluster(style: FontStyle, cluster: str) -> FontFace:
+    chain = font_chain(style)
+    for face in chain:
+        if all(has_glyph(face, char) for char in cluster):
+            return face
+    return chain[0]
+
+
+def _clusters(text: str) -> list[str]:
+    """Characters with their combining marks attached, so a mark stays with its base."""
+    clusters: list[str] = []
+    for char in text:
+        if clusters and unicodedata.combining(char):
+            clusters[-1] += char
+        else:
+            clusters.append(char)
+    return clusters
+
+
+def text_runs(text: str, style: TextStyle) -> list[tuple[str, ImageFont.FreeTypeFont]]:
+    """Split text into runs that one font each can draw."""
+    runs: list[tuple[str, FontFace]] = []
+    for cluster in _clusters(text):
+        face = _face_for_cluster(style.style, cluster)
+        if runs and runs[-1][1] == face:
+            runs[-1] = (runs[-1][0] + cluster, face)
+        else:
+            runs.append((cluster, face))
+    return [(run, load_font(face, style.size_px)) for run, face in runs]
+
+
+@functools.lru_cache(maxsize=8192)
+def text_width(text: str, style: TextStyle) -> float:
+    """Advance width of text in pixels."""
+    return sum(font.getlength(run) for run, font in text_runs(text, style))
+
+
+def draw_text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    style: TextStyle,
+    fill: tuple[int, ...] | str,
+) -> float:
+    """Draw text with its left end at x and its baseline at y; returns the width drawn."""
+    x, baseline_y = xy
+    start_x = x
+    for run, font in text_runs(text, style):
+        draw.text((x, baseline_y), run, font=font, fill=fill, anchor="ls")
+        x += font.getlength(run)
+    return x - start_x
+
+
+def _tokens(paragraph: str) -> list[str]:
+    """Break opportunities: spaces, single CJK characters, Latin words; kinsoku applied."""
+    raw: list[str] = []
+    for char in paragraph:
+        kind = "space" if char.isspace() else "cjk" if is_cjk(char) else "word"
+        previous_kind = (
+            None
+            if not raw
+            else "space"
+            if raw[-1][-1].isspace()
+            else "cjk"
+            if is_cjk(raw[-1][-1])
+            else "word"
+        )
+        if raw and kind == previous_kind and kind != "cjk":
+            raw[-1] += char
+        else:
+            raw.append(char)
+    tokens: list[str] = []
+    glue_next = False
+    for token in raw:
+        if token.isspace():
+            tokens.append(token)
+            glue_next = False
+            continue
+        if tokens and not tokens[-1].isspace() and (glue_next or token[0] in _NO_LINE_START):
+            tokens[-1] += token
+        else:
+            tokens.append(token)
+        glue_next = token[-1] in _NO_LINE_END
+    return tokens
+
+
+def _break_word(word: str, style: TextStyle, max_width_px: float) -> list[str]:
+    """Cut a word wider than the line into pieces that fit (at least one character each)."""
+    pieces: list[str] = []
+    current = ""
+    for cluster in _clusters(word):
+        if current and text_width(current + cluster, style) > max_width_px:
+            pieces.append(current)
+            current = cluster
+        else:
+            current += cluster
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def wrap_text(text: str, style: TextStyle, max_width_px: float) -> list[str]:
+    """Lines of text no wider than max_width_px (newlines in text start new lines)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        current = ""
+        for token in _tokens(paragraph):
+            if token.isspace():
+                if current:
+                    current += token
+                continue
+            candidate = current + token
+            if text_width(candidate, style) <= max_width_px:
+                current = candidate
+                continue
+            if current.strip():
+                lines.append(current.rstrip())
+            current = ""
+            if text_width(token, style) <= max_width_px:
+                current = token
+                continue
+            *full, current = _break_word(token, style, max_width_px)
+            lines.extend(full)
+        lines.append(current.rstrip())
+    return lines
+
+
+def ellipsize(text: str, style: TextStyle, max_width_px: float) -> str:
+    """text, cut and ended with … if it is wider than max_width_px."""
+    if text_width(text, style) <= max_width_px:
+        return text
+    clusters = _clusters(text)
+    while clusters:
+        clusters.pop()
+        candidate = "".join(clusters).rstrip() + ELLIPSIS
+        if text_width(candidate, style) <= max_width_px:
+            return candidate
+    return ELLIPSIS
+
+
+def truncate_lines(
+    lines: list[str], max_lines: int, style: TextStyle, max_width_px: float
+) -> list[str]:
+    """At most max_lines lines; when some are dropped, the last kept line ends with …"""
+    if len(lines) <= max_lines:
+        return lines
+    if max_lines <= 0:
+        return []
+    kept = lines[:max_lines]
+    kept[-1] = ellipsize(kept[-1].rstrip() + ELLIPSIS, style, max_width_px)
+    return kept
+
+
+def fit_text(
+    text: str,
+    style: TextStyle,
+    *,
+    max_width_px: float,
+    max_lines: int,
+    min_size_px: int,
+) -> tuple[list[str], TextStyle]:
+    """Wrap text, shrinking the font towards min_size_px until it fits in max_lines lines.
+
+    At the smallest size the text is cut with an ellipsis rather than overflowing.
+    """
+    size_px = style.size_px
+    while True:
+        current = style.resized(size_px)
+        lines = wrap_text(text, current, max_width_px)
+        if len(lines) <= max_lines or size_px <= min_size_px:
+            return truncate_lines(lines, max_lines, current, max_width_px), current
+        size_px = max(min_size_px, int(size_px * 0.92))
