@@ -4,6 +4,8 @@ A lesson is a list of immutable-once-used versions: what was rendered, reviewed 
 published stays reproducible, and an edit to such a version forks a new draft.
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -93,6 +95,8 @@ class LessonVersion(models.Model):
         _("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
     )
     import_report = models.JSONField(default=dict, blank=True)
+    # Licence and credit of imported material (a corpus SOURCE.json, a PDF's author...).
+    attribution = models.TextField(_("attribution"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -129,22 +133,28 @@ def scene_image_path(scene: "Scene", filename: str) -> str:
 class Scene(models.Model):
     version = models.ForeignKey(LessonVersion, on_delete=models.CASCADE, related_name="scenes")
     position = models.PositiveIntegerField(default=0)
-    kind = models.CharField(_("visual"), max_length=8, choices=SceneKind.choices, default=SceneKind.TEXT)
+    kind = models.CharField(
+        _("visual"), max_length=8, choices=SceneKind.choices, default=SceneKind.TEXT
+    )
     title = models.CharField(_("title"), max_length=300, blank=True)
-    # Text slide: one bullet per line. Code slide: unused.
+    # Text slide: one bullet per line. Title card: the subtitle. Code slide: unused.
     body = models.TextField(_("slide text"), blank=True)
+    # LaTeX sources shown on a text slide, one formula per item.
+    math = models.JSONField(_("formulas"), default=list, blank=True)
     code = models.TextField(_("code"), blank=True)
     code_language = models.CharField(_("code language"), max_length=40, blank=True)
     image = models.ImageField(_("image"), upload_to=scene_image_path, blank=True, max_length=300)
     image_alt = models.CharField(_("image description"), max_length=500, blank=True)
     narration = models.TextField(_("narration"), blank=True)
     # Per-sentence origin: [{"sentence": ..., "file": ..., "page": n, "slide": n, "paragraph": n}]
-    # An empty list means the teacher typed the narration.
+    # A sentence without "file" (or missing from the list) was typed by the teacher.
     narration_sources = models.JSONField(default=list, blank=True)
     language = models.CharField(
         _("language"), max_length=8, choices=Language.choices, default=Language.ENGLISH
     )
-    role = models.CharField(_("role"), max_length=12, choices=SceneRole.choices, default=SceneRole.CORE)
+    role = models.CharField(
+        _("role"), max_length=12, choices=SceneRole.choices, default=SceneRole.CORE
+    )
     concepts = models.ManyToManyField(Concept, blank=True, related_name="scenes")
 
     class Meta:
@@ -177,6 +187,9 @@ class Choice(models.Model):
     class Meta:
         ordering = ["position", "id"]
 
+    def __str__(self) -> str:
+        return self.text
+
 
 class RenderStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
@@ -193,7 +206,14 @@ class RenderJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    status = models.CharField(max_length=12, choices=RenderStatus.choices, default=RenderStatus.QUEUED)
+    status = models.CharField(
+        max_length=12, choices=RenderStatus.choices, default=RenderStatus.QUEUED
+    )
+    # What the teacher picked on the render form; everything else comes from settings.
+    width_px = models.PositiveIntegerField(default=1280)
+    height_px = models.PositiveIntegerField(default=720)
+    fps = models.PositiveIntegerField(default=30)
+    quality = models.CharField(max_length=12, default="standard")
     stage = models.CharField(max_length=40, blank=True)
     scene_index = models.PositiveIntegerField(default=0)
     scene_count = models.PositiveIntegerField(default=0)
@@ -206,12 +226,60 @@ class RenderJob(models.Model):
     output_dir = models.CharField(max_length=300, blank=True)
     manifest = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"render #{self.pk} of {self.version}"
+
     @property
     def group_name(self) -> str:
         return f"render-job-{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_RENDER_STATUSES
+
+
+FINISHED_RENDER_STATUSES = (RenderStatus.SUCCEEDED, RenderStatus.FAILED, RenderStatus.CANCELLED)
+
+
+class ImportKind(models.TextChoices):
+    MARKDOWN_ZIP = "zip", _("Markdown lesson folder (.zip)")
+    FOLDER = "folder", _("Markdown lesson folder")
+    PDF = "pdf", _("PDF")
+    PPTX = "pptx", _("PowerPoint (.pptx)")
+
+
+class PendingImport(models.Model):
+    """A parsed upload waiting on the review page; confirming turns it into a lesson.
+
+    The parsed scenes live in `scenes` (JSON) and their files in `folder`, outside
+    MEDIA_ROOT, so discarding one leaves nothing behind.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_imports"
+    )
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="pending_imports")
+    kind = models.CharField(max_length=8, choices=ImportKind.choices)
+    source_name = models.CharField(max_length=255)
+    title = models.CharField(max_length=200)
+    language = models.CharField(max_length=8, choices=Language.choices)
+    attribution = models.TextField(blank=True)
+    folder = models.CharField(max_length=500)
+    scenes = models.JSONField(default=list)
+    warnings = models.JSONField(default=list)
+    summary = models.JSONField(default=list)  # what the importer did, one line each
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.source_name} ({self.get_kind_display()})"

@@ -1,0 +1,1 @@
+"""Turn teacher material (Markdown folder or .zip, PDF, .pptx) into scenes to review."""

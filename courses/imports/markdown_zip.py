@@ -1,0 +1,135 @@
+"""Markdown lesson import: a lesson folder (or a .zip of one) read by the synthesis engine.
+
+The zip is unpacked with every safety check first (see safezip); then the folder goes to
+`synthesis.markdown.import_lesson_folder`, the same reader the command-line renderer uses.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from courses.imports import safezip
+from courses.imports.result import ImportedScene, ImportResult, SentenceSource
+from synthesis import storyboard as sb
+from synthesis.errors import LessonImportError
+from synthesis.sentences import split_sentences
+
+LESSON_FILE = "lesson.md"
+# Folders that archivers add and that are never part of a lesson.
+_ARCHIVER_CLUTTER = {"__MACOSX", ".DS_Store"}
+
+
+def import_markdown_zip(
+    path: Path,
+    *,
+    workdir: Path,
+    source_name: str,
+    language: str | None = None,
+    limits: safezip.ZipLimits = safezip.DEFAULT_LIMITS,
+) -> ImportResult:
+    """Unpack a zipped lesson folder safely into workdir/lesson and import it."""
+    unpacked = workdir / "lesson"
+    unpacked.mkdir(parents=True)
+    safezip.extract(path, unpacked, name=source_name, limits=limits)
+    folder = _lesson_root(unpacked, source_name)
+    return _import_folder(folder, workdir=workdir, source_name=source_name, language=language)
+
+
+def import_markdown_folder(
+    folder: Path, *, workdir: Path, language: str | None = None
+) -> ImportResult:
+    """Copy a lesson folder on this machine into workdir/lesson and import it."""
+    if not (folder / LESSON_FILE).is_file():
+        raise LessonImportError(f"'{folder}' has no {LESSON_FILE}.")
+    copy = workdir / "lesson"
+    # Links are copied as links and never followed out of the lesson.
+    shutil.copytree(folder, copy, symlinks=True)
+    return _import_folder(copy, workdir=workdir, source_name=folder.name, language=language)
+
+
+def _lesson_root(unpacked: Path, source_name: str) -> Path:
+    if (unpacked / LESSON_FILE).is_file():
+        return unpacked
+    entries = [entry for entry in unpacked.iterdir() if entry.name not in _ARCHIVER_CLUTTER]
+    if len(entries) == 1 and entries[0].is_dir() and (entries[0] / LESSON_FILE).is_file():
+        return entries[0]
+    raise LessonImportError(
+        f"'{source_name}' has no {LESSON_FILE} at its top level or inside a single folder; "
+        "zip the lesson folder itself."
+    )
+
+
+def _import_folder(
+    folder: Path, *, workdir: Path, source_name: str, language: str | None
+) -> ImportResult:
+    from synthesis.markdown import import_lesson_folder
+
+    storyboard = import_lesson_folder(folder, language=language)
+    warnings = list(storyboard.warnings)
+    scenes = tuple(
+        _imported_scene(scene, workdir=workdir, warnings=warnings) for scene in storyboard.scenes
+    )
+    if not scenes:
+        raise LessonImportError(f"'{source_name}' has no scenes: {LESSON_FILE} is empty.")
+    images = sum(1 for scene in scenes if scene.image_path)
+    summary = (f"{LESSON_FILE} became {len(scenes)} scenes, {images} of them showing an image.",)
+    return ImportResult(
+        title=storyboard.title or folder.name,
+        language=storyboard.language,
+        scenes=scenes,
+        warnings=tuple(warnings),
+        attribution=storyboard.attribution,
+        summary=summary,
+    )
+
+
+def _imported_scene(scene: sb.Scene, *, workdir: Path, warnings: list[str]) -> ImportedScene:
+    visual = scene.visual
+    image_path = None
+    if visual.image_path:
+        image = Path(visual.image_path).resolve()
+        if image.is_relative_to(workdir.resolve()) and image.is_file():
+            image_path = image.relative_to(workdir.resolve()).as_posix()
+        else:
+            warnings.append(
+                f"Scene '{visual.title or scene.id}': image '{visual.image_path}' is not inside "
+                "the lesson folder and was left out."
+            )
+    body = visual.subtitle if visual.kind == "title" else "\n".join(visual.bullets)
+    return ImportedScene(
+        kind=visual.kind if image_path or visual.kind != "image" else "text",
+        title=visual.title,
+        body=body,
+        code=visual.code,
+        code_language=visual.code_language,
+        math=tuple(visual.math),
+        image_path=image_path,
+        image_alt=visual.alt,
+        narration=scene.narration,
+        sources=sentence_sources(scene),
+        language=scene.language,
+        concepts=tuple(scene.concepts),
+        role=scene.role,
+    )
+
+
+def sentence_sources(scene: sb.Scene) -> tuple[SentenceSource, ...]:
+    """Give each narrated sentence one of the scene's source references.
+
+    The reader reports sources per sentence when it can; when the counts differ, each
+    sentence takes the reference at the same relative position (paragraphs run in order).
+    """
+    sentences = split_sentences(scene.narration, scene.language)
+    refs = scene.sources
+    if not sentences or not refs:
+        return ()
+    result = []
+    for index, sentence in enumerate(sentences):
+        ref = refs[index * len(refs) // len(sentences)]
+        result.append(
+            SentenceSource(
+                sentence, file=ref.file, page=ref.page, slide=ref.slide, paragraph=ref.paragraph
+            )
+        )
+    return tuple(result)

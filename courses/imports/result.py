@@ -1,0 +1,136 @@
+"""What every importer returns: scenes ready to become database rows, and every warning.
+
+Values here are plain and JSON-friendly so a parsed import can wait in the database
+(`PendingImport`) while the teacher reviews it. Image paths are relative to the
+import's working folder, so the folder can move without breaking them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from synthesis.sentences import split_sentences
+
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")
+# Above this share of CJK characters among letters, text is read as Chinese.
+_CHINESE_SHARE = 0.3
+
+
+@dataclass(frozen=True)
+class SentenceSource:
+    """Where one narrated sentence came from: file, and page, slide or paragraph in it."""
+
+    sentence: str
+    file: str
+    page: int | None = None
+    slide: int | None = None
+    paragraph: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+@dataclass(frozen=True)
+class ImportedScene:
+    """One scene as an importer found it; fields mirror `courses.models.Scene`."""
+
+    kind: str  # title | text | image | code
+    title: str = ""
+    body: str = ""
+    code: str = ""
+    code_language: str = ""
+    math: tuple[str, ...] = ()
+    image_path: str | None = None  # relative to the import's working folder
+    image_alt: str = ""
+    narration: str = ""
+    sources: tuple[SentenceSource, ...] = ()
+    language: str = "en"
+    concepts: tuple[str, ...] = ()
+    role: str = "core"
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["math"] = list(self.math)
+        data["concepts"] = list(self.concepts)
+        data["sources"] = [source.as_json() for source in self.sources]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ImportedScene:
+        values = dict(data)
+        values["math"] = tuple(values.get("math", ()))
+        values["concepts"] = tuple(values.get("concepts", ()))
+        values["sources"] = tuple(SentenceSource(**source) for source in values.get("sources", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """A parsed lesson: its scenes, what the importer did, and every warning."""
+
+    title: str
+    language: str
+    scenes: tuple[ImportedScene, ...]
+    warnings: tuple[str, ...] = ()
+    attribution: str = ""
+    summary: tuple[str, ...] = field(default=())  # what the importer did, one line each
+
+
+def guess_language(text: str) -> str:
+    """'zh' when a good share of the letters are CJK characters, else 'en'."""
+    letters = [char for char in text if char.isalpha()]
+    if not letters:
+        return "en"
+    cjk = sum(1 for char in letters if _CJK_CHAR.match(char))
+    return "zh" if cjk / len(letters) >= _CHINESE_SHARE else "en"
+
+
+def normalise_text(text: str) -> str:
+    """Collapse whitespace, dropping line breaks between CJK characters (as speech does)."""
+    return " ".join(_SPACE_BETWEEN_CJK.sub("", text).split())
+
+
+def narration_from_paragraphs(
+    paragraphs: list[str],
+    language: str,
+    *,
+    file: str,
+    page: int | None = None,
+    slide: int | None = None,
+) -> tuple[str, tuple[SentenceSource, ...]]:
+    """Narration joined from paragraphs, and for each of its sentences the paragraph (from 1).
+
+    A paragraph without final punctuation (a heading, a bullet) gets a full stop, so it
+    is spoken and captioned as a sentence of its own. Sentences are split from the joined
+    narration, exactly as the editor and the renderer split it, so every sentence finds
+    its source; one that runs across a paragraph break belongs to the paragraph where it
+    starts.
+    """
+    joiner = "" if language == "zh" else " "
+    cleaned = [_end_sentence(normalise_text(p), language) for p in paragraphs]
+    cleaned = [p for p in cleaned if p]
+    narration = joiner.join(cleaned)
+    starts, offset = [], 0
+    for text in cleaned:
+        starts.append(offset)
+        offset += len(text) + len(joiner)
+    sources, cursor = [], 0
+    for sentence in split_sentences(narration, language):
+        found = narration.find(sentence, cursor)
+        position = found if found >= 0 else cursor
+        cursor = position + len(sentence) if found >= 0 else cursor
+        paragraph = sum(1 for start in starts if start <= position)
+        sources.append(
+            SentenceSource(sentence, file=file, page=page, slide=slide, paragraph=max(paragraph, 1))
+        )
+    return narration, tuple(sources)
+
+
+def _end_sentence(text: str, language: str) -> str:
+    if text and (text[-1].isalnum() or _CJK_CHAR.match(text[-1]) and text[-1].isalpha()):
+        return text + ("。" if language == "zh" else ".")
+    return text

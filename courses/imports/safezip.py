@@ -1,0 +1,149 @@
+"""Check and extract untrusted zip archives without leaving the target folder.
+
+Rejects absolute paths, `..` parts, drive letters, symbolic links, and archives whose
+file count or total uncompressed size is too large (declared sizes are checked first,
+then the bytes actually written, since a header can lie).
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from synthesis.errors import LessonImportError
+
+_CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    max_files: int = 2000
+    max_total_bytes: int = 500 * 1024 * 1024
+
+
+DEFAULT_LIMITS = ZipLimits()
+
+
+# What zipfile and zlib raise on damaged or unsupported archives.
+_CORRUPT_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+)
+
+
+def open_zip(path: Path, *, name: str) -> zipfile.ZipFile:
+    """Open a zip archive, turning a corrupt one into an error naming the file."""
+    try:
+        return zipfile.ZipFile(path)
+    except (*_CORRUPT_ZIP_ERRORS, OSError) as error:
+        raise LessonImportError(f"'{name}' is not a readable zip archive ({error}).") from error
+
+
+def verify(path: Path, *, name: str, limits: ZipLimits) -> None:
+    """Check member paths and sizes, then every member's checksum, without extracting."""
+    with open_zip(path, name=name) as archive:
+        check_members(archive, name=name, limits=limits)
+        try:
+            # Reading stops at each member's declared size, which check_members bounded.
+            bad_member = archive.testzip()
+        except _CORRUPT_ZIP_ERRORS as error:
+            raise LessonImportError(f"'{name}' is corrupt ({error}).") from error
+        except RuntimeError as error:  # zipfile's way of saying a member is encrypted
+            raise LessonImportError(
+                f"'{name}' is encrypted; upload it without a password."
+            ) from error
+    if bad_member is not None:
+        raise LessonImportError(f"'{name}' is corrupt: '{bad_member}' fails its checksum.")
+
+
+def check_members(archive: zipfile.ZipFile, *, name: str, limits: ZipLimits) -> None:
+    """Raise LessonImportError unless every member is a safe relative path within the limits."""
+    members = archive.infolist()
+    if len(members) > limits.max_files:
+        raise LessonImportError(
+            f"'{name}' holds {len(members)} files; Lectern accepts at most {limits.max_files}."
+        )
+    total = 0
+    for member in members:
+        _check_member_path(member, name=name)
+        total += member.file_size
+    if total > limits.max_total_bytes:
+        raise LessonImportError(
+            f"'{name}' unpacks to {total // (1024 * 1024)} MB; "
+            f"Lectern accepts at most {limits.max_total_bytes // (1024 * 1024)} MB."
+        )
+
+
+def extract(path: Path, dest: Path, *, name: str, limits: ZipLimits) -> None:
+    """Extract a checked archive into dest (which must exist and be empty)."""
+    archive = open_zip(path, name=name)
+    with archive:
+        check_members(archive, name=name, limits=limits)
+        written = 0
+        for member in archive.infolist():
+            target = dest.joinpath(*PurePosixPath(member.filename).parts)
+            if member.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            written += _extract_member(archive, member, target, name=name)
+            if written > limits.max_total_bytes:
+                raise LessonImportError(
+                    f"'{name}' unpacks to more than "
+                    f"{limits.max_total_bytes // (1024 * 1024)} MB; Lectern stopped reading it."
+                )
+
+
+def _extract_member(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, *, name: str
+) -> int:
+    written = 0
+    try:
+        with archive.open(member) as source, open(target, "wb") as out:
+            # zipfile stops at the declared size and checks the CRC, so a lying header
+            # ends in BadZipFile rather than an endless stream.
+            while chunk := source.read(_CHUNK_BYTES):
+                written += len(chunk)
+                out.write(chunk)
+    except _CORRUPT_ZIP_ERRORS as error:
+        raise LessonImportError(
+            f"'{name}' is corrupt: '{member.filename}' cannot be unpacked ({error})."
+        ) from error
+    except RuntimeError as error:
+        raise LessonImportError(f"'{name}' is encrypted; upload it without a password.") from error
+    return written
+
+
+def _check_member_path(member: zipfile.ZipInfo, *, name: str) -> None:
+    filename = member.filename
+    path = PurePosixPath(filename.replace("\\", "/"))
+    unsafe = (
+        "\\" in filename
+        or path.is_absolute()
+        or ".." in path.parts
+        or (path.parts and ":" in path.parts[0])
+        or "\x00" in filename
+    )
+    if unsafe:
+        raise LessonImportError(
+            f"'{name}' contains '{filename}', a path outside the archive; "
+            "Lectern refuses such archives."
+        )
+    mode = member.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise LessonImportError(
+            f"'{name}' contains a symbolic link ('{filename}'); Lectern refuses links in uploads."
+        )
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a working folder if it exists (used to leave nothing behind on failure)."""
+    shutil.rmtree(path, ignore_errors=True)

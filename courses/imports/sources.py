@@ -1,0 +1,62 @@
+"""Which importer reads an upload, judged by its name and checked against its first bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from courses.imports import safezip
+from courses.imports.markdown_zip import import_markdown_zip
+from courses.imports.pdf import import_pdf
+from courses.imports.pptx import import_pptx
+from courses.imports.result import ImportResult
+from synthesis.errors import LessonImportError
+
+EXTENSIONS = {".zip": "zip", ".pdf": "pdf", ".pptx": "pptx"}
+# The bytes each kind starts with: a .pptx is a zip too.
+_SIGNATURES = {"zip": (b"PK\x03\x04", b"PK\x05\x06"), "pdf": (b"%PDF-",), "pptx": (b"PK\x03\x04",)}
+_DESCRIPTIONS = {"zip": "a zip archive", "pdf": "a PDF", "pptx": "a PowerPoint .pptx file"}
+
+
+def kind_for_name(filename: str) -> str | None:
+    """'zip', 'pdf' or 'pptx' from the file name, or None for anything else."""
+    return EXTENSIONS.get(Path(filename).suffix.lower())
+
+
+def check_signature(path: Path, *, kind: str, source_name: str) -> None:
+    """Raise LessonImportError when the file's first bytes do not match its extension."""
+    with open(path, "rb") as handle:
+        head = handle.read(1024)
+    signatures = _SIGNATURES[kind]
+    # PDFs may carry a few bytes of junk before the header; viewers accept that.
+    matches = (
+        any(sig in head for sig in signatures) if kind == "pdf" else head.startswith(signatures)
+    )
+    if not matches:
+        raise LessonImportError(
+            f"'{source_name}' is named like {_DESCRIPTIONS[kind]} but is not one "
+            "(its content does not match); check that you picked the right file."
+        )
+
+
+def parse_upload(
+    path: Path,
+    *,
+    kind: str,
+    workdir: Path,
+    source_name: str,
+    language: str | None = None,
+    limits: safezip.ZipLimits = safezip.DEFAULT_LIMITS,
+) -> ImportResult:
+    """Parse an uploaded file of a known kind, writing its images into workdir."""
+    check_signature(path, kind=kind, source_name=source_name)
+    if kind == "zip":
+        return import_markdown_zip(
+            path, workdir=workdir, source_name=source_name, language=language, limits=limits
+        )
+    if kind == "pdf":
+        return import_pdf(path, workdir=workdir, source_name=source_name, language=language)
+    if kind == "pptx":
+        return import_pptx(
+            path, workdir=workdir, source_name=source_name, language=language, limits=limits
+        )
+    raise LessonImportError(f"'{source_name}': Lectern cannot import {kind} files.")

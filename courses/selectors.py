@@ -1,0 +1,167 @@
+"""Functions that fetch courses, lessons, versions, scenes and render jobs, checking access.
+
+Only a course's owner and staff see its drafts: every `*_for_editor` selector raises
+PermissionDenied (403) for anyone else, so a view cannot forget the check.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from courses.estimates import lesson_estimate_s
+from courses.models import (
+    Checkpoint,
+    Concept,
+    Course,
+    Lesson,
+    LessonVersion,
+    PendingImport,
+    RenderJob,
+    RenderStatus,
+    Scene,
+    VersionStatus,
+)
+
+ACTIVE_RENDER_STATUSES = (RenderStatus.QUEUED, RenderStatus.RUNNING)
+
+
+def user_can_edit_course(user, course: Course) -> bool:
+    """The owner and staff may see and change a course's drafts; nobody else."""
+    return bool(user.is_authenticated and (user.is_staff or course.owner_id == user.pk))
+
+
+def _require_editor(user, course: Course) -> None:
+    if not user_can_edit_course(user, course):
+        raise PermissionDenied
+
+
+def courses_for_owner(*, user) -> QuerySet[Course]:
+    return Course.objects.filter(owner=user).prefetch_related("lessons")
+
+
+def course_for_editor(*, user, slug: str) -> Course:
+    course = get_object_or_404(Course.objects.select_related("owner"), slug=slug)
+    _require_editor(user, course)
+    return course
+
+
+def lesson_for_editor(*, user, lesson_id: int) -> Lesson:
+    lesson = get_object_or_404(Lesson.objects.select_related("course"), pk=lesson_id)
+    _require_editor(user, lesson.course)
+    return lesson
+
+
+def version_for_editor(*, user, version_id: int) -> LessonVersion:
+    version = get_object_or_404(
+        LessonVersion.objects.select_related("lesson__course"), pk=version_id
+    )
+    _require_editor(user, version.lesson.course)
+    return version
+
+
+def scene_for_editor(*, user, scene_id: int) -> Scene:
+    scene = get_object_or_404(Scene.objects.select_related("version__lesson__course"), pk=scene_id)
+    _require_editor(user, scene.version.lesson.course)
+    return scene
+
+
+def checkpoint_for_editor(*, user, checkpoint_id: int) -> Checkpoint:
+    checkpoint = get_object_or_404(
+        Checkpoint.objects.select_related("scene__version__lesson__course"), pk=checkpoint_id
+    )
+    _require_editor(user, checkpoint.scene.version.lesson.course)
+    return checkpoint
+
+
+def render_job_for_editor(*, user, job_id: int) -> RenderJob:
+    job = get_object_or_404(RenderJob.objects.select_related("version__lesson__course"), pk=job_id)
+    _require_editor(user, job.version.lesson.course)
+    return job
+
+
+def pending_import_for_owner(*, user, pending_id) -> PendingImport:
+    pending = get_object_or_404(PendingImport.objects.select_related("course"), pk=pending_id)
+    if not (user.is_staff or pending.owner_id == user.pk):
+        raise PermissionDenied
+    return pending
+
+
+def lesson_version_is_frozen(version: LessonVersion) -> bool:
+    """A version that was rendered, queued or left draft status never changes again."""
+    return version.status != VersionStatus.DRAFT or version.render_jobs.exists()
+
+
+def version_scenes(version: LessonVersion) -> list[Scene]:
+    """The version's scenes in order, with concepts and checkpoints loaded for the editor."""
+    return list(
+        version.scenes.select_related("checkpoint")
+        .prefetch_related(
+            "concepts",
+            Prefetch("checkpoint__choices"),
+            Prefetch("checkpoint__concepts"),
+        )
+        .order_by("position", "id")
+    )
+
+
+def version_estimate_s(scenes: list[Scene]) -> float:
+    return lesson_estimate_s((scene.narration, scene.language) for scene in scenes)
+
+
+def lesson_versions(lesson: Lesson) -> list[LessonVersion]:
+    """Newest first, each with its render jobs (newest first) for the history table."""
+    return list(
+        lesson.versions.select_related("created_by")
+        .prefetch_related(
+            Prefetch(
+                "render_jobs",
+                queryset=RenderJob.objects.select_related("requested_by").order_by("-created_at"),
+            )
+        )
+        .order_by("-number")
+    )
+
+
+def latest_render_job(version: LessonVersion) -> RenderJob | None:
+    return version.render_jobs.order_by("-created_at").first()
+
+
+def latest_successful_render(version: LessonVersion) -> RenderJob | None:
+    return (
+        version.render_jobs.filter(status=RenderStatus.SUCCEEDED)
+        .exclude(output_dir="")
+        .order_by("-finished_at", "-created_at")
+        .first()
+    )
+
+
+def active_render_job(version: LessonVersion) -> RenderJob | None:
+    return (
+        version.render_jobs.filter(status__in=ACTIVE_RENDER_STATUSES)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def course_concepts(course: Course) -> QuerySet[Concept]:
+    return course.concepts.all()
+
+
+def render_job_payload(job: RenderJob) -> dict:
+    """What the progress page needs: the same dict is stored, sent on connect and pushed."""
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "status_label": str(RenderStatus(job.status).label),
+        "stage": job.stage,
+        "scene_index": job.scene_index,
+        "scene_count": job.scene_count,
+        "percent": round(job.percent, 1),
+        "eta_s": None if job.eta_s is None else round(job.eta_s),
+        "error": job.error,
+        "warnings": list(job.warnings),
+        "cancel_requested": job.cancel_requested,
+        "finished": job.is_finished,
+    }

@@ -1,0 +1,695 @@
+"""Functions that change courses, lessons, versions, scenes, checkpoints, imports and renders.
+
+Copy-on-write: a version that was rendered (or queued), submitted, reviewed or published
+is frozen. Every scene or checkpoint change asks `_editable_scene`, which forks a new
+draft version from a frozen one (scenes, concepts and checkpoints copied, image files
+shared) and changes the copy, so what was rendered or published stays reproducible.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from courses.imports import safezip
+from courses.imports.markdown_zip import import_markdown_folder
+from courses.imports.result import ImportedScene, ImportResult
+from courses.imports.sources import parse_upload
+from courses.models import (
+    Checkpoint,
+    Choice,
+    Concept,
+    Course,
+    ImportKind,
+    Lesson,
+    LessonVersion,
+    PendingImport,
+    RenderJob,
+    RenderStatus,
+    Scene,
+    SceneKind,
+    VersionStatus,
+)
+from courses.selectors import (
+    ACTIVE_RENDER_STATUSES,
+    active_render_job,
+    latest_successful_render,
+    lesson_version_is_frozen,
+)
+from synthesis.errors import LessonImportError
+from synthesis.sentences import split_sentences
+
+logger = logging.getLogger(__name__)
+
+# A pending import nobody confirmed or discarded is removed after this long.
+PENDING_IMPORT_TTL = timedelta(days=1)
+SCENE_FIELDS = (
+    "kind",
+    "title",
+    "body",
+    "code",
+    "code_language",
+    "math",
+    "image",
+    "image_alt",
+    "narration",
+    "narration_sources",
+    "language",
+    "role",
+)
+
+
+# Courses and concepts ------------------------------------------------------------------
+
+
+def _unique_course_slug(base: str) -> str:
+    base = (slugify(base, allow_unicode=True) or "course")[:70]
+    slug, number = base, 2
+    while Course.objects.filter(slug=slug).exists():
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
+def course_create(
+    *, owner, title: str, slug: str = "", language: str = "en", description: str = ""
+) -> Course:
+    """A new course for a teacher; an empty slug is made from the title."""
+    course = Course(
+        owner=owner,
+        title=title.strip(),
+        slug=slug or _unique_course_slug(title),
+        language=language,
+        description=description,
+    )
+    course.full_clean()
+    course.save()
+    return course
+
+
+def course_update(*, course: Course, title: str, language: str, description: str) -> Course:
+    course.title, course.language, course.description = title.strip(), language, description
+    course.full_clean()
+    course.save()
+    return course
+
+
+def course_set_classrooms(*, course: Course, classrooms: Iterable) -> None:
+    """Offer the course to exactly these classes, which must be taught by its owner."""
+    classrooms = list(classrooms)
+    if any(classroom.teacher_id != course.owner_id for classroom in classrooms):
+        raise ValidationError(_("A course can only be given to its owner's classes."))
+    course.classrooms.set(classrooms)
+
+
+def concepts_for_names(*, course: Course, names: Iterable[str]) -> list[Concept]:
+    """The course's concepts with these names, creating the ones typed for the first time."""
+    concepts: dict[str, Concept] = {}
+    for raw in names:
+        name = " ".join(raw.split())[:120]
+        slug = slugify(name, allow_unicode=True)[:120]
+        if not slug or slug in concepts:
+            continue
+        concept, _created = Concept.objects.get_or_create(
+            course=course, slug=slug, defaults={"name": name}
+        )
+        concepts[slug] = concept
+    return list(concepts.values())
+
+
+def split_concept_names(text: str) -> list[str]:
+    """Concept names typed as 'a, b; c' (Chinese commas too)."""
+    for separator in (";", "，", "、", "；"):
+        text = text.replace(separator, ",")
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+# Lessons and versions ------------------------------------------------------------------
+
+
+def lesson_create(*, course: Course, title: str, created_by, language: str = "") -> Lesson:
+    """A lesson with an empty first draft version."""
+    with transaction.atomic():
+        position = (course.lessons.aggregate(top=Max("position"))["top"] or 0) + 1
+        lesson = Lesson(
+            course=course, title=title.strip(), position=position, created_by=created_by
+        )
+        lesson.full_clean()
+        lesson.save()
+        LessonVersion.objects.create(
+            lesson=lesson, number=1, language=language or course.language, created_by=created_by
+        )
+    return lesson
+
+
+def _next_version_number(lesson: Lesson) -> int:
+    # Lock the lesson row so two forks at once cannot take the same number.
+    Lesson.objects.select_for_update().filter(pk=lesson.pk).first()
+    return (lesson.versions.aggregate(top=Max("number"))["top"] or 0) + 1
+
+
+def lesson_version_fork(*, version: LessonVersion, user) -> tuple[LessonVersion, dict[int, Scene]]:
+    """A new draft copying `version`; returns it and a map from old scene ids to the copies."""
+    with transaction.atomic():
+        fork = LessonVersion.objects.create(
+            lesson=version.lesson,
+            number=_next_version_number(version.lesson),
+            based_on=version,
+            status=VersionStatus.DRAFT,
+            language=version.language,
+            import_report=version.import_report,
+            attribution=version.attribution,
+            created_by=user,
+        )
+        copies = {
+            scene.pk: _scene_copy(scene, version=fork, position=scene.position)
+            for scene in version.scenes.prefetch_related("concepts").order_by("position", "id")
+        }
+    return fork, copies
+
+
+def _scene_copy(scene: Scene, *, version: LessonVersion, position: int) -> Scene:
+    """Copy a scene (image file shared, not duplicated) with its concepts and checkpoint."""
+    copy = Scene(version=version, position=position)
+    for field in SCENE_FIELDS:
+        setattr(copy, field, getattr(scene, field))
+    copy.save()
+    copy.concepts.set(scene.concepts.all())
+    checkpoint = Checkpoint.objects.filter(scene=scene).first()
+    if checkpoint is not None:
+        choices = list(checkpoint.choices.all())
+        concepts = list(checkpoint.concepts.all())
+        checkpoint.pk = None
+        checkpoint.id = None
+        checkpoint.scene = copy
+        checkpoint._state.adding = True
+        checkpoint.save()
+        checkpoint.concepts.set(concepts)
+        Choice.objects.bulk_create(
+            Choice(checkpoint=checkpoint, text=c.text, is_correct=c.is_correct, position=c.position)
+            for c in choices
+        )
+    return copy
+
+
+def lesson_version_editable(*, version: LessonVersion, user) -> LessonVersion:
+    """The version itself while it is an untouched draft, else a fresh draft forked from it."""
+    if lesson_version_is_frozen(version):
+        fork, _copies = lesson_version_fork(version=version, user=user)
+        return fork
+    return version
+
+
+def _editable_scene(scene: Scene, user) -> Scene:
+    if lesson_version_is_frozen(scene.version):
+        _fork, copies = lesson_version_fork(version=scene.version, user=user)
+        return copies[scene.pk]
+    return scene
+
+
+def lesson_version_submit(*, version: LessonVersion, user) -> LessonVersion:
+    """Send a rendered draft to moderation."""
+    if version.status != VersionStatus.DRAFT:
+        raise ValidationError(
+            _("Version %(number)s is %(status)s; only a draft can be submitted.")
+            % {"number": version.number, "status": version.get_status_display().lower()}
+        )
+    if latest_successful_render(version) is None:
+        raise ValidationError(_("Render this version before submitting it for review."))
+    version.status = VersionStatus.SUBMITTED
+    version.status_reason = ""
+    version.save(update_fields=["status", "status_reason"])
+    return version
+
+
+# Scenes ---------------------------------------------------------------------------------
+
+
+def narration_sources_after_edit(
+    *, narration: str, language: str, old_sources: Sequence[dict]
+) -> list[dict]:
+    """Per-sentence sources for new narration: unchanged sentences keep theirs.
+
+    A sentence that is new or changed was typed by the teacher and gets no file.
+    """
+    by_sentence = {source.get("sentence"): source for source in old_sources if source.get("file")}
+    return [
+        by_sentence.get(sentence, {"sentence": sentence})
+        for sentence in split_sentences(narration, language)
+    ]
+
+
+def scene_create(
+    *, version: LessonVersion, user, kind: str = SceneKind.TEXT, title: str = ""
+) -> Scene:
+    """Append an empty scene to the version (forking it first when it is frozen)."""
+    with transaction.atomic():
+        version = lesson_version_editable(version=version, user=user)
+        position = version.scenes.count()
+        scene = Scene(
+            version=version, position=position, kind=kind, title=title, language=version.language
+        )
+        scene.full_clean()
+        scene.save()
+    return scene
+
+
+def scene_update(
+    *,
+    scene: Scene,
+    user,
+    kind: str,
+    title: str,
+    body: str,
+    code: str,
+    code_language: str,
+    math: list[str],
+    image: UploadedFile | None,
+    clear_image: bool,
+    image_alt: str,
+    narration: str,
+    language: str,
+    role: str,
+    concept_names: Iterable[str],
+) -> Scene:
+    """Change one scene; returns the scene that was changed (a copy if the version was frozen)."""
+    with transaction.atomic():
+        scene = _editable_scene(scene, user)
+        if narration != scene.narration or language != scene.language:
+            scene.narration_sources = narration_sources_after_edit(
+                narration=narration, language=language, old_sources=scene.narration_sources
+            )
+        scene.kind, scene.title, scene.body = kind, title, body
+        scene.code, scene.code_language, scene.math = code, code_language, list(math)
+        scene.image_alt, scene.narration = image_alt, narration
+        scene.language, scene.role = language, role
+        if clear_image:
+            scene.image = ""
+        if image is not None:
+            scene.image.save(image.name, image, save=False)
+        if scene.kind == SceneKind.IMAGE and not scene.image:
+            raise ValidationError({"image": _("An image scene needs an image.")})
+        scene.full_clean()
+        scene.save()
+        scene.concepts.set(
+            concepts_for_names(course=scene.version.lesson.course, names=concept_names)
+        )
+    return scene
+
+
+def _renumber(version: LessonVersion) -> None:
+    for position, scene in enumerate(version.scenes.order_by("position", "id")):
+        if scene.position != position:
+            Scene.objects.filter(pk=scene.pk).update(position=position)
+
+
+def scene_move(*, scene: Scene, user, offset: int) -> Scene:
+    """Move a scene up (offset -1) or down (+1); at either end nothing changes."""
+    with transaction.atomic():
+        scene = _editable_scene(scene, user)
+        _renumber(scene.version)
+        ordered = list(scene.version.scenes.order_by("position", "id"))
+        index = next(i for i, s in enumerate(ordered) if s.pk == scene.pk)
+        target = index + offset
+        if 0 <= target < len(ordered):
+            ordered[index], ordered[target] = ordered[target], ordered[index]
+            for position, each in enumerate(ordered):
+                Scene.objects.filter(pk=each.pk).update(position=position)
+        scene.refresh_from_db()
+    return scene
+
+
+def scene_duplicate(*, scene: Scene, user) -> Scene:
+    """A copy placed right after the scene."""
+    with transaction.atomic():
+        scene = _editable_scene(scene, user)
+        version = scene.version
+        version.scenes.filter(position__gt=scene.position).update(position=F("position") + 1)
+        copy = _scene_copy(scene, version=version, position=scene.position + 1)
+        _renumber(version)
+    return copy
+
+
+def scene_delete(*, scene: Scene, user) -> LessonVersion:
+    """Remove a scene; returns the version it was removed from (a fork if it was frozen)."""
+    with transaction.atomic():
+        scene = _editable_scene(scene, user)
+        version = scene.version
+        scene.delete()
+        _renumber(version)
+    return version
+
+
+# Checkpoints ----------------------------------------------------------------------------
+
+
+def checkpoint_save(
+    *,
+    scene: Scene,
+    user,
+    prompt: str,
+    explanation: str,
+    choices: Sequence[tuple[str, bool]],
+    concept_names: Iterable[str],
+) -> Checkpoint:
+    """Create or replace the scene's checkpoint; a teacher's save counts as accepting it."""
+    choices = [(text.strip(), correct) for text, correct in choices if text.strip()]
+    if len(choices) < 2:
+        raise ValidationError(_("A question needs at least two answers."))
+    if not any(correct for _text, correct in choices):
+        raise ValidationError(_("Mark at least one answer as correct."))
+    with transaction.atomic():
+        scene = _editable_scene(scene, user)
+        checkpoint = Checkpoint.objects.filter(scene=scene).first() or Checkpoint(scene=scene)
+        checkpoint.prompt = prompt.strip()
+        checkpoint.explanation = explanation.strip()
+        checkpoint.accepted = True
+        checkpoint.full_clean()
+        checkpoint.save()
+        checkpoint.choices.all().delete()
+        Choice.objects.bulk_create(
+            Choice(checkpoint=checkpoint, text=text, is_correct=correct, position=position)
+            for position, (text, correct) in enumerate(choices)
+        )
+        checkpoint.concepts.set(
+            concepts_for_names(course=scene.version.lesson.course, names=concept_names)
+        )
+    return checkpoint
+
+
+def checkpoint_delete(*, scene: Scene, user) -> Scene:
+    """Remove the scene's checkpoint (discarding a generated draft works the same way)."""
+    with transaction.atomic():
+        scene = _editable_scene(scene, user)
+        Checkpoint.objects.filter(scene=scene).delete()
+    return scene
+
+
+def checkpoint_accept(*, scene: Scene, user) -> Checkpoint:
+    """Accept a generated draft as it is, so students will see it."""
+    with transaction.atomic():
+        scene = _editable_scene(scene, user)
+        checkpoint = Checkpoint.objects.get(scene=scene)
+        checkpoint.accepted = True
+        checkpoint.save(update_fields=["accepted"])
+    return checkpoint
+
+
+def checkpoint_drafts_generate(*, version: LessonVersion, user) -> tuple[LessonVersion, int]:
+    """Draft questions for scenes without one; returns the version changed and how many."""
+    from courses.checkpoints import draft_checkpoints
+
+    with transaction.atomic():
+        version = lesson_version_editable(version=version, user=user)
+        scenes = list(version.scenes.prefetch_related("concepts").order_by("position", "id"))
+        drafts = draft_checkpoints(scenes)
+        created = 0
+        for scene in scenes:
+            draft = drafts.get(scene.pk)
+            if draft is None or Checkpoint.objects.filter(scene=scene).exists():
+                continue
+            checkpoint = Checkpoint.objects.create(
+                scene=scene,
+                prompt=draft.prompt,
+                explanation=draft.explanation,
+                generated=True,
+                accepted=False,
+            )
+            Choice.objects.bulk_create(
+                Choice(checkpoint=checkpoint, text=text, is_correct=correct, position=position)
+                for position, (text, correct) in enumerate(draft.choices)
+            )
+            checkpoint.concepts.set(
+                concepts_for_names(course=version.lesson.course, names=draft.concepts)
+            )
+            created += 1
+    return version, created
+
+
+# Imports --------------------------------------------------------------------------------
+
+
+def _pending_imports_root() -> Path:
+    # Outside MEDIA_ROOT: nothing of an unconfirmed upload is ever served.
+    return Path(settings.VAR_DIR) / "pending-imports"
+
+
+def _zip_limits() -> safezip.ZipLimits:
+    return safezip.ZipLimits(max_total_bytes=max(settings.LECTERN_MAX_UPLOAD_BYTES * 4, 1 << 20))
+
+
+def _safe_file_name(name: str, default: str) -> str:
+    stem, dot, ext = Path(name).name.rpartition(".")
+    cleaned = slugify(stem, allow_unicode=True)[:80] or default
+    return f"{cleaned}.{slugify(ext)}" if dot else cleaned
+
+
+def pending_imports_expire() -> int:
+    """Remove pending imports older than a day with their folders; returns how many."""
+    stale = list(PendingImport.objects.filter(created_at__lt=timezone.now() - PENDING_IMPORT_TTL))
+    for pending in stale:
+        pending_import_discard(pending=pending)
+    return len(stale)
+
+
+def pending_import_create(
+    *,
+    owner,
+    course: Course,
+    source: UploadedFile | Path,
+    kind: str,
+    language: str | None = None,
+) -> PendingImport:
+    """Parse an upload (or a local file/folder) into a pending import; nothing else is saved.
+
+    Raises LessonImportError with a message naming the problem; its working folder is
+    removed then, so a failed import leaves nothing behind.
+    """
+    pending_imports_expire()
+    pending_id = uuid.uuid4()
+    workdir = _pending_imports_root() / str(pending_id)
+    workdir.mkdir(parents=True)
+    try:
+        result, source_name = _parse_source(source, kind=kind, workdir=workdir, language=language)
+        return PendingImport.objects.create(
+            id=pending_id,
+            owner=owner,
+            course=course,
+            kind=kind,
+            source_name=source_name[:255],
+            title=result.title[:200] or source_name[:200],
+            language=result.language,
+            attribution=result.attribution,
+            folder=str(workdir),
+            scenes=[scene.as_json() for scene in result.scenes],
+            warnings=list(result.warnings),
+            summary=list(result.summary),
+        )
+    except BaseException:
+        safezip.remove_tree(workdir)
+        raise
+
+
+def _parse_source(
+    source: UploadedFile | Path, *, kind: str, workdir: Path, language: str | None
+) -> tuple[ImportResult, str]:
+    if kind == ImportKind.FOLDER:
+        folder = Path(source)
+        return import_markdown_folder(folder, workdir=workdir, language=language), folder.name
+    if isinstance(source, Path):
+        source_name = source.name
+        saved = workdir / "source" / _safe_file_name(source_name, "upload")
+        saved.parent.mkdir()
+        shutil.copyfile(source, saved)
+    else:
+        source_name = Path(source.name).name
+        saved = workdir / "source" / _safe_file_name(source_name, "upload")
+        saved.parent.mkdir()
+        with open(saved, "wb") as out:
+            for chunk in source.chunks():
+                out.write(chunk)
+    result = parse_upload(
+        saved,
+        kind=kind,
+        workdir=workdir,
+        source_name=source_name,
+        language=language,
+        limits=_zip_limits(),
+    )
+    if not result.scenes:
+        raise LessonImportError(f"'{source_name}' has nothing to import.")
+    return result, source_name
+
+
+def pending_import_scenes(pending: PendingImport) -> list[ImportedScene]:
+    return [ImportedScene.from_json(data) for data in pending.scenes]
+
+
+def pending_import_confirm(*, pending: PendingImport, user, title: str = "") -> Lesson:
+    """Turn a reviewed import into a lesson with one draft version, then drop the pending one."""
+    folder = Path(pending.folder)
+    saved_files: list = []
+    try:
+        with transaction.atomic():
+            lesson = lesson_create(
+                course=pending.course,
+                title=(title or pending.title)[:200],
+                created_by=user,
+                language=pending.language,
+            )
+            version = lesson.versions.get()
+            version.attribution = pending.attribution
+            version.import_report = {
+                "kind": pending.kind,
+                "source": pending.source_name,
+                "summary": pending.summary,
+                "warnings": pending.warnings,
+            }
+            version.save(update_fields=["attribution", "import_report"])
+            for position, imported in enumerate(pending_import_scenes(pending)):
+                scene = _scene_from_import(
+                    imported, version=version, position=position, folder=folder
+                )
+                if scene.image:
+                    saved_files.append(scene.image)
+            pending.delete()
+    except BaseException:
+        # The rows rolled back; remove image files already copied into media.
+        for field_file in saved_files:
+            field_file.storage.delete(field_file.name)
+        raise
+    transaction.on_commit(lambda: safezip.remove_tree(folder))
+    return lesson
+
+
+def _scene_from_import(
+    imported: ImportedScene, *, version: LessonVersion, position: int, folder: Path
+) -> Scene:
+    scene = Scene(
+        version=version,
+        position=position,
+        kind=imported.kind,
+        title=imported.title[:300],
+        body=imported.body,
+        code=imported.code,
+        code_language=imported.code_language[:40],
+        math=list(imported.math),
+        image_alt=imported.image_alt[:500],
+        narration=imported.narration,
+        narration_sources=[source.as_json() for source in imported.sources],
+        language=imported.language if imported.language in ("en", "zh") else version.language,
+        role=imported.role,
+    )
+    if imported.image_path:
+        image_file = (folder / imported.image_path).resolve()
+        if image_file.is_relative_to(folder.resolve()) and image_file.is_file():
+            with open(image_file, "rb") as handle:
+                scene.image.save(
+                    _safe_file_name(image_file.name, "image"), File(handle), save=False
+                )
+    if scene.kind == SceneKind.IMAGE and not scene.image:
+        scene.kind = SceneKind.TEXT
+    scene.full_clean()
+    scene.save()
+    if imported.concepts:
+        scene.concepts.set(
+            concepts_for_names(course=version.lesson.course, names=imported.concepts)
+        )
+    return scene
+
+
+def pending_import_discard(*, pending: PendingImport) -> None:
+    """Forget a pending import and remove its working folder."""
+    folder = Path(pending.folder)
+    pending.delete()
+    safezip.remove_tree(folder)
+
+
+def course_for_command(*, owner, slug: str) -> Course:
+    """The owner's course with this slug, created (titled after the slug) when missing."""
+    course = Course.objects.filter(slug=slug).first()
+    if course is None:
+        return course_create(owner=owner, title=slug.replace("-", " ").title(), slug=slug)
+    if course.owner_id != owner.pk:
+        raise ValidationError(_("Course '%(slug)s' belongs to someone else.") % {"slug": slug})
+    return course
+
+
+# Rendering ------------------------------------------------------------------------------
+
+RENDER_SIZES = {
+    "tiny": (256, 144, 15),
+    "small": (640, 360, 24),
+    "hd": (1280, 720, 30),
+    "full-hd": (1920, 1080, 30),
+}
+RENDER_QUALITIES = ("draft", "standard", "high")
+
+
+def lesson_version_render_enqueue(
+    *, version: LessonVersion, user, size: str = "hd", quality: str = "standard"
+) -> RenderJob:
+    """Queue a render of this version, or return the one already queued or running."""
+    if size not in RENDER_SIZES or quality not in RENDER_QUALITIES:
+        raise ValidationError(_("Unknown video size or quality."))
+    scene_count = version.scenes.count()
+    if scene_count == 0:
+        raise ValidationError(_("This version has no scenes yet; add one before rendering."))
+    with transaction.atomic():
+        LessonVersion.objects.select_for_update().filter(pk=version.pk).first()
+        running = active_render_job(version)
+        if running is not None:
+            return running
+        width_px, height_px, fps = RENDER_SIZES[size]
+        job = RenderJob.objects.create(
+            version=version,
+            requested_by=user,
+            status=RenderStatus.QUEUED,
+            stage="queued",
+            scene_count=scene_count,
+            width_px=width_px,
+            height_px=height_px,
+            fps=fps,
+            quality=quality,
+        )
+        transaction.on_commit(lambda: _send_render_task(job.pk))
+    return job
+
+
+def _send_render_task(job_id: int) -> None:
+    from courses.tasks import render_lesson_version
+
+    render_lesson_version.delay(job_id)
+
+
+def render_job_cancel(*, job: RenderJob, user) -> RenderJob:
+    """Ask a render to stop; one still waiting in the queue is cancelled at once."""
+    with transaction.atomic():
+        job = RenderJob.objects.select_for_update().get(pk=job.pk)
+        if job.status not in ACTIVE_RENDER_STATUSES:
+            return job
+        job.cancel_requested = True
+        fields = ["cancel_requested", "updated_at"]
+        if job.status == RenderStatus.QUEUED:
+            job.status = RenderStatus.CANCELLED
+            job.stage = "cancelled"
+            job.finished_at = timezone.now()
+            fields += ["status", "stage", "finished_at"]
+        job.save(update_fields=fields)
+    from courses.progress import render_job_broadcast
+
+    render_job_broadcast(job)
+    return job
