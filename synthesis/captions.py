@@ -1,0 +1,181 @@
+"""WebVTT tracks and the transcript: captions, audio descriptions, chapters, plain text.
+
+Captions come from the narration text itself (never recognised speech), and their first cue
+tells the viewer that the video was generated with AI.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from synthesis.storyboard import Visual
+from synthesis.timeline import OPENING_LABEL_S, Cue, LessonTimeline
+
+AI_NOTICE = {
+    "en": "This video was generated with AI.",
+    "zh": "本视频由AI生成。",
+}
+_TRANSCRIPT_NOTICE = {
+    "en": "This video was generated with AI: the narration is synthetic speech.",
+    "zh": "本视频由AI生成：旁白为合成语音。",
+}
+_SCENE_FALLBACK = {"en": "Scene {n}", "zh": "第{n}部分"}
+_CODE_SLIDE = {"en": "Code slide", "zh": "代码幻灯片"}
+_TIMESTAMP = re.compile(r"(?:(\d+):)?(\d{2}):(\d{2})\.(\d{3})")
+
+
+def _lang(language: str) -> str:
+    return "zh" if language.lower().startswith("zh") else "en"
+
+
+def ai_notice(language: str) -> str:
+    """The sentence that says the video is AI-generated, in the lesson's language."""
+    return AI_NOTICE[_lang(language)]
+
+
+def vtt_timestamp(seconds: float) -> str:
+    """Seconds as a WebVTT timestamp, HH:MM:SS.mmm."""
+    millis = max(0, round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{millis:03d}"
+
+
+def _cue_text(text: str) -> str:
+    # Cue payloads may not hold blank lines; escaping &, < and > also keeps "-->" out.
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return "\n".join(lines)
+
+
+def webvtt(cues: Sequence[Cue], *, cue_ids: Sequence[str] | None = None) -> str:
+    """A WebVTT document with the cues in order."""
+    blocks = ["WEBVTT"]
+    for position, cue in enumerate(cues):
+        text = _cue_text(cue.text)
+        if not text:
+            continue
+        timing = f"{vtt_timestamp(cue.start_s)} --> {vtt_timestamp(cue.end_s)}"
+        header = f"{cue_ids[position]}\n" if cue_ids else ""
+        blocks.append(f"{header}{timing}\n{text}")
+    return "\n\n".join(blocks) + "\n"
+
+
+def parse_webvtt(document: str) -> list[Cue]:
+    """The cues of a WebVTT document (text unescaped); raises ValueError if it is not WebVTT."""
+    lines = document.replace("\r\n", "\n").split("\n")
+    if not lines or not lines[0].startswith("WEBVTT"):
+        raise ValueError("not a WebVTT document: the first line must start with WEBVTT")
+    cues: list[Cue] = []
+    for block in "\n".join(lines[1:]).split("\n\n"):
+        block_lines = [line for line in block.split("\n") if line.strip()]
+        timing_at = next((i for i, line in enumerate(block_lines) if "-->" in line), None)
+        if timing_at is None:
+            continue
+        start_text, end_text = (
+            part.strip().split(" ")[0] for part in block_lines[timing_at].split("-->")
+        )
+        text = "\n".join(block_lines[timing_at + 1 :])
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        cues.append(Cue(_parse_timestamp(start_text), _parse_timestamp(end_text), text))
+    return cues
+
+
+def _parse_timestamp(text: str) -> float:
+    match = _TIMESTAMP.fullmatch(text)
+    if not match:
+        raise ValueError(f"bad WebVTT timestamp {text!r}")
+    hours, minutes, seconds, millis = match.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + int(millis) / 1000
+
+
+def caption_track(timeline: LessonTimeline, language: str) -> list[Cue]:
+    """Lesson captions: the AI notice over the opening seconds, then every narration cue."""
+    cues = [Cue(0.0, min(OPENING_LABEL_S, timeline.duration_s), ai_notice(language))]
+    for position, timing in enumerate(timeline.scenes):
+        offset_s = timeline.scene_start_s(position)
+        cues.extend(
+            Cue(offset_s + cue.start_s, offset_s + cue.end_s, cue.text) for cue in timing.cues
+        )
+    return cues
+
+
+def describe_visual(visual: Visual, language: str) -> str:
+    """What a scene shows, in words, for the audio-description track."""
+    lang = _lang(language)
+    parts: list[str] = []
+    if visual.kind == "image":
+        parts.extend(p for p in (visual.title, visual.alt) if p)
+    elif visual.kind == "code":
+        label = _CODE_SLIDE[lang]
+        if visual.code_language:
+            label += f" ({visual.code_language})"
+        parts.extend(p for p in (visual.title, label) if p)
+        first_line = next((line.strip() for line in visual.code.splitlines() if line.strip()), "")
+        if first_line:
+            parts.append(first_line)
+    else:
+        parts.extend(p for p in (visual.title, visual.subtitle) if p)
+        parts.extend(visual.bullets)
+        parts.extend(visual.math)
+        if visual.alt:
+            parts.append(visual.alt)
+    separator = "。" if lang == "zh" else ". "
+    return separator.join(_strip_end(p) for p in parts if p.strip()) + (
+        "。" if lang == "zh" else "."
+    )
+
+
+def _strip_end(text: str) -> str:
+    return " ".join(text.split()).rstrip(".。!！?？:：;；")
+
+
+def description_track(timeline: LessonTimeline, language: str) -> list[Cue]:
+    """One description cue per scene, spanning the scene."""
+    cues = []
+    for position, timing in enumerate(timeline.scenes):
+        start_s = timeline.scene_start_s(position)
+        text = describe_visual(timing.scene.visual, timing.scene.language or language)
+        cues.append(Cue(start_s, start_s + timing.duration_s, text))
+    return cues
+
+
+def scene_title(position: int, visual: Visual, language: str) -> str:
+    """A scene's title for chapters and the manifest: the visual's title, else 'Scene n'."""
+    title = " ".join(visual.title.split())
+    return title or _SCENE_FALLBACK[_lang(language)].format(n=position + 1)
+
+
+def chapter_track(timeline: LessonTimeline, language: str) -> list[Cue]:
+    """One chapter per scene, running to the next scene's start (its transition included)."""
+    cues = []
+    count = len(timeline.scenes)
+    for position, timing in enumerate(timeline.scenes):
+        start_s = timeline.scene_start_s(position)
+        end_s = (
+            timeline.scene_start_s(position + 1) if position + 1 < count else timeline.duration_s
+        )
+        cues.append(Cue(start_s, end_s, scene_title(position, timing.scene.visual, language)))
+    return cues
+
+
+def transcript(
+    title: str, timeline: LessonTimeline, language: str, *, attribution: str = ""
+) -> str:
+    """Plain-text transcript: title, AI notice, then each scene's title and narration."""
+    lang = _lang(language)
+    lines = [title, "", _TRANSCRIPT_NOTICE[lang], ""]
+    joiner = "" if lang == "zh" else " "
+    for position, timing in enumerate(timeline.scenes):
+        start_s = timeline.scene_start_s(position)
+        heading = scene_title(position, timing.scene.visual, language)
+        lines.append(f"[{vtt_timestamp(start_s)[:8]}] {heading}")
+        spoken = joiner.join(sentence.text for sentence in timing.sentences)
+        if spoken:
+            lines.append(spoken)
+        lines.append("")
+    if attribution:
+        lines.extend([attribution.strip(), ""])
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""The render manifest: what is in the video, where each scene and sentence is, how it was made."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from synthesis.captions import scene_title
+from synthesis.storyboard import RenderSettings, Storyboard
+from synthesis.timeline import LessonTimeline
+
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class RenderStats:
+    """Counters and timings collected while rendering (mutable: filled in stage by stage)."""
+
+    stage_s: dict[str, float] = field(default_factory=dict)
+    scene_hits: int = 0
+    scene_misses: int = 0
+    transition_hits: int = 0
+    transition_misses: int = 0
+    frames_encoded: int = 0
+    evicted: int = 0
+    workers: int = 1
+    compositor: str = ""
+    device: str = ""
+    encoder: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self, *, wall_s: float, duration_s: float) -> dict[str, object]:
+        return {
+            "wall_s": round(wall_s, 3),
+            "realtime_factor": round(duration_s / wall_s, 3) if wall_s > 0 else None,
+            "stage_s": {name: round(seconds, 3) for name, seconds in self.stage_s.items()},
+            "cache": {
+                "scene_hits": self.scene_hits,
+                "scene_misses": self.scene_misses,
+                "transition_hits": self.transition_hits,
+                "transition_misses": self.transition_misses,
+                "segments_encoded": self.scene_misses + self.transition_misses,
+                "evicted": self.evicted,
+            },
+            "frames_encoded": self.frames_encoded,
+            "workers": self.workers,
+            "compositor": {"backend": self.compositor, "device": self.device},
+            "encoder": self.encoder,
+            "peak_rss_mb": peak_rss_mb(),
+        }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB (Linux reports ru_maxrss in KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def build_manifest(
+    *,
+    storyboard: Storyboard,
+    timeline: LessonTimeline,
+    settings: RenderSettings,
+    render_key: str,
+    scene_keys: list[str],
+    transition_keys: list[str],
+    warnings: list[str],
+    statistics: dict[str, object],
+) -> dict[str, object]:
+    """The manifest as JSON-ready data; times are seconds on the lesson's clock."""
+    scenes = []
+    for position, timing in enumerate(timeline.scenes):
+        start_s = timeline.scene_start_s(position)
+        scene = timing.scene
+        scenes.append(
+            {
+                "id": scene.id,
+                "title": scene_title(position, scene.visual, storyboard.language),
+                "kind": scene.visual.kind,
+                "language": scene.language,
+                "start_s": round(start_s, 3),
+                "end_s": round(start_s + timing.duration_s, 3),
+                "frames": timing.frame_count,
+                "segment": scene_keys[position],
+                "concepts": list(scene.concepts),
+                "role": scene.role,
+                "silent": timing.silent,
+                "sentences": [
+                    {
+                        "text": sentence.text,
+                        "start_s": round(start_s + sentence.start_s, 3),
+                        "end_s": round(start_s + sentence.end_s, 3),
+                        "engine": sentence.engine,
+                        "voice": sentence.voice,
+                    }
+                    for sentence in timing.sentences
+                ],
+            }
+        )
+    transitions = []
+    for entry in timeline.entries:
+        if entry.kind != "transition":
+            continue
+        start_s = entry.start_frame / timeline.fps
+        transitions.append(
+            {
+                "from": timeline.scenes[entry.scene_index].scene.id,
+                "to": timeline.scenes[entry.scene_index + 1].scene.id,
+                "start_s": round(start_s, 3),
+                "end_s": round(start_s + entry.frame_count / timeline.fps, 3),
+                "segment": transition_keys[entry.scene_index],
+            }
+        )
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "title": storyboard.title,
+        "language": storyboard.language,
+        "render_key": render_key,
+        "ai_generated": True,
+        "duration_s": round(timeline.duration_s, 3),
+        "frames": timeline.frame_count,
+        "settings": {
+            "width_px": settings.width_px,
+            "height_px": settings.height_px,
+            "fps": settings.fps,
+            "quality": settings.quality,
+            "burn_captions": settings.burn_captions,
+            "device": settings.device,
+            "voice": {
+                "engines": list(settings.voice.engines),
+                "voice": settings.voice.voice,
+                "rate": settings.voice.rate,
+            },
+        },
+        "attribution": storyboard.attribution,
+        "scenes": scenes,
+        "transitions": transitions,
+        "segments": [
+            scene_keys[entry.scene_index]
+            if entry.kind == "scene"
+            else transition_keys[entry.scene_index]
+            for entry in timeline.entries
+        ],
+        "warnings": list(warnings),
+        "statistics": statistics,
+    }
+
+
+def write_json(path: Path, data: dict[str, object]) -> None:
+    """Write JSON (UTF-8, readable) and flush it to disk."""
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -1,0 +1,754 @@
+"""The one entry point that renders a storyboard to a narrated, captioned, AI-labelled video.
+
+Stages: speech (every sentence, cached) -> plan (timings, segment hashes) -> encode (only the
+scene and transition segments the cache lacks) -> assemble (remux, tracks, poster, manifest).
+Everything is written to a temporary folder beside out_path and moved into place at the end,
+sidecars first and the MP4 last, so a failed or cancelled render leaves nothing at out_path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from synthesis import captions as tracks
+from synthesis.audio_track import scene_audio
+from synthesis.encode import (
+    audio_samples_for_frames,
+    boundary_frames,
+    container_metadata,
+    encode_segment,
+    encoder_settings,
+    frame_at,
+    join_segments,
+)
+from synthesis.errors import RenderCancelled, SynthesisError
+from synthesis.manifest import RenderStats, build_manifest, write_json
+from synthesis.segments import SegmentStore, content_key, file_digest
+from synthesis.sentences import split_sentences
+from synthesis.storyboard import (
+    SUPPORTED_LANGUAGES,
+    Progress,
+    RenderSettings,
+    Scene,
+    Storyboard,
+    Visual,
+)
+from synthesis.timeline import (
+    OPENING_LABEL_S,
+    LessonTimeline,
+    SceneTiming,
+    lesson_timeline,
+    scene_timing,
+)
+
+MAX_AREA_PX = 1920 * 1080
+MAX_SIDE_PX = 1920
+MIN_SIDE_PX = 64
+DEVICES = ("auto", "cpu", "cuda")
+# Image scenes drift in slowly; slides hold still (cheaper to encode, easier to read).
+IMAGE_MOVE = {"start_zoom": 1.0, "end_zoom": 1.06}
+# Frames per batch from the compositor: about 24 MB of RGB whatever the size.
+_BATCH_BYTES = 24_000_000
+# Progress shares: speech, then encoding, then assembling the outputs.
+_SPEECH_SHARE, _ENCODE_SHARE = 10.0, 82.0
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """Where the outputs are, how long the video is, and what went wrong along the way."""
+
+    video: Path
+    captions: Path
+    descriptions: Path
+    transcript: Path
+    chapters: Path
+    poster: Path
+    manifest: Path
+    duration_s: float
+    warnings: tuple[str, ...]
+    manifest_data: dict
+
+
+def output_paths(out_path: Path) -> dict[str, Path]:
+    """The output files of a render to out_path (X.mp4 and its sidecars)."""
+    stem = out_path.with_suffix("")
+    return {
+        "captions": stem.with_suffix(".vtt"),
+        "descriptions": Path(f"{stem}.descriptions.vtt"),
+        "transcript": stem.with_suffix(".txt"),
+        "chapters": Path(f"{stem}.chapters.vtt"),
+        "poster": stem.with_suffix(".jpg"),
+        "manifest": stem.with_suffix(".json"),
+        "video": out_path,
+    }
+
+
+def validate_settings(settings: RenderSettings) -> None:
+    """Raise SynthesisError naming the first setting a render cannot use."""
+    width, height = settings.width_px, settings.height_px
+    if not all(isinstance(v, int) for v in (width, height, settings.fps)):
+        raise SynthesisError("video size and frame rate must be whole numbers")
+    if width % 2 or height % 2:
+        raise SynthesisError(f"video size {width}x{height}: width and height must be even")
+    if min(width, height) < MIN_SIDE_PX:
+        raise SynthesisError(
+            f"video size {width}x{height}: each side must be at least {MIN_SIDE_PX} px"
+        )
+    if max(width, height) > MAX_SIDE_PX or width * height > MAX_AREA_PX:
+        raise SynthesisError(
+            f"video size {width}x{height} is too large: at most 1920x1080 (or 1080x1920 portrait)"
+        )
+    if not 1 <= settings.fps <= 60:
+        raise SynthesisError(f"frame rate {settings.fps}: choose 1 to 60 frames per second")
+    encoder_settings(settings.quality, settings.fps)  # raises for an unknown quality
+    if settings.device not in DEVICES:
+        raise SynthesisError(f"device {settings.device!r}: choose one of {', '.join(DEVICES)}")
+    if settings.voice.rate <= 0:
+        raise SynthesisError(f"speech rate {settings.voice.rate}: must be above 0")
+    if not settings.voice.engines:
+        raise SynthesisError("no speech engine is configured")
+
+
+def _scene_language(position: int, scene: Scene, storyboard: Storyboard) -> str:
+    language = (scene.language or storyboard.language or "").strip()
+    base = language.lower().replace("_", "-").split("-")[0]
+    if base not in SUPPORTED_LANGUAGES:
+        raise SynthesisError(f"scene {position + 1}: unknown language '{language}'")
+    return base
+
+
+class _Reporter:
+    """Sends monotonic Progress reports and checks for cancellation, on the caller's thread."""
+
+    def __init__(self, progress, should_cancel, scene_count: int) -> None:
+        self._progress = progress
+        self._should_cancel = should_cancel
+        self.scene_count = scene_count
+        self._percent = 0.0
+
+    def report(self, stage: str, scene_index: int, percent: float, *, eta_s=None, message=""):
+        self._percent = max(self._percent, min(100.0, percent))
+        if self._progress is not None:
+            self._progress(
+                Progress(
+                    stage, scene_index, self.scene_count, round(self._percent, 2), eta_s, message
+                )
+            )
+
+    def check_cancel(self) -> None:
+        if self._should_cancel is not None and self._should_cancel():
+            raise RenderCancelled("the render was cancelled")
+
+
+@dataclass(frozen=True)
+class _PlannedScene:
+    timing: SceneTiming
+    visual: Visual  # after any fallback
+    motion: dict[str, float] | None
+    key: str
+
+
+def render(
+    storyboard: Storyboard,
+    out_path: Path,
+    *,
+    settings: RenderSettings,
+    cache_dir: Path,
+    progress: Callable[[Progress], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    cache_max_bytes: int | None = None,
+) -> RenderResult:
+    """Render a storyboard to out_path (an .mp4) and its sidecar files; see the module docstring.
+
+    Progress reports carry a 1-based scene_index. cache_max_bytes caps the segment store
+    (least recently used segments go first; None: no cap). Raises SynthesisError with a
+    message a user can act on, and RenderCancelled once should_cancel() returns true.
+    """
+    validate_settings(settings)
+    if not storyboard.scenes:
+        raise SynthesisError("the lesson has no scenes")
+    out_path = Path(out_path)
+    if out_path.suffix.lower() != ".mp4":
+        raise SynthesisError(f"output {out_path.name}: the video file name must end in .mp4")
+    languages = [_scene_language(i, s, storyboard) for i, s in enumerate(storyboard.scenes)]
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    run = _Render(
+        storyboard,
+        languages,
+        settings,
+        store=SegmentStore(Path(cache_dir), max_bytes=cache_max_bytes),
+        cache_dir=Path(cache_dir),
+        reporter=_Reporter(progress, should_cancel, len(storyboard.scenes)),
+    )
+    temp_dir = Path(tempfile.mkdtemp(prefix=f".{out_path.stem}.rendering-", dir=out_path.parent))
+    try:
+        result = run.render(out_path, temp_dir)
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    run.reporter.report("done", len(storyboard.scenes), 100.0, eta_s=0.0, message="done")
+    return result
+
+
+class _Render:
+    """One render's state: settings, the segment store, progress, warnings and statistics."""
+
+    def __init__(self, storyboard, languages, settings, *, store, cache_dir, reporter) -> None:
+        self.storyboard: Storyboard = storyboard
+        self.languages: list[str] = languages
+        self.settings: RenderSettings = settings
+        self.store: SegmentStore = store
+        self.cache_dir: Path = cache_dir
+        self.reporter: _Reporter = reporter
+        self.encoder = encoder_settings(settings.quality, settings.fps)
+        self.size_px = (settings.width_px, settings.height_px)
+        self.stats = RenderStats()
+        self.warnings: list[str] = list(storyboard.warnings)
+
+    def render(self, out_path: Path, temp_dir: Path) -> RenderResult:
+        wall_start = time.perf_counter()
+        with self._stage("speech"):
+            spoken = self._speak_all()
+        with self._stage("plan"):
+            planned = self._plan_scenes(spoken)
+            timeline = lesson_timeline([p.timing for p in planned], self.settings.fps)
+            transition_keys = [
+                self._transition_key(planned[i], planned[i + 1], timeline)
+                for i in range(len(planned) - 1)
+            ]
+        with self._stage("encode"):
+            self._encode_missing(planned, timeline, transition_keys, temp_dir)
+        with self._stage("assemble"):
+            scene_keys = [p.key for p in planned]
+            ordered = [
+                scene_keys[e.scene_index] if e.kind == "scene" else transition_keys[e.scene_index]
+                for e in timeline.entries
+            ]
+            render_key = content_key(
+                "lesson",
+                {
+                    "segments": ordered,
+                    "title": self.storyboard.title,
+                    "language": self.storyboard.language,
+                },
+            )
+            final = output_paths(out_path)
+            self._write_outputs(timeline, ordered, render_key, temp_dir, final)
+        self.stats.evicted = len(self.store.evict(keep=ordered).removed)
+        statistics = self.stats.as_dict(
+            wall_s=time.perf_counter() - wall_start, duration_s=timeline.duration_s
+        )
+        manifest = build_manifest(
+            storyboard=self.storyboard,
+            timeline=timeline,
+            settings=self.settings,
+            render_key=render_key,
+            scene_keys=scene_keys,
+            transition_keys=transition_keys,
+            warnings=self.warnings,
+            statistics=statistics,
+        )
+        write_json(temp_dir / final["manifest"].name, manifest)
+        self.reporter.check_cancel()
+        _publish(temp_dir, final)
+        return RenderResult(
+            video=final["video"],
+            captions=final["captions"],
+            descriptions=final["descriptions"],
+            transcript=final["transcript"],
+            chapters=final["chapters"],
+            poster=final["poster"],
+            manifest=final["manifest"],
+            duration_s=timeline.duration_s,
+            warnings=tuple(self.warnings),
+            manifest_data=manifest,
+        )
+
+    @contextlib.contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        self.reporter.check_cancel()
+        started = time.perf_counter()
+        yield
+        self.stats.stage_s[name] = time.perf_counter() - started
+
+    # Speech and planning ------------------------------------------------------------------
+
+    def _speak_all(self) -> list[list]:
+        from synthesis.speech import speak  # imported late: loading the engines takes a moment
+
+        spoken: list[list] = []
+        notes_seen: set[str] = set()
+        count = len(self.storyboard.scenes)
+        for position, scene in enumerate(self.storyboard.scenes):
+            self.reporter.check_cancel()
+            language = self.languages[position]
+            self.reporter.report(
+                "speech",
+                position + 1,
+                _SPEECH_SHARE * position / count,
+                message=f"speaking scene {position + 1} of {count}",
+            )
+            said = []
+            for text in split_sentences(scene.narration, language):
+                try:
+                    sentence = speak(
+                        text, language=language, voice=self.settings.voice, cache_dir=self.cache_dir
+                    )
+                except SynthesisError as exc:
+                    raise type(exc)(f"scene {position + 1}: {exc}") from exc
+                said.append(sentence)
+                for note in getattr(sentence, "notes", ()):
+                    # A missing language is expected (Piper has no Mandarin); other notes matter.
+                    if "does not speak" not in note and note not in notes_seen:
+                        notes_seen.add(note)
+                        self.warnings.append(f"speech: {note}")
+            spoken.append(said)
+        return spoken
+
+    def _pixel_fields(self) -> dict[str, object]:
+        return {
+            "size": list(self.size_px),
+            "fps": self.settings.fps,
+            "quality": self.settings.quality,
+            "encoder": self.encoder.as_dict(),
+        }
+
+    def _plan_scenes(self, spoken: list[list]) -> list[_PlannedScene]:
+        planned = []
+        for position, scene in enumerate(self.storyboard.scenes):
+            timing = scene_timing(position, scene, spoken[position], fps=self.settings.fps)
+            if timing.silent:
+                self.warnings.append(
+                    f"scene {position + 1} ({scene.id}): no narration; its visual is held "
+                    "for 3 s without sound"
+                )
+            visual = self._usable_visual(position, scene)
+            motion = IMAGE_MOVE if visual.kind == "image" else None
+            burned = self.settings.burn_captions
+            fields = {
+                "visual": _visual_fields(visual),
+                "language": self.languages[position],
+                "sentences": [
+                    [s.text, file_digest(s.wav_path), round(s.start_s, 6), round(s.end_s, 6)]
+                    for s in timing.sentences
+                ],
+                "captions": [[round(c.start_s, 6), round(c.end_s, 6), c.text] for c in timing.cues]
+                if burned
+                else None,
+                "frames": timing.frame_count,
+                "motion": motion,
+                "opening_label": position == 0,
+                "pixels": self._pixel_fields(),
+            }
+            planned.append(_PlannedScene(timing, visual, motion, content_key("scene", fields)))
+        return planned
+
+    def _transition_key(self, leaving: _PlannedScene, arriving: _PlannedScene, timeline) -> str:
+        fields = {
+            "from": leaving.key,
+            "to": arriving.key,
+            "frames": timeline.transition_frames,
+            "pixels": self._pixel_fields(),
+        }
+        return content_key("transition", fields)
+
+    def _usable_visual(self, position: int, scene: Scene) -> Visual:
+        """The scene's visual, or a text slide when its image cannot be loaded (warning)."""
+        visual = scene.visual
+        if visual.kind != "image":
+            return visual
+        from synthesis.frames.images import load_image
+
+        problem = None
+        if not visual.image_path:
+            problem = "the image scene has no image file"
+        else:
+            try:
+                load_image(Path(visual.image_path))
+            except SynthesisError as exc:
+                problem = f"image '{visual.image_path}' could not be loaded ({exc})"
+        if problem is None:
+            return visual
+        self.warnings.append(
+            f"scene {position + 1} ({scene.id}): {problem}; showing a text slide instead"
+        )
+        return _text_fallback(scene, self.languages[position])
+
+    # Encoding -----------------------------------------------------------------------------
+
+    def _encode_missing(self, planned, timeline: LessonTimeline, transition_keys, temp_dir):
+        from synthesis.frames.compositor import get_compositor
+
+        compositor = get_compositor(self.settings.device)
+        stats = self.stats
+        stats.compositor, stats.device = compositor.name, self.settings.device
+        stats.encoder = {**self.encoder.as_dict(), "codec": "libx264", "audio": "aac"}
+        missing_scenes = [p.timing.index for p in planned if self.store.get(p.key) is None]
+        missing_transitions = [
+            i for i, key in enumerate(transition_keys) if self.store.get(key) is None
+        ]
+        stats.scene_misses, stats.scene_hits = (
+            len(missing_scenes),
+            len(planned) - len(missing_scenes),
+        )
+        stats.transition_misses = len(missing_transitions)
+        stats.transition_hits = len(transition_keys) - len(missing_transitions)
+        total_frames = sum(planned[i].timing.frame_count for i in missing_scenes)
+        total_frames += timeline.transition_frames * len(missing_transitions)
+
+        # Boundary frames of scenes encoded now, kept on disk for the transitions after them.
+        boundary_dir = temp_dir / "boundaries"
+        boundary_dir.mkdir()
+        needs_boundary = {i for t in missing_transitions for i in (t, t + 1)}
+        pool = _Jobs(self.reporter, _worker_count())
+        stats.workers = pool.workers
+        progress = _EncodeProgress(self.reporter, total_frames)
+        self.reporter.report("encode", 1, _SPEECH_SHARE, message="encoding")
+        scene_jobs = [
+            self._scene_job(
+                planned[i], compositor, pool, boundary_dir if i in needs_boundary else None
+            )
+            for i in missing_scenes
+        ]
+        pool.run(scene_jobs, progress.tick)
+        transition_jobs = [
+            self._transition_job(i, transition_keys[i], planned, timeline, pool, boundary_dir)
+            for i in missing_transitions
+        ]
+        pool.run(transition_jobs, progress.tick)
+        stats.frames_encoded = progress.frames_done
+
+    def _scene_job(self, plan: _PlannedScene, compositor, pool: _Jobs, boundary_dir: Path | None):
+        from synthesis.frames.compositor import CaptionCue, ScenePlan
+
+        job_id = ("scene", plan.timing.index)
+        settings = self.settings
+        frame_count = plan.timing.frame_count
+
+        def job() -> None:
+            captions = (
+                tuple(CaptionCue(c.start_s, c.end_s, c.text) for c in plan.timing.cues)
+                if settings.burn_captions
+                else ()
+            )
+            scene_plan = ScenePlan(
+                base=self._base_image(plan),
+                duration_s=plan.timing.duration_s,
+                fps=settings.fps,
+                size_px=self.size_px,
+                motion=_motion(plan.motion),
+                captions=captions,
+                language=self.languages[plan.timing.index],
+                opening_label=plan.timing.index == 0,
+            )
+            batch = max(1, min(32, _BATCH_BYTES // (self.size_px[0] * self.size_px[1] * 3)))
+            frames = _exact_frames(
+                compositor.scene_frames(scene_plan, batch_size=batch), frame_count
+            )
+            if boundary_dir is not None:
+                frames = _keep_boundaries(frames, boundary_dir / str(plan.timing.index))
+            audio = scene_audio(
+                plan.timing.sentences, audio_samples_for_frames(frame_count, settings.fps)
+            )
+            with self.store.writing(plan.key) as temp_path:
+                encode_segment(
+                    temp_path,
+                    frames,
+                    audio,
+                    fps=settings.fps,
+                    size_px=self.size_px,
+                    encoder=self.encoder,
+                    still=plan.motion is None,
+                    on_frames=lambda n: pool.worker_check((job_id, n)),
+                )
+
+        return job
+
+    def _base_image(self, plan: _PlannedScene) -> Image.Image:
+        from synthesis.frames.images import ImageLoadError
+        from synthesis.frames.slides import render_visual
+
+        language = self.languages[plan.timing.index]
+        try:
+            return render_visual(plan.visual, size_px=self.size_px, language=language)
+        except ImageLoadError:
+            # It loaded while planning and changed since; show the text slide after all.
+            fallback = _text_fallback(plan.timing.scene, language)
+            return render_visual(fallback, size_px=self.size_px, language=language)
+
+    def _transition_job(self, index, key, planned, timeline, pool: _Jobs, boundary_dir: Path):
+        from synthesis.frames.compositor import crossfade_frames
+
+        job_id = ("transition", index)
+        frame_count = timeline.transition_frames
+
+        def job() -> None:
+            leaving = self._boundary(boundary_dir, index, "last", planned[index].key)
+            arriving = self._boundary(boundary_dir, index + 1, "first", planned[index + 1].key)
+            frames = crossfade_frames(leaving, arriving, frame_count)
+            silence = np.zeros(audio_samples_for_frames(frame_count, self.settings.fps))
+            with self.store.writing(key) as temp_path:
+                encode_segment(
+                    temp_path,
+                    iter([frames]),
+                    silence,
+                    fps=self.settings.fps,
+                    size_px=self.size_px,
+                    encoder=self.encoder,
+                    still=False,
+                    on_frames=lambda n: pool.worker_check((job_id, n)),
+                )
+
+        return job
+
+    def _boundary(self, boundary_dir: Path, index: int, which: str, key: str) -> np.ndarray:
+        saved = boundary_dir / f"{index}.{which}.npy"
+        if saved.exists():
+            return np.load(saved)
+        path = self.store.get(key)
+        if path is None:
+            raise SynthesisError(
+                f"scene {index + 1}: its segment left the cache during the render; render again"
+            )
+        first, last = boundary_frames(path)
+        return first if which == "first" else last
+
+    # Outputs ------------------------------------------------------------------------------
+
+    def _write_outputs(self, timeline, ordered, render_key, temp_dir, final) -> None:
+        staged = {name: temp_dir / path.name for name, path in final.items()}
+        language = self.storyboard.language
+        segment_paths = []
+        for key in ordered:
+            path = self.store.get(key)
+            if path is None:
+                raise SynthesisError("a segment left the cache during the render; render again")
+            segment_paths.append(path)
+        scene_count = self.reporter.scene_count
+
+        def on_segment(position: int) -> None:
+            self.reporter.check_cancel()
+            share = _SPEECH_SHARE + _ENCODE_SHARE + 6.0 * (position + 1) / len(segment_paths)
+            self.reporter.report("assemble", scene_count, share, message="joining segments")
+
+        self.reporter.report(
+            "assemble", scene_count, _SPEECH_SHARE + _ENCODE_SHARE, message="joining segments"
+        )
+        joined = join_segments(
+            segment_paths,
+            staged["video"],
+            fps=self.settings.fps,
+            metadata=container_metadata(
+                title=self.storyboard.title, language=language, render_key=render_key
+            ),
+            on_segment=on_segment,
+        )
+        if joined.frame_count != timeline.frame_count:
+            raise SynthesisError(
+                f"the joined video has {joined.frame_count} frames, expected {timeline.frame_count}"
+            )
+        self.reporter.report("assemble", scene_count, 99.0, message="captions and poster")
+        staged["captions"].write_text(
+            tracks.webvtt(tracks.caption_track(timeline, language)), encoding="utf-8"
+        )
+        staged["descriptions"].write_text(
+            tracks.webvtt(tracks.description_track(timeline, language)), encoding="utf-8"
+        )
+        staged["chapters"].write_text(
+            tracks.webvtt(tracks.chapter_track(timeline, language)), encoding="utf-8"
+        )
+        staged["transcript"].write_text(
+            tracks.transcript(
+                self.storyboard.title, timeline, language, attribution=self.storyboard.attribution
+            ),
+            encoding="utf-8",
+        )
+        poster = frame_at(staged["video"], poster_time_s(timeline))
+        Image.fromarray(poster).save(staged["poster"], "JPEG", quality=88)
+
+
+class _EncodeProgress:
+    """Turns (job, frames done) events into overall percent and an ETA."""
+
+    def __init__(self, reporter: _Reporter, total_frames: int) -> None:
+        self.reporter = reporter
+        self.total_frames = total_frames
+        self.per_job: dict[tuple[str, int], int] = {}
+        self.started = time.perf_counter()
+
+    @property
+    def frames_done(self) -> int:
+        return sum(self.per_job.values())
+
+    def tick(self, event: tuple[tuple[str, int], int]) -> None:
+        job_id, frames = event
+        self.per_job[job_id] = frames
+        fraction = min(1.0, self.frames_done / self.total_frames) if self.total_frames else 1.0
+        elapsed_s = time.perf_counter() - self.started
+        eta_s = round(elapsed_s / fraction * (1 - fraction), 1) if fraction > 0.02 else None
+        kind, index = job_id
+        count = self.reporter.scene_count
+        message = (
+            f"scene {index + 1} of {count}"
+            if kind == "scene"
+            else f"transition after scene {index + 1} of {count}"
+        )
+        self.reporter.report(
+            "encode",
+            index + 1,
+            _SPEECH_SHARE + _ENCODE_SHARE * fraction,
+            eta_s=eta_s,
+            message=message,
+        )
+
+
+def _text_fallback(scene: Scene, language: str) -> Visual:
+    visual = scene.visual
+    line = visual.alt.strip()
+    if not line:
+        sentences = split_sentences(scene.narration, language)
+        line = sentences[0] if sentences else ""
+    return Visual(kind="text", title=visual.title, bullets=(line,) if line else ())
+
+
+def _visual_fields(visual: Visual) -> dict[str, object]:
+    fields = asdict(visual)
+    if visual.image_path:
+        # The image's bytes, not its path, decide the pixels.
+        path = Path(visual.image_path)
+        fields["image_path"] = {"sha256": file_digest(path), "suffix": path.suffix.lower()}
+    return fields
+
+
+class _Jobs:
+    """Runs encode jobs on a small thread pool; progress and cancel checks stay on this thread.
+
+    Workers post (job id, frames done) events to a queue; the caller's thread turns them into
+    Progress reports and polls should_cancel(), and sets an event that the workers check
+    between batches, so Django callbacks never run on a worker thread.
+    """
+
+    def __init__(self, reporter: _Reporter, workers: int) -> None:
+        self.reporter = reporter
+        self.workers = workers
+        self.events: queue.Queue = queue.Queue()
+        self.cancelled = threading.Event()
+
+    def worker_check(self, event: tuple[tuple[str, int], int]) -> None:
+        """Called by a worker after each batch with (job id, frames done so far)."""
+        self.events.put(event)
+        if self.cancelled.is_set():
+            raise RenderCancelled("the render was cancelled")
+
+    def run(self, jobs: Sequence[Callable[[], None]], on_event: Callable) -> None:
+        if not jobs:
+            return
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="encode") as pool:
+            futures: list[Future] = [pool.submit(job) for job in jobs]
+            try:
+                while True:
+                    done, pending = wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION)
+                    self._drain(on_event)
+                    failed = [f for f in done if f.exception() is not None]
+                    if failed:
+                        raise failed[0].exception()
+                    if not pending:
+                        break
+                    self.reporter.check_cancel()
+            except BaseException:
+                # Stop the others at their next batch; the pool waits for them to finish.
+                self.cancelled.set()
+                for future in futures:
+                    future.cancel()
+                raise
+        self._drain(on_event)
+
+    def _drain(self, on_event: Callable) -> None:
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+            on_event(event)
+
+
+def _worker_count() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _motion(motion: dict[str, float] | None):
+    if motion is None:
+        return None
+    from synthesis.frames.compositor import KenBurnsMove
+
+    return KenBurnsMove(
+        start_zoom=motion["start_zoom"],
+        end_zoom=motion["end_zoom"],
+        start_center=(0.5, 0.5),
+        end_center=(0.5, 0.5),
+    )
+
+
+def _exact_frames(batches: Iterator[np.ndarray], frame_count: int) -> Iterator[np.ndarray]:
+    """Exactly frame_count frames: cut extra ones, repeat the last if the compositor ran short."""
+    produced = 0
+    last = None
+    for batch in batches:
+        if produced >= frame_count:
+            break
+        batch = batch[: frame_count - produced]
+        produced += len(batch)
+        last = batch[-1:]
+        yield batch
+    if last is None:
+        raise SynthesisError("the compositor made no frames")
+    while produced < frame_count:
+        fill = min(32, frame_count - produced)
+        produced += fill
+        yield np.repeat(last, fill, axis=0)
+
+
+def _keep_boundaries(batches: Iterator[np.ndarray], stem: Path) -> Iterator[np.ndarray]:
+    last = None
+    for batch in batches:
+        if last is None:
+            np.save(f"{stem}.first.npy", batch[0])
+        last = batch[-1]
+        yield batch
+    if last is not None:
+        np.save(f"{stem}.last.npy", last)
+
+
+def poster_time_s(timeline: LessonTimeline) -> float:
+    """A moment in the first content scene (not a title card), after the opening AI label."""
+    position = next((i for i, t in enumerate(timeline.scenes) if t.scene.visual.kind != "title"), 0)
+    start_s = timeline.scene_start_s(position)
+    timing = timeline.scenes[position]
+    # Before the scene's first caption, so the poster shows the slide itself.
+    moment_s = start_s + min(0.2, timing.duration_s / 2)
+    if moment_s < OPENING_LABEL_S + 0.1:
+        moment_s = min(OPENING_LABEL_S + 0.1, start_s + timing.duration_s - 1 / timeline.fps)
+    return max(0.0, min(moment_s, timeline.duration_s - 1 / timeline.fps))
+
+
+def _publish(temp_dir: Path, final: dict[str, Path]) -> None:
+    """Move staged files into place: sidecars first, the MP4 last (it marks a complete render)."""
+    for name, path in final.items():
+        if name != "video":
+            os.replace(temp_dir / path.name, path)
+    os.replace(temp_dir / final["video"].name, final["video"])
+
+
+__all__ = ["RenderResult", "output_paths", "render", "validate_settings"]

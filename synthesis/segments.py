@@ -1,0 +1,124 @@
+"""Content-addressed store of encoded segments: `<cache_dir>/segments/<hash>.mp4`, LRU-evicted.
+
+A segment's hash covers everything that changes its pixels or samples, so a re-render asks
+only which hashes are missing. Files are written atomically and touched on use; eviction
+removes the least recently used files until the store fits its size cap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# Bump when frames, audio or encoding change in a way the key fields do not capture.
+RENDERER_VERSION = "1"
+_HASH_CHUNK_BYTES = 1 << 20
+
+
+def content_key(kind: str, fields: dict[str, object]) -> str:
+    """sha256 over a canonical JSON of the fields, the segment kind and RENDERER_VERSION."""
+    payload = {"kind": kind, "renderer": RENDERER_VERSION, **fields}
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_HASH_CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class EvictionResult:
+    removed: tuple[str, ...]
+    bytes_before: int
+    bytes_after: int
+
+
+class SegmentStore:
+    """Encoded segments by content hash under cache_dir/segments."""
+
+    def __init__(self, cache_dir: Path, *, max_bytes: int | None = None) -> None:
+        self.root = Path(cache_dir) / "segments"
+        self.max_bytes = max_bytes
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, key: str) -> Path:
+        return self.root / f"{key}.mp4"
+
+    def get(self, key: str) -> Path | None:
+        """The segment's path if it is stored (and mark it recently used), else None."""
+        path = self.path_for(key)
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return None
+        return path
+
+    @contextlib.contextmanager
+    def writing(self, key: str) -> Iterator[Path]:
+        """Yield a temporary path to write the segment to; it becomes the stored file on success.
+
+        On any exception (cancellation included) the partial file is removed and nothing is
+        stored under the key.
+        """
+        handle, temp_name = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".mp4", dir=self.root)
+        os.close(handle)
+        temp_path = Path(temp_name)
+        try:
+            yield temp_path
+            os.replace(temp_path, self.path_for(key))
+        finally:
+            temp_path.unlink(missing_ok=True)
+
+    def keys(self) -> list[str]:
+        return [path.stem for path in self.root.glob("*.mp4") if not path.name.startswith(".")]
+
+    def total_bytes(self) -> int:
+        return sum(size for _, size, _ in self._entries())
+
+    def evict(self, *, keep: Iterable[str] = ()) -> EvictionResult:
+        """Remove least recently used segments until the store is within max_bytes.
+
+        Segments named in keep (those the current render uses) are never removed, even if
+        they alone exceed the cap.
+        """
+        entries = self._entries()
+        before = sum(size for _, size, _ in entries)
+        if self.max_bytes is None or before <= self.max_bytes:
+            return EvictionResult((), before, before)
+        protected = set(keep)
+        total = before
+        removed: list[str] = []
+        # Use time is the later of atime and mtime: get() touches both, and mounts with
+        # noatime still keep the mtime.
+        for path, size, _ in sorted(entries, key=lambda entry: entry[2]):
+            if total <= self.max_bytes:
+                break
+            if path.stem in protected:
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
+            removed.append(path.stem)
+        return EvictionResult(tuple(removed), before, total)
+
+    def _entries(self) -> list[tuple[Path, int, float]]:
+        entries = []
+        for path in self.root.glob("*.mp4"):
+            if path.name.startswith("."):
+                continue
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # removed by a concurrent render
+            entries.append((path, stat.st_size, max(stat.st_atime, stat.st_mtime)))
+        return entries

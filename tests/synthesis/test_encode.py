@@ -1,0 +1,200 @@
+"""Segment encoding and joining: real MP4 files checked with ffprobe and by decoding them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from synthesis.encode import (
+    AUDIO_RATE_HZ,
+    boundary_frames,
+    container_metadata,
+    encode_segment,
+    encoder_settings,
+    frame_at,
+    join_segments,
+)
+from synthesis.errors import SynthesisError
+from tests.synthesis.media_checks import (
+    decoded_audio,
+    decoded_frame_count,
+    ffprobe,
+    stream,
+    top_level_boxes,
+)
+
+FPS = 15
+SIZE = (256, 144)
+MARK_S = 0.2  # where each test segment has its click and its white frame
+
+
+def marked_segment(path, frame_count, *, size=SIZE, quality="draft", audio_s=None):
+    """A dark segment with one white frame and one loud click, both MARK_S after its start."""
+    width, height = size
+    frames = np.full((frame_count, height, width, 3), 30, dtype=np.uint8)
+    mark_frame = round(MARK_S * FPS)
+    frames[mark_frame] = 255
+    samples = round((audio_s if audio_s is not None else frame_count / FPS) * AUDIO_RATE_HZ)
+    audio = np.zeros(samples, dtype=np.float32)
+    mark_sample = round(MARK_S * AUDIO_RATE_HZ)
+    audio[mark_sample : mark_sample + 480] = 0.8 * np.sin(np.arange(480) * 2 * np.pi / 48)
+    batches = (frames[i : i + 8] for i in range(0, frame_count, 8))
+    return encode_segment(
+        path,
+        batches,
+        audio,
+        fps=FPS,
+        size_px=size,
+        encoder=encoder_settings(quality, FPS),
+        still=True,
+    )
+
+
+def test_segment_is_h264_aac_with_equal_audio_and_video_length(tmp_path):
+    segment = marked_segment(tmp_path / "a.mp4", 23)
+
+    info = ffprobe(segment.path)
+    video, audio = stream(info, "video"), stream(info, "audio")
+    assert video["codec_name"] == "h264"
+    assert video["pix_fmt"] == "yuv420p"
+    assert (video["width"], video["height"]) == SIZE
+    assert video["color_space"] == "bt709"
+    assert audio["codec_name"] == "aac"
+    assert int(audio["sample_rate"]) == AUDIO_RATE_HZ
+    assert float(video["duration"]) == pytest.approx(23 / FPS, abs=1e-3)
+    assert float(audio["duration"]) == pytest.approx(23 / FPS, abs=1e-3)
+    assert segment.audio_samples == round(23 / FPS * AUDIO_RATE_HZ)
+
+
+def test_segment_audio_is_padded_or_cut_to_the_video(tmp_path):
+    short = marked_segment(tmp_path / "short.mp4", 30, audio_s=0.5)
+    long = marked_segment(tmp_path / "long.mp4", 30, audio_s=5.0)
+
+    for segment in (short, long):
+        audio = stream(ffprobe(segment.path), "audio")
+        assert float(audio["duration"]) == pytest.approx(2.0, abs=1e-3)
+
+
+def test_segment_starts_with_a_keyframe_and_keeps_a_fixed_gop(tmp_path):
+    segment = marked_segment(tmp_path / "gop.mp4", 150)
+    import av
+
+    with av.open(str(segment.path)) as container:
+        keyframes = [
+            index for index, frame in enumerate(container.decode(video=0)) if frame.key_frame
+        ]
+    gop = encoder_settings("draft", FPS).gop_frames
+    assert keyframes == list(range(0, 150, gop))
+
+
+def test_unknown_quality_is_refused():
+    with pytest.raises(SynthesisError, match="unknown quality 'best'"):
+        encoder_settings("best", 30)
+
+
+def test_joined_segments_keep_audio_and_video_in_step(tmp_path):
+    # Lengths that are not whole AAC packets, like real scenes and transitions.
+    lengths = [37, 8, 51, 8, 23]
+    segments = [marked_segment(tmp_path / f"s{i}.mp4", n) for i, n in enumerate(lengths)]
+    out = tmp_path / "lesson.mp4"
+
+    joined = join_segments(
+        [s.path for s in segments],
+        out,
+        fps=FPS,
+        metadata=container_metadata(title="T", language="en", render_key="k" * 64),
+    )
+
+    total_s = sum(lengths) / FPS
+    info = ffprobe(out)
+    video, audio = stream(info, "video"), stream(info, "audio")
+    assert joined.frame_count == sum(lengths) == decoded_frame_count(out)
+    assert float(video["duration"]) == pytest.approx(total_s, abs=1e-3)
+    assert abs(float(audio["duration"]) - float(video["duration"])) < 1 / FPS
+    # Every segment's click is heard when its white frame is shown, even the last one.
+    starts_s = np.cumsum([0, *lengths[:-1]]) / FPS
+    samples = decoded_audio(out)
+    assert abs(len(samples) / AUDIO_RATE_HZ - total_s) < 1 / FPS
+    for start_s in starts_s:
+        window = samples[
+            round((start_s + 0.05) * AUDIO_RATE_HZ) : round((start_s + 0.4) * AUDIO_RATE_HZ)
+        ]
+        onset_s = start_s + 0.05 + np.argmax(np.abs(window) > 0.2) / AUDIO_RATE_HZ
+        assert onset_s == pytest.approx(start_s + MARK_S, abs=0.015)
+        white = frame_at(out, start_s + MARK_S)
+        assert white.mean() > 200
+
+
+def test_joined_video_carries_the_ai_label_and_starts_fast(tmp_path):
+    segments = [marked_segment(tmp_path / f"s{i}.mp4", 20) for i in range(2)]
+    out = tmp_path / "lesson.mp4"
+    join_segments(
+        [s.path for s in segments],
+        out,
+        fps=FPS,
+        metadata=container_metadata(title="Git basics", language="en", render_key="abc123"),
+    )
+
+    tags = ffprobe(out)["format"]["tags"]
+    label = json.loads(tags["AIGC"])
+    assert label == {
+        "Label": "1",
+        "ContentProducer": "Lectern",
+        "ProduceID": "abc123",
+        "ReservedCode1": "",
+        "ContentPropagator": "Lectern",
+        "PropagateID": "abc123",
+        "ReservedCode2": "",
+    }
+    assert "AI-generated" in tags["comment"]
+    assert tags["title"] == "Git basics"
+    boxes = top_level_boxes(out)
+    assert boxes.index("moov") < boxes.index("mdat")
+
+
+def test_join_refuses_segments_encoded_differently(tmp_path):
+    small = marked_segment(tmp_path / "small.mp4", 10)
+    large = marked_segment(tmp_path / "large.mp4", 10, size=(320, 180))
+
+    with pytest.raises(SynthesisError, match="different parameters"):
+        join_segments([small.path, large.path], tmp_path / "x.mp4", fps=FPS, metadata={})
+
+
+def test_boundary_frames_are_the_first_and_last_frames(tmp_path):
+    width, height = SIZE
+    frames = np.zeros((75, height, width, 3), dtype=np.uint8)
+    frames[0] = (200, 40, 40)
+    frames[1:-1] = (40, 200, 40)
+    frames[-1] = (40, 40, 200)
+    path = tmp_path / "b.mp4"
+    encode_segment(
+        path,
+        iter([frames]),
+        np.zeros(AUDIO_RATE_HZ * 5),
+        fps=FPS,
+        size_px=SIZE,
+        encoder=encoder_settings("standard", FPS),
+        still=False,
+    )
+
+    first, last = boundary_frames(path)
+
+    assert first.shape == (height, width, 3)
+    assert np.abs(first.astype(int) - (200, 40, 40)).mean() < 12
+    assert np.abs(last.astype(int) - (40, 40, 200)).mean() < 12
+
+
+def test_encode_rejects_frames_of_the_wrong_size(tmp_path):
+    frames = np.zeros((4, 100, 100, 3), dtype=np.uint8)
+    with pytest.raises(SynthesisError, match="do not match the video size 256x144"):
+        encode_segment(
+            tmp_path / "x.mp4",
+            iter([frames]),
+            np.zeros(100),
+            fps=FPS,
+            size_px=SIZE,
+            encoder=encoder_settings("draft", FPS),
+            still=True,
+        )
