@@ -65,6 +65,16 @@ class Overlay:
         return np.asarray(self.image)  # (h, w, 4) uint8
 
 
+def _placed(image: Image.Image, x: int, y: int, size_px: tuple[int, int]) -> Overlay:
+    """An overlay cut to the frame, so compositors never index outside it."""
+    left, top = max(0, -x), max(0, -y)
+    right = min(image.width, size_px[0] - x)
+    bottom = min(image.height, size_px[1] - y)
+    if (left, top, right, bottom) != (0, 0, image.width, image.height):
+        image = image.crop((left, top, max(left + 1, right), max(top + 1, bottom)))
+    return Overlay(image, x + left, y + top)
+
+
 def _unit(size_px: tuple[int, int]) -> int:
     return min(size_px)
 
@@ -197,7 +207,7 @@ def caption_overlay(text: str, *, size_px: tuple[int, int]) -> Overlay | None:
         radius=round(style.size_px * 0.35),
     )
     width, height = size_px
-    return Overlay(box, (width - box.width) // 2, height - bottom_margin - box.height)
+    return _placed(box, (width - box.width) // 2, height - bottom_margin - box.height, size_px)
 
 
 def opening_label_overlay(*, size_px: tuple[int, int], language: str) -> Overlay:
@@ -220,7 +230,7 @@ def opening_label_overlay(*, size_px: tuple[int, int], language: str) -> Overlay
         spacing=1.35,
         extra=(detail_lines, detail_style),
     )
-    return Overlay(box, (width - box.width) // 2, (height - box.height) // 2)
+    return _placed(box, (width - box.width) // 2, (height - box.height) // 2, size_px)
 
 
 def corner_mark_overlay(*, size_px: tuple[int, int], language: str) -> Overlay:
@@ -237,4 +247,4 @@ def corner_mark_overlay(*, size_px: tuple[int, int], language: str) -> Overlay:
         spacing=1.35,
     )
     inset = round(unit * 0.022)
-    return Overlay(box, size_px[0] - inset - box.width, inset)
+    return _placed(box, size_px[0] - inset - box.width, inset, size_px)

@@ -125,8 +125,16 @@ def _draw_lines(
     return baseline - style.line_height_px(spacing) + style.descent_px
 
 
-def _draw_heading(draw: ImageDraw.ImageDraw, frame: _Frame, title: str, theme: Theme) -> int:
-    """Slide title with the accent bar under it; returns the y where the body may start."""
+@dataclass(frozen=True)
+class _Heading:
+    lines: tuple[str, ...]
+    style: TextStyle
+    bar_top: int
+    body_top: int
+
+
+def _layout_heading(frame: _Frame, title: str) -> _Heading:
+    """Where a slide title, its accent bar and the body below go."""
     lines, style = fit_text(
         replace_inline_math(title),
         TextStyle("bold", frame.px(0.068)),
@@ -134,14 +142,34 @@ def _draw_heading(draw: ImageDraw.ImageDraw, frame: _Frame, title: str, theme: T
         max_lines=2 if frame.width >= frame.height else 3,
         min_size_px=frame.px(0.045),
     )
-    bottom = _draw_lines(draw, lines, style, x=frame.margin_x, top=frame.top, fill=theme.text)
+    spacing = 1.25
+    bottom = frame.top + style.line_height_px(spacing) * (len(lines) - 1)
+    bottom += style.ascent_px + style.descent_px
     bar_top = bottom + frame.px(0.022)
-    bar_height = frame.px(0.009)
+    body_top = bar_top + frame.px(0.009) + frame.px(0.045)
+    return _Heading(tuple(lines), style, bar_top, body_top)
+
+
+def _body_top(frame: _Frame, title: str) -> int:
+    return _layout_heading(frame, title).body_top if title else frame.top
+
+
+def _draw_heading(draw: ImageDraw.ImageDraw, frame: _Frame, title: str, theme: Theme) -> int:
+    """Slide title with the accent bar under it; returns the y where the body may start."""
+    heading = _layout_heading(frame, title)
+    _draw_lines(
+        draw, list(heading.lines), heading.style, x=frame.margin_x, top=frame.top, fill=theme.text
+    )
     draw.rectangle(
-        (frame.margin_x, bar_top, frame.margin_x + frame.px(0.12), bar_top + bar_height),
+        (
+            frame.margin_x,
+            heading.bar_top,
+            frame.margin_x + frame.px(0.12),
+            heading.bar_top + frame.px(0.009),
+        ),
         fill=theme.accent,
     )
-    return bar_top + bar_height + frame.px(0.045)
+    return heading.body_top
 
 
 def _draw_title_card(
@@ -348,19 +376,31 @@ def _code_colors(style_name: str) -> dict:
     return {token: f"#{spec['color']}" if spec["color"] else None for token, spec in style}
 
 
-def _draw_code_slide(
-    draw: ImageDraw.ImageDraw, frame: _Frame, visual: Visual, theme: Theme, language: str
-) -> None:
-    top = _draw_heading(draw, frame, visual.title, theme) if visual.title else frame.top
+@dataclass(frozen=True)
+class CodeLayout:
+    """How a code slide shows its code: the lines that fit and how many were left out."""
+
+    panel: tuple[int, int, int, int]
+    padding_px: int
+    style: TextStyle
+    line_height_px: int
+    lines: tuple[str, ...]
+    hidden_lines: int
+    gutter_digits: int
+
+
+def layout_code(visual: Visual, *, size_px: tuple[int, int]) -> CodeLayout:
+    """Fit a code visual's lines in its panel: font sized to the longest line, long code cut."""
+    frame = _Frame(*size_px)
+    top = _body_top(frame, visual.title)
     panel = (frame.margin_x, top, frame.width - frame.margin_x, frame.bottom)
-    draw.rounded_rectangle(panel, radius=frame.px(0.014), fill=theme.code_background)
     padding = frame.px(0.03)
     code_lines = visual.code.expandtabs(4).rstrip("\n").split("\n")
     gutter_digits = len(str(len(code_lines)))
     longest = max(len(line) for line in code_lines) + gutter_digits + 2
     inner_width = panel[2] - panel[0] - 2 * padding
-    # Monospace advance is 0.6 em (DejaVu Sans Mono): size the font so ~the longest line
-    # fits, between readable and large, capped so an 80-column line still fits.
+    # Monospace advance is 0.6 em (DejaVu Sans Mono): size the font so the longest line
+    # fits, between readable and large; lines past 80 columns are cut rather than shrunk.
     columns = min(max(longest, 36), 80 + gutter_digits + 2)
     size_px = int(min(frame.px(0.04), max(frame.px(0.022), inner_width / (columns * 0.6))))
     style = TextStyle("mono", size_px)
@@ -370,22 +410,34 @@ def _draw_code_slide(
     if len(code_lines) > rows:
         hidden = len(code_lines) - (rows - 1)
         code_lines = code_lines[: rows - 1]
+    return CodeLayout(panel, padding, style, line_height, tuple(code_lines), hidden, gutter_digits)
+
+
+def _draw_code_slide(
+    draw: ImageDraw.ImageDraw, frame: _Frame, visual: Visual, theme: Theme, language: str
+) -> None:
+    if visual.title:
+        _draw_heading(draw, frame, visual.title, theme)
+    layout = layout_code(visual, size_px=(frame.width, frame.height))
+    panel, padding, style = layout.panel, layout.padding_px, layout.style
+    draw.rounded_rectangle(panel, radius=frame.px(0.014), fill=theme.code_background)
     colors = _code_colors(theme.code_style)
     try:
         lexer = get_lexer_by_name(visual.code_language or "text", stripnl=False)
     except ClassNotFound:
         lexer = TextLexer(stripnl=False)
-    gutter = text_width("0" * (gutter_digits + 1), style)
+    gutter = text_width("0" * (layout.gutter_digits + 1), style)
     code_x = panel[0] + padding + gutter
     max_x = panel[2] - padding
     baseline = panel[1] + padding + style.ascent_px
-    for number, line in enumerate(code_lines, start=1):
-        label = str(number).rjust(gutter_digits)
+    for number, line in enumerate(layout.lines, start=1):
+        label = str(number).rjust(layout.gutter_digits)
         draw_text(draw, (panel[0] + padding, baseline), label, style, theme.muted)
         _draw_code_line(draw, lexer, line, style, colors, x=code_x, max_x=max_x, baseline=baseline)
-        baseline += line_height
-    if hidden:
-        draw_text(draw, (code_x, baseline), _more_lines_note(hidden, language), style, theme.muted)
+        baseline += layout.line_height_px
+    if layout.hidden_lines:
+        note = _more_lines_note(layout.hidden_lines, language)
+        draw_text(draw, (code_x, baseline), note, style, theme.muted)
 
 
 def _draw_code_line(

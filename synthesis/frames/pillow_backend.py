@@ -1,0 +1,61 @@
+"""The CPU compositor: Pillow crops and enlarges the slide per frame, then pastes overlays.
+
+`Image.resize(size, box=..., resample=BILINEAR)` does the crop and the zoom in one C pass
+over only the pixels it needs. Measured on the 2-core development machine at 1280x720
+(bench/compositor_fps.py): about 100 fps for a moving scene with a caption, against about
+36 fps for the torch backend on the same CPU, so `auto` picks this one when there is no GPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from PIL import Image
+
+from synthesis.frames.compositor import (
+    DEFAULT_BATCH_SIZE,
+    PreparedScene,
+    ScenePlan,
+    held_batches,
+    prepare_scene,
+)
+
+
+class PillowCompositor:
+    """Frames on the CPU with Pillow."""
+
+    name = "pillow"
+
+    def scene_frames(
+        self, plan: ScenePlan, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[np.ndarray]:
+        """Batches of frames, each (B, H, W, 3) uint8, plan.frame_count frames in all."""
+        scene = prepare_scene(plan)
+        if plan.motion is None:
+            yield from held_batches(scene, batch_size, lambda active: _still(scene, active))
+            return
+        width, height = plan.size_px
+        for start in range(0, scene.frame_count, batch_size):
+            stop = min(start + batch_size, scene.frame_count)
+            batch = np.empty((stop - start, height, width, 3), dtype=np.uint8)
+            for slot, index in enumerate(range(start, stop)):
+                frame = scene.base.resize(
+                    plan.size_px, Image.Resampling.BILINEAR, box=tuple(scene.boxes[index])
+                )
+                _paste_overlays(frame, scene, scene.active[index])
+                batch[slot] = np.asarray(frame)
+            yield batch
+
+
+def _paste_overlays(frame: Image.Image, scene: PreparedScene, active: np.ndarray) -> None:
+    for overlay, shown in zip(scene.overlays, active, strict=True):
+        if shown:
+            # The RGBA patch is its own mask: out = patch * alpha + frame * (1 - alpha).
+            frame.paste(overlay.image, (overlay.x, overlay.y), overlay.image)
+
+
+def _still(scene: PreparedScene, active: np.ndarray) -> np.ndarray:
+    frame = scene.base.copy()
+    _paste_overlays(frame, scene, active)
+    return np.asarray(frame)  # (H, W, 3) uint8
