@@ -1,0 +1,270 @@
+"""Lesson Markdown folder (lesson.md + images) -> Storyboard; see docs/markdown-mapping.md.
+
+`import_lesson_folder` reads and checks the files; markdown_source tidies d2l/Pandoc
+syntax, markdown_blocks parses, markdown_scenes plans the scenes, and this module checks
+each image cheaply (path inside the folder, exists, right kind) and builds the Scenes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
+
+import yaml
+
+from synthesis.errors import LessonImportError
+from synthesis.markdown_blocks import Block, Heading, Text, front_matter_text, parse_blocks
+from synthesis.markdown_math import join_words
+from synthesis.markdown_scenes import (
+    AutoPlanner,
+    SceneDraft,
+    bullet_text,
+    end_sentence,
+    plan_explicit,
+)
+from synthesis.markdown_source import (
+    detect_language,
+    normalise_language,
+    prepare_source,
+    read_lesson_text,
+)
+from synthesis.storyboard import Scene, SourceRef, Storyboard, Visual
+
+LESSON_FILE = "lesson.md"
+SOURCE_FILE = "SOURCE.json"
+IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WebP"}
+IMAGE_SUFFIXES[".svg"] = "SVG"
+_MAGIC = {
+    "PNG": (b"\x89PNG\r\n\x1a\n",),
+    "JPEG": (b"\xff\xd8\xff",),
+    "GIF": (b"GIF87a", b"GIF89a"),
+}
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def import_lesson_folder(folder: Path, *, language: str | None = None) -> Storyboard:
+    """Build a storyboard from a lesson folder; warnings name the scene and the file."""
+    requested = normalise_language(language) if language is not None else None
+    folder = Path(folder)
+    lesson_path = _lesson_file(folder)
+    text = read_lesson_text(lesson_path)
+    warnings: list[str] = []
+    front_matter_source, body = front_matter_text(text)
+    front_matter = _front_matter(front_matter_source, lesson_path.name, warnings)
+    language = requested or _front_matter_language(front_matter, lesson_path.name)
+    language = language or detect_language(body)
+
+    blocks = parse_blocks(prepare_source(body, language), language)
+    title, title_index = _lesson_title(front_matter, blocks, folder)
+    if _has_slide_breaks(blocks):
+        drafts, plan_warnings = plan_explicit(blocks, language=language, title=title)
+    else:
+        planner = AutoPlanner(blocks, language=language, title=title)
+        drafts = planner.plan(title_card=title, skip_index=title_index)
+        plan_warnings = planner.warnings
+    warnings.extend(f"{lesson_path.name}: {warning}" for warning in plan_warnings)
+
+    scenes, scene_warnings = _scenes(
+        drafts, folder=folder, lesson_name=lesson_path.name, language=language
+    )
+    warnings.extend(scene_warnings)
+    if not any(_narrated_from_lesson(draft) for draft in drafts):
+        raise LessonImportError("the lesson has no narratable text")
+    return Storyboard(
+        title=title,
+        language=language,
+        scenes=tuple(scenes),
+        warnings=tuple(warnings),
+        attribution=_attribution(folder, front_matter, warnings),
+    )
+
+
+def _lesson_file(folder: Path) -> Path:
+    if not folder.exists():
+        raise LessonImportError(f"lesson folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise LessonImportError(f"'{folder}' is not a folder; choose the folder holding lesson.md")
+    lesson = folder / LESSON_FILE
+    if lesson.is_file():
+        return lesson
+    markdown_files = sorted(p for p in folder.glob("*.md") if p.is_file())
+    if len(markdown_files) == 1:
+        return markdown_files[0]
+    raise LessonImportError(f"no {LESSON_FILE} in '{folder}'; put the lesson text in {LESSON_FILE}")
+
+
+def _front_matter(source: str | None, file_name: str, warnings: list[str]) -> dict:
+    if not source:
+        return {}
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        warnings.append(f"{file_name}: the front matter is not valid YAML{where}; it was ignored")
+        return {}
+    if not isinstance(data, dict):
+        warnings.append(f"{file_name}: the front matter is not a list of 'key: value' lines")
+        return {}
+    return data
+
+
+def _front_matter_language(front_matter: dict, file_name: str) -> str | None:
+    value = front_matter.get("lang") or front_matter.get("language")
+    if value is None:
+        return None
+    try:
+        return normalise_language(str(value))
+    except LessonImportError as error:
+        raise LessonImportError(f"{file_name} front matter: {error}") from error
+
+
+def _lesson_title(front_matter: dict, blocks: list[Block], folder: Path) -> tuple[str, int | None]:
+    """The title, and the index of the heading that gave it (that heading is not a section)."""
+    first_heading = next((i for i, b in enumerate(blocks) if isinstance(b, Heading)), None)
+    heading = blocks[first_heading] if first_heading is not None else None
+    title = front_matter.get("title")
+    if isinstance(title, str | int | float) and str(title).strip():
+        title = str(title).strip()
+        # A first H1 that repeats the front-matter title would be said twice.
+        same = isinstance(heading, Heading) and heading.level == 1 and heading.display == title
+        return title, first_heading if same else None
+    if isinstance(heading, Heading) and heading.level == 1:
+        return heading.display, first_heading
+    if isinstance(heading, Heading) and not any(
+        isinstance(b, Text) for b in blocks[:first_heading]
+    ):
+        return heading.display, None
+    return folder.resolve().name.replace("-", " ").replace("_", " ").strip().capitalize(), None
+
+
+def _has_slide_breaks(blocks: list[Block]) -> bool:
+    return any(getattr(block, "name", None) == "slide" for block in blocks)
+
+
+def _narrated_from_lesson(draft: SceneDraft) -> bool:
+    return draft.from_text or (not draft.narration and draft.fallback_is_text)
+
+
+def _scenes(
+    drafts: list[SceneDraft], *, folder: Path, lesson_name: str, language: str
+) -> tuple[list[Scene], list[str]]:
+    """The scenes in order, and one warning per problem, each naming its scene."""
+    scenes: list[Scene] = []
+    warnings: list[str] = []
+    root = folder.resolve()
+    for number, draft in enumerate(drafts, start=1):
+        problems = list(draft.notes)
+        visual = _visual(draft, root=root, problems=problems, language=language)
+        narration = join_words([part for part in draft.narration if part])
+        if not narration:
+            narration = draft.fallback or end_sentence(draft.title, language)
+            if draft.fallback_note:
+                problems.append(draft.fallback_note)
+        paragraphs = sorted(set(draft.paragraphs))
+        sources = tuple(SourceRef(file=lesson_name, paragraph=p) for p in paragraphs)
+        scene = Scene(
+            id=f"s{number:02d}",
+            visual=visual,
+            narration=narration,
+            language=language,
+            concepts=draft.concepts,
+            role=draft.role,  # type: ignore[arg-type]
+            sources=sources or (SourceRef(file=lesson_name),),
+        )
+        scenes.append(scene)
+        warnings.extend(f"scene {number}: {problem}" for problem in problems)
+    return scenes, warnings
+
+
+def _visual(draft: SceneDraft, *, root: Path, problems: list[str], language: str) -> Visual:
+    if draft.kind == "image" and draft.image is not None:
+        image = draft.image
+        path, problem = check_image(root, image.src)
+        if path is not None:
+            caption = image.caption if image.caption and image.caption != image.alt else ""
+            return Visual(
+                kind="image",
+                title=draft.title,
+                subtitle=caption,
+                image_path=str(path),
+                alt=image.alt or image.caption,
+            )
+        problems.append(f"{problem}; showing a text slide instead")
+        description = image.alt or image.caption
+        bullets = (bullet_text(description, language),) if description else ()
+        return Visual(kind="text", title=draft.title, bullets=bullets)
+    if draft.kind == "code":
+        return Visual(
+            kind="code", title=draft.title, code=draft.code, code_language=draft.code_language
+        )
+    return Visual(
+        kind=draft.kind,  # type: ignore[arg-type]
+        title=draft.title,
+        bullets=tuple(draft.bullets),
+        math=tuple(draft.math),
+    )
+
+
+def check_image(root: Path, src: str) -> tuple[Path | None, str]:
+    """(absolute path, "") for a usable image inside root, else (None, the problem)."""
+    shown = src.strip()
+    name = unquote(shown.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/").strip()
+    if not name:
+        return None, "an image has no file name"
+    if _URL_SCHEME.match(name) and not re.match(r"^[A-Za-z]:/", name):
+        if name.lower().startswith("data:"):
+            return None, "an image is embedded as a data: URL; save it as a file in the folder"
+        return None, f"image '{shown}' is a web address; Lectern does not download images"
+    if PurePosixPath(name).is_absolute() or re.match(r"^[A-Za-z]:/", name):
+        return None, f"image '{shown}' is outside the lesson folder"
+    try:
+        path = (root / name).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None, f"image '{shown}' cannot be read"
+    if not path.is_relative_to(root):
+        return None, f"image '{shown}' is outside the lesson folder"
+    if not path.exists():
+        return None, f"image '{shown}' not found"
+    if not path.is_file():
+        return None, f"image '{shown}' is not a file"
+    kind = IMAGE_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        return None, f"image '{shown}' is not a PNG, JPEG, GIF, WebP or SVG file"
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65_536 if kind == "SVG" else 16)
+    except OSError:
+        return None, f"image '{shown}' cannot be read"
+    if not _looks_like(kind, head):
+        return None, f"image '{shown}' is not a valid {kind} file"
+    return path, ""
+
+
+def _looks_like(kind: str, head: bytes) -> bool:
+    if kind == "SVG":
+        return b"<svg" in head.lower()
+    if kind == "WebP":
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    return head.startswith(_MAGIC[kind])
+
+
+def _attribution(folder: Path, front_matter: dict, warnings: list[str]) -> str:
+    """SOURCE.json's licence line if there is one, else the front matter's."""
+    source = folder / SOURCE_FILE
+    if source.is_file():
+        try:
+            data = json.loads(source.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            warnings.append(f"{SOURCE_FILE}: not valid JSON; the attribution was left empty")
+            data = {}
+        licence = data.get("licence") or data.get("license") if isinstance(data, dict) else None
+        if isinstance(licence, str) and licence.strip():
+            return licence.strip()
+    for key in ("attribution", "licence", "license"):
+        value = front_matter.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
