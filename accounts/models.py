@@ -24,7 +24,10 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.STUDENT)
     display_name = models.CharField(_("display name"), max_length=150, blank=True)
     language = models.CharField(
-        _("language"), max_length=10, choices=settings.LANGUAGES, blank=True,
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
         help_text=_("Interface and narration language; empty follows the browser."),
     )
     captions_enabled = models.BooleanField(_("show captions"), default=True)
@@ -79,3 +82,6 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["classroom", "student"], name="unique_membership")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.student} in {self.classroom}"

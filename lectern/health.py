@@ -1,7 +1,157 @@
-"""/healthz: one JSON report on every part Lectern needs (filled in by the foundation work)."""
+"""/healthz: one JSON report on every part Lectern needs, HTTP 503 when a required part is down.
 
+Required: the database, the Celery broker, the channel layer, ffmpeg and at least one TTS
+engine that works offline. Reported only: online TTS engines and the torch device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable
+from urllib.parse import unquote, urlparse
+
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection
 from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+CHECK_TIMEOUT_S = 3
+# gTTS needs the internet; schools may run offline, so it never counts as the one working voice.
+ONLINE_TTS_ENGINES = frozenset({"gtts"})
 
 
-def healthz(request):
-    return JsonResponse({"status": "ok"})
+def check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def broker_redis_client(broker_url: str) -> redis.Redis:
+    """A redis client for the Celery broker URL (redis://, rediss:// or redis+socket://)."""
+    # One try: a health check should report a dead broker at once, not retry with backoff.
+    options = {
+        "socket_timeout": CHECK_TIMEOUT_S,
+        "socket_connect_timeout": CHECK_TIMEOUT_S,
+        "retry": Retry(NoBackoff(), retries=0),
+    }
+    parsed = urlparse(broker_url)
+    if parsed.scheme in {"redis+socket", "socket", "unix"}:
+        return redis.Redis(unix_socket_path=unquote(parsed.path), **options)
+    return redis.Redis.from_url(broker_url, **options)
+
+
+def check_broker() -> dict:
+    client = broker_redis_client(settings.CELERY_BROKER_URL)
+    try:
+        client.ping()
+        version = client.info("server").get("redis_version", "")
+    finally:
+        client.close()
+    return {"ok": True, "redis_version": version}
+
+
+def check_channel_layer() -> dict:
+    """Send a message to a throwaway group and read it back."""
+    layer = get_channel_layer()
+    group = f"healthz-{uuid.uuid4().hex}"
+
+    async def round_trip() -> dict:
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+        try:
+            await layer.group_send(group, {"type": "healthz.ping"})
+            return await asyncio.wait_for(layer.receive(channel), CHECK_TIMEOUT_S)
+        finally:
+            await layer.group_discard(group, channel)
+
+    message = async_to_sync(round_trip)()
+    return {"ok": message.get("type") == "healthz.ping", "backend": type(layer).__name__}
+
+
+def check_ffmpeg() -> dict:
+    path = shutil.which("ffmpeg")
+    if path is None:
+        return {"ok": False, "error": "ffmpeg is not installed (Debian package ffmpeg)"}
+    result = subprocess.run(
+        [path, "-hide_banner", "-version"],
+        capture_output=True,
+        text=True,
+        timeout=CHECK_TIMEOUT_S,
+        check=True,
+    )
+    return {
+        "ok": True,
+        "path": path,
+        "version": result.stdout.splitlines()[0] if result.stdout else "",
+        "ffprobe": shutil.which("ffprobe") or "missing",
+    }
+
+
+def check_tts() -> dict:
+    from synthesis.speech import engine_status  # heavy imports: only when asked
+
+    engines = engine_status()
+    offline_ok = [
+        name for name, state in engines.items() if state == "ok" and name not in ONLINE_TTS_ENGINES
+    ]
+    result: dict = {
+        "ok": bool(offline_ok),
+        "engines": engines,
+        "preferred": settings.LECTERN_TTS_ENGINES,
+    }
+    if not offline_ok:
+        result["error"] = "no offline TTS engine works (install espeak-ng or piper-tts)"
+    return result
+
+
+def check_torch() -> dict:
+    import torch  # about a second on first import; only when asked
+
+    cuda = torch.cuda.is_available()
+    return {
+        "ok": True,
+        "version": torch.__version__,
+        "cuda_available": cuda,
+        "cuda_device": torch.cuda.get_device_name(0) if cuda else None,
+        "configured_device": settings.LECTERN_DEVICE,
+    }
+
+
+# name -> (check, required)
+CHECKS: dict[str, tuple[Callable[[], dict], bool]] = {
+    "database": (check_database, True),
+    "broker": (check_broker, True),
+    "channel_layer": (check_channel_layer, True),
+    "ffmpeg": (check_ffmpeg, True),
+    "tts": (check_tts, True),
+    "torch": (check_torch, False),
+}
+
+
+def run_check(check: Callable[[], dict], required: bool) -> dict:
+    """One check's report; a failure becomes {"ok": false, "error": ...}, never a 500."""
+    try:
+        report = check()
+    except Exception as error:  # whatever went wrong, this part is down: report it
+        report = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+    return {**report, "required": required}
+
+
+@never_cache
+def healthz(request) -> JsonResponse:
+    """Anyone (load balancers, admins): JSON per part; 503 when a required part is down."""
+    checks = {name: run_check(check, required) for name, (check, required) in CHECKS.items()}
+    healthy = all(report["ok"] for report in checks.values() if report["required"])
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )

@@ -81,6 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "lectern.context_processors.site",
             ],
         },
     },
@@ -110,6 +111,11 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Comma-separated hasher classes, first one used for new passwords; Django's default list
+# when unset. The test suite sets the fast MD5 hasher, which must never be used in production.
+if env_str("LECTERN_PASSWORD_HASHERS"):
+    PASSWORD_HASHERS = env_str("LECTERN_PASSWORD_HASHERS").split(",")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -181,6 +187,8 @@ LECTERN_CACHE_DIR = Path(env_str("LECTERN_CACHE_DIR", str(VAR_DIR / "cache")))
 LECTERN_CACHE_MAX_MB = int(env_str("LECTERN_CACHE_MAX_MB", "5000"))
 LECTERN_TTS_ENGINES = env_str("LECTERN_TTS_ENGINES", "piper,espeak,gtts").split(",")
 LECTERN_DEVICE = env_str("LECTERN_DEVICE", "auto")
+# AGPL-3.0 section 13: if you run a modified Lectern, link users to your source here.
+LECTERN_SOURCE_URL = env_str("LECTERN_SOURCE_URL")
 
 # Production hardening, active when LECTERN_DEBUG=0.
 if not DEBUG:

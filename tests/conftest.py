@@ -46,6 +46,10 @@ def _use_private_session_environment() -> Path:
     session_dir = Path(tempfile.mkdtemp(prefix="lectern-test-"))
     os.environ["LECTERN_VAR_DIR"] = str(session_dir)
     os.environ["LECTERN_REDIS_PREFIX"] = f"lectern-test-{os.getpid()}"
+    os.environ["LECTERN_STATIC_ROOT"] = str(session_dir / "static")
+    (session_dir / "static").mkdir()
+    # Hashing test passwords with PBKDF2 costs a third of a second per user.
+    os.environ["LECTERN_PASSWORD_HASHERS"] = "django.contrib.auth.hashers.MD5PasswordHasher"
     # Stale media or cache paths from the developer's shell would leak between sessions.
     os.environ.pop("LECTERN_MEDIA_ROOT", None)
     os.environ.pop("LECTERN_CACHE_DIR", None)

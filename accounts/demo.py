@@ -1,0 +1,133 @@
+"""Demo data for `make run`: one account per role, a class with a join code, a short lesson."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts.models import Classroom, Membership, Role, User
+from courses.models import Course, Lesson, LessonVersion, Scene, SceneKind, VersionStatus
+
+# Printed on the console by `make run` and written in the README: these are demo accounts.
+DEMO_PASSWORD = "lectern-demo"
+DEMO_TEACHER = "demo-teacher"
+DEMO_STUDENTS = ("demo-student1", "demo-student2", "demo-student3")
+DEMO_MODERATOR = "demo-moderator"
+DEMO_JOIN_CODE = "GREEN7"
+DEMO_COURSE_SLUG = "demo-why-the-sky-is-blue"
+DEMO_COURSE_TITLE = "Light and colour"
+DEMO_LESSON_TITLE = "Why is the sky blue?"
+
+# (kind, title, slide text, narration): written for this demo, free to reuse.
+DEMO_SCENES = (
+    (
+        SceneKind.TITLE,
+        "Why is the sky blue?",
+        "",
+        "On a clear day the sky is blue. In this short lesson we find out why.",
+    ),
+    (
+        SceneKind.TEXT,
+        "Sunlight is a mix of colours",
+        "White light contains every colour\nEach colour has its own wavelength\n"
+        "Blue light has a short wavelength",
+        "Sunlight looks white, but it is a mix of all the colours of the rainbow. "
+        "Each colour has a different wavelength, and blue light has one of the shortest.",
+    ),
+    (
+        SceneKind.TEXT,
+        "Air scatters blue light",
+        "Air molecules are tiny\nThey scatter short wavelengths most\n"
+        "Scattered blue light reaches us from every direction",
+        "The molecules in the air are much smaller than the wavelength of light. "
+        "They scatter short wavelengths far more than long ones, so blue light is bounced "
+        "all over the sky and reaches our eyes from every direction.",
+    ),
+    (
+        SceneKind.TEXT,
+        "Recap",
+        "Sunlight mixes all colours\nAir scatters blue light the most\nSo the whole sky glows blue",
+        "To sum up: sunlight contains every colour, air scatters blue light the most, "
+        "and that scattered blue light is what we see when we look up.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What the demo holds, for the console banner."""
+
+    teacher: str
+    students: tuple[str, ...]
+    moderator: str
+    password: str
+    join_code: str
+    course_title: str
+    created_users: tuple[str, ...]
+
+
+def _demo_user(username: str, role: str, display_name: str, created: list[str]) -> User:
+    user, was_created = User.objects.get_or_create(
+        username=username, defaults={"role": role, "display_name": display_name}
+    )
+    if was_created:
+        # Only new accounts get the demo password; a changed password is left alone.
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        created.append(username)
+    return user
+
+
+@transaction.atomic
+def demo_data_seed() -> DemoSummary:
+    """Create the demo accounts, class, course and lesson; running it again changes nothing."""
+    created: list[str] = []
+    teacher = _demo_user(DEMO_TEACHER, Role.TEACHER, "Ms Demo", created)
+    students = [
+        _demo_user(name, Role.STUDENT, f"Student {index}", created)
+        for index, name in enumerate(DEMO_STUDENTS, start=1)
+    ]
+    _demo_user(DEMO_MODERATOR, Role.MODERATOR, "Demo Moderator", created)
+
+    course, _ = Course.objects.get_or_create(
+        slug=DEMO_COURSE_SLUG,
+        defaults={
+            "owner": teacher,
+            "title": DEMO_COURSE_TITLE,
+            "description": "A demo course that comes with Lectern.",
+        },
+    )
+    lesson, _ = Lesson.objects.get_or_create(
+        course=course, title=DEMO_LESSON_TITLE, defaults={"created_by": teacher}
+    )
+    if not lesson.versions.exists():
+        version = LessonVersion.objects.create(
+            lesson=lesson, number=1, created_by=teacher, status=VersionStatus.DRAFT
+        )
+        for position, (kind, title, body, narration) in enumerate(DEMO_SCENES):
+            Scene.objects.create(
+                version=version,
+                position=position,
+                kind=kind,
+                title=title,
+                body=body,
+                narration=narration,
+            )
+
+    classroom, _ = Classroom.objects.get_or_create(
+        join_code=DEMO_JOIN_CODE, defaults={"teacher": teacher, "name": "Demo class 7B"}
+    )
+    for student in students:
+        Membership.objects.get_or_create(classroom=classroom, student=student)
+    classroom.courses.add(course)
+
+    return DemoSummary(
+        teacher=DEMO_TEACHER,
+        students=DEMO_STUDENTS,
+        moderator=DEMO_MODERATOR,
+        password=DEMO_PASSWORD,
+        join_code=classroom.join_code,
+        course_title=course.title,
+        created_users=tuple(created),
+    )

@@ -1,0 +1,77 @@
+"""Forms for signing up, joining a class, creating a class and the profile page."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Classroom, User
+from accounts.selectors import classroom_by_join_code
+from accounts.services import normalize_join_code
+
+
+class JoinCodeField(forms.CharField):
+    """A class join code: case, spaces and dashes do not matter; it must name a class."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Join code"))
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("help_text", _("The short code your teacher gave you, e.g. K7P2QX."))
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"autocapitalize": "characters", "autocomplete": "off"})
+
+    def clean(self, value):
+        code = normalize_join_code(super().clean(value))
+        if classroom_by_join_code(code) is None:
+            raise ValidationError(
+                _("No class has the join code %(code)s. Check it with your teacher."),
+                params={"code": code},
+                code="unknown_join_code",
+            )
+        return code
+
+
+class TeacherSignUpForm(UserCreationForm):
+    class Meta:
+        model = User
+        fields = ("username", "display_name", "email")
+        help_texts = {"email": _("Optional; used only to reset your password.")}
+
+
+class StudentSignUpForm(UserCreationForm):
+    """A student account needs a username, a password and a join code, no e-mail address."""
+
+    join_code = JoinCodeField()
+
+    class Meta:
+        model = User
+        fields = ("join_code", "username", "display_name")
+        help_texts = {"display_name": _("Optional; how your teacher will see your name.")}
+
+
+class JoinClassForm(forms.Form):
+    join_code = JoinCodeField()
+
+
+class ClassroomForm(forms.ModelForm):
+    class Meta:
+        model = Classroom
+        fields = ("name",)
+        labels = {"name": _("Class name")}
+
+
+class ProfileForm(forms.ModelForm):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        choices=[("", _("Same as my browser")), *settings.LANGUAGES],
+        help_text=_("Used for the pages and as the default narration language."),
+    )
+
+    class Meta:
+        model = User
+        fields = ("display_name", "language", "captions_enabled")
+        help_texts = {"captions_enabled": _("Show captions when a video starts.")}

@@ -1,0 +1,125 @@
+"""`python manage.py run_lectern`: the embedded Redis, a Celery worker and daphne, supervised.
+
+Ctrl-C (or SIGTERM) stops all three: the web server first, then the worker, then Redis.
+If one of them exits on its own, the others are stopped and the command fails.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.demo import DEMO_JOIN_CODE, DEMO_MODERATOR, DEMO_PASSWORD, DEMO_STUDENTS, DEMO_TEACHER
+from accounts.models import User
+from lectern.embedded_redis import EmbeddedRedisError, start_embedded_redis, stop_process
+
+
+@dataclass(frozen=True)
+class Child:
+    name: str
+    process: subprocess.Popen
+
+
+class Stop(Exception):
+    """Raised from the signal handler to leave the supervision loop."""
+
+
+class Command(BaseCommand):
+    help = "Run Lectern: embedded Redis (unless REDIS_URL is set), a Celery worker and daphne."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host: str, port: int, **options):
+        if _port_in_use(host, port):
+            raise CommandError(f"{host}:{port} is already in use; stop that server or pass --port.")
+        children: list[Child] = []
+
+        def request_stop(signum, frame):
+            raise Stop
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        try:
+            self._start_children(children, host, port)
+            self._print_banner(host, port)
+            self._supervise(children)
+        except Stop:
+            self.stdout.write("\nStopping Lectern…")
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            for child in reversed(children):
+                stop_process(child.process, timeout_s=10)
+        self.stdout.write("Lectern stopped.")
+
+    def _start_children(self, children: list[Child], host: str, port: int) -> None:
+        """Start each child, appending it at once so a failure later still stops it."""
+        if not settings.REDIS_URL:
+            try:
+                redis = start_embedded_redis(
+                    settings.EMBEDDED_REDIS_SOCKET, log_path=settings.VAR_DIR / "redis.log"
+                )
+            except EmbeddedRedisError as error:
+                raise CommandError(str(error)) from error
+            children.append(Child("embedded Redis", redis))
+            self.stdout.write(f"Embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}")
+        # Own sessions: Ctrl-C reaches only this command, which stops the children in order.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "lectern", "worker",
+             "-Q", "render,celery", "--concurrency", "1", "--loglevel", "INFO"],
+            start_new_session=True,
+        )  # fmt: skip
+        children.append(Child("Celery worker", worker))
+        web = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port),
+             "lectern.asgi:application"],
+            start_new_session=True,
+        )  # fmt: skip
+        children.append(Child("daphne", web))
+        _wait_for_port(host, port, web)
+
+    def _supervise(self, children: list[Child]) -> None:
+        while True:
+            for child in children:
+                if child.process.poll() is not None:
+                    raise CommandError(
+                        f"{child.name} exited with status {child.process.returncode}; "
+                        "stopping Lectern (see its output above)."
+                    )
+            time.sleep(0.5)
+
+    def _print_banner(self, host: str, port: int) -> None:
+        lines = ["", f"Lectern is running at http://{host}:{port}/  (Ctrl-C stops it)"]
+        if User.objects.filter(username=DEMO_TEACHER).exists():
+            lines += [
+                f"Demo accounts (password {DEMO_PASSWORD}):",
+                f"  teacher    {DEMO_TEACHER}",
+                f"  students   {', '.join(DEMO_STUDENTS)}  (class join code {DEMO_JOIN_CODE})",
+                f"  moderator  {DEMO_MODERATOR}",
+            ]
+        lines.append(f"Health: http://{host}:{port}/healthz")
+        self.stdout.write(self.style.SUCCESS("\n".join(lines)) + "\n")
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0
+
+
+def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise CommandError(f"daphne exited with status {process.returncode} on start.")
+        if _port_in_use(host, port):
+            return
+        time.sleep(0.2)
+    raise CommandError(f"daphne did not listen on {host}:{port} within {timeout_s:.0f} s.")
