@@ -1,0 +1,312 @@
+"""Forms of the teacher studio: they parse and validate input; services do the changes."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from courses.imports.sources import kind_for_name
+from courses.models import Course, Language, SceneKind, SceneRole
+from courses.services import RENDER_QUALITIES, RENDER_SIZES, split_concept_names
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
+CHECKPOINT_CHOICE_SLOTS = 6
+
+
+def _check_upload_size(upload) -> None:
+    limit = settings.LECTERN_MAX_UPLOAD_BYTES
+    if upload.size > limit:
+        raise forms.ValidationError(
+            _("“%(name)s” is %(size)s; files can be at most %(limit)s.")
+            % {
+                "name": upload.name,
+                "size": filesizeformat(upload.size),
+                "limit": filesizeformat(limit),
+            }
+        )
+
+
+class CourseForm(forms.ModelForm):
+    class Meta:
+        model = Course
+        fields = ["title", "slug", "language", "description"]
+        help_texts = {
+            "slug": _("Used in addresses; leave empty to make one from the title."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["description"].widget.attrs["rows"] = 3
+
+
+class CourseEditForm(forms.ModelForm):
+    class Meta:
+        model = Course
+        fields = ["title", "language", "description"]
+
+
+class LessonForm(forms.Form):
+    title = forms.CharField(label=_("Lesson title"), max_length=200)
+
+
+class ClassroomsForm(forms.Form):
+    classrooms = forms.ModelMultipleChoiceField(
+        label=_("Classes that take this course"),
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["classrooms"].queryset = owner.classrooms_taught.all()
+
+
+class LessonImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("Lesson material"),
+        help_text=_(
+            "A Markdown lesson folder as .zip (lesson.md and its images), a PDF, "
+            "or a PowerPoint .pptx."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,.pdf,.pptx"}),
+    )
+    language = forms.ChoiceField(
+        label=_("Narration language"),
+        choices=[("", _("Detect from the material")), *Language.choices],
+        required=False,
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if kind_for_name(upload.name) is None:
+            raise forms.ValidationError(
+                _(
+                    "“%(name)s” is not a file Lectern can import: choose a .zip "
+                    "(Markdown lesson folder), a .pdf or a .pptx."
+                )
+                % {"name": upload.name}
+            )
+        _check_upload_size(upload)
+        return upload
+
+    @property
+    def kind(self) -> str:
+        return kind_for_name(self.cleaned_data["file"].name) or ""
+
+
+class ImportConfirmForm(forms.Form):
+    title = forms.CharField(label=_("Lesson title"), max_length=200)
+
+
+class SceneForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Visual"), choices=SceneKind.choices)
+    title = forms.CharField(label=_("Title"), max_length=300, required=False)
+    body = forms.CharField(
+        label=_("Slide text"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Text slide: one bullet per line. Title card: the subtitle."),
+    )
+    math = forms.CharField(
+        label=_("Formulas (LaTeX)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text=_("Shown on a text slide; separate formulas with an empty line."),
+    )
+    code = forms.CharField(
+        label=_("Code"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "class": "code-input"}),
+    )
+    code_language = forms.CharField(
+        label=_("Code language"),
+        max_length=40,
+        required=False,
+        help_text=_("For highlighting, e.g. python, bash."),
+    )
+    image = forms.FileField(
+        label=_("Image"),
+        required=False,
+        help_text=_("PNG, JPEG, GIF, WebP or SVG."),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(IMAGE_EXTENSIONS)}),
+    )
+    clear_image = forms.BooleanField(label=_("Remove the image"), required=False)
+    image_alt = forms.CharField(
+        label=_("Image description"),
+        max_length=500,
+        required=False,
+        help_text=_("What the image shows, for learners who cannot see it."),
+    )
+    narration = forms.CharField(
+        label=_("Narration"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=_("What the voice says while this scene is shown."),
+    )
+    language = forms.ChoiceField(label=_("Narration language"), choices=Language.choices)
+    role = forms.ChoiceField(
+        label=_("Role"),
+        choices=SceneRole.choices,
+        help_text=_("Remedial and enrichment scenes are shown only to some learners."),
+    )
+    concepts = forms.CharField(
+        label=_("Concepts"),
+        required=False,
+        help_text=_("Separate with commas; new names are added to the course's vocabulary."),
+        widget=forms.TextInput(attrs={"list": "concept-names", "autocomplete": "off"}),
+    )
+
+    def clean_image(self):
+        upload = self.cleaned_data.get("image")
+        if not upload:
+            return None
+        if Path(upload.name).suffix.lower() not in IMAGE_EXTENSIONS:
+            raise forms.ValidationError(
+                _("“%(name)s” is not an image Lectern can show: use PNG, JPEG, GIF, WebP or SVG.")
+                % {"name": upload.name}
+            )
+        _check_upload_size(upload)
+        _check_image_loads(upload)
+        return upload
+
+    def clean_math(self) -> list[str]:
+        text = self.cleaned_data.get("math", "").replace("\r\n", "\n")
+        return [block.strip() for block in text.split("\n\n") if block.strip()]
+
+    def clean_concepts(self) -> list[str]:
+        return split_concept_names(self.cleaned_data.get("concepts", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == SceneKind.CODE and not cleaned.get("code", "").strip():
+            self.add_error("code", _("A code slide needs some code."))
+        return cleaned
+
+
+def _check_image_loads(upload) -> None:
+    """Open the image the way the renderer will, so a broken file is refused now."""
+    from synthesis.frames.images import ImageLoadError, load_image
+
+    suffix = Path(upload.name).suffix.lower()
+    with tempfile.NamedTemporaryFile(suffix=suffix) as copy:
+        for chunk in upload.chunks():
+            copy.write(chunk)
+        copy.flush()
+        try:
+            load_image(Path(copy.name))
+        except ImageLoadError as error:
+            raise forms.ValidationError(str(error)) from error
+    upload.seek(0)
+
+
+def scene_initial(scene) -> dict:
+    """The scene's fields as SceneForm initial data."""
+    return {
+        "kind": scene.kind,
+        "title": scene.title,
+        "body": scene.body,
+        "math": "\n\n".join(scene.math),
+        "code": scene.code,
+        "code_language": scene.code_language,
+        "image_alt": scene.image_alt,
+        "narration": scene.narration,
+        "language": scene.language,
+        "role": scene.role,
+        "concepts": ", ".join(concept.name for concept in scene.concepts.all()),
+    }
+
+
+class CheckpointForm(forms.Form):
+    prompt = forms.CharField(label=_("Question"), widget=forms.Textarea(attrs={"rows": 2}))
+    explanation = forms.CharField(
+        label=_("Explanation"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Shown after the learner answers."),
+    )
+    concepts = forms.CharField(
+        label=_("Concepts tested"),
+        required=False,
+        help_text=_("Separate with commas."),
+        widget=forms.TextInput(attrs={"list": "concept-names", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for slot in range(1, CHECKPOINT_CHOICE_SLOTS + 1):
+            self.fields[f"choice_{slot}"] = forms.CharField(
+                label=_("Answer %(number)s") % {"number": slot}, max_length=300, required=False
+            )
+            self.fields[f"correct_{slot}"] = forms.BooleanField(label=_("Correct"), required=False)
+
+    def choice_rows(self):
+        """(text field, correct field) per answer slot, for the template."""
+        return [
+            (self[f"choice_{slot}"], self[f"correct_{slot}"])
+            for slot in range(1, CHECKPOINT_CHOICE_SLOTS + 1)
+        ]
+
+    def clean_concepts(self) -> list[str]:
+        return split_concept_names(self.cleaned_data.get("concepts", ""))
+
+    def clean(self):
+        cleaned = super().clean()
+        choices = []
+        for slot in range(1, CHECKPOINT_CHOICE_SLOTS + 1):
+            text = (cleaned.get(f"choice_{slot}") or "").strip()
+            if text:
+                choices.append((text, bool(cleaned.get(f"correct_{slot}"))))
+            elif cleaned.get(f"correct_{slot}"):
+                self.add_error(f"choice_{slot}", _("A correct answer needs some text."))
+        if len(choices) < 2:
+            raise forms.ValidationError(_("Give at least two answers."))
+        if not any(correct for _text, correct in choices):
+            raise forms.ValidationError(_("Mark at least one answer as correct."))
+        cleaned["choices"] = choices
+        return cleaned
+
+
+def checkpoint_initial(checkpoint) -> dict:
+    initial = {
+        "prompt": checkpoint.prompt,
+        "explanation": checkpoint.explanation,
+        "concepts": ", ".join(concept.name for concept in checkpoint.concepts.all()),
+    }
+    for slot, choice in enumerate(checkpoint.choices.all()[:CHECKPOINT_CHOICE_SLOTS], start=1):
+        initial[f"choice_{slot}"] = choice.text
+        initial[f"correct_{slot}"] = choice.is_correct
+    return initial
+
+
+SIZE_LABELS = {
+    "tiny": _("Quick check (256×144)"),
+    "small": _("Small (640×360)"),
+    "hd": _("HD (1280×720)"),
+    "full-hd": _("Full HD (1920×1080)"),
+}
+QUALITY_LABELS = {"draft": _("Draft"), "standard": _("Standard"), "high": _("High")}
+
+
+class RenderForm(forms.Form):
+    size = forms.ChoiceField(
+        label=_("Video size"),
+        choices=[(key, SIZE_LABELS[key]) for key in RENDER_SIZES],
+        initial="hd",
+    )
+    quality = forms.ChoiceField(
+        label=_("Quality"),
+        choices=[(key, QUALITY_LABELS[key]) for key in RENDER_QUALITIES],
+        initial="standard",
+    )
+
+
+class NarrationPreviewForm(forms.Form):
+    narration = forms.CharField(required=False, max_length=5000)
+    language = forms.ChoiceField(choices=Language.choices, required=False)

@@ -1,0 +1,580 @@
+"""Teacher studio pages. Every view admits teachers (and staff) by role; the selectors
+then refuse anyone but the course's owner with 403, so drafts stay private."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from courses import selectors, services
+from courses.estimates import (
+    CHARS_PER_SECOND,
+    MIN_SCENE_S,
+    SCENE_PADDING_S,
+    SENTENCE_GAP_S,
+    narration_estimate_s,
+)
+from courses.forms import (
+    CheckpointForm,
+    ClassroomsForm,
+    CourseEditForm,
+    CourseForm,
+    ImportConfirmForm,
+    LessonForm,
+    LessonImportForm,
+    NarrationPreviewForm,
+    RenderForm,
+    SceneForm,
+    checkpoint_initial,
+    scene_initial,
+)
+from courses.media import ranged_file_response
+from courses.models import Checkpoint, RenderStatus, SceneKind, SceneRole, VersionStatus
+from courses.templatetags.studio import STAGE_LABELS
+from synthesis.errors import LessonImportError, SynthesisError
+
+teacher_required = role_required(Role.TEACHER)
+
+# Files a finished render publishes, by the name the URL uses.
+RENDER_FILES = {
+    "video": "lesson.mp4",
+    "captions": "lesson.vtt",
+    "descriptions": "lesson.descriptions.vtt",
+    "chapters": "lesson.chapters.vtt",
+    "transcript": "lesson.txt",
+    "poster": "lesson.jpg",
+    "manifest": "lesson.json",
+}
+
+
+def _validation_messages(error: ValidationError) -> list[str]:
+    return [str(message) for message in error.messages]
+
+
+def _version_url(version, anchor: str = "") -> str:
+    url = reverse("courses:version_detail", args=[version.pk])
+    return f"{url}#{anchor}" if anchor else url
+
+
+# Courses --------------------------------------------------------------------------------
+
+
+@teacher_required
+def course_list(request):
+    courses = selectors.courses_for_owner(user=request.user)
+    return render(request, "courses/course_list.html", {"courses": courses})
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def course_create(request):
+    form = CourseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            course = services.course_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Course created. Add a lesson or import one."))
+            return redirect("courses:course_detail", slug=course.slug)
+    return render(request, "courses/course_form.html", {"form": form})
+
+
+@teacher_required
+def course_detail(request, slug):
+    course = selectors.course_for_editor(user=request.user, slug=slug)
+    context = {
+        "course": course,
+        "lessons": course.lessons.prefetch_related("versions"),
+        "concepts": course.concepts.all(),
+        "classrooms_form": ClassroomsForm(
+            owner=course.owner, initial={"classrooms": course.classrooms.all()}
+        ),
+        "lesson_form": LessonForm(),
+        "import_form": LessonImportForm(),
+    }
+    return render(request, "courses/course_detail.html", context)
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def course_edit(request, slug):
+    course = selectors.course_for_editor(user=request.user, slug=slug)
+    form = CourseEditForm(request.POST or None, instance=course)
+    if request.method == "POST" and form.is_valid():
+        services.course_update(course=course, **form.cleaned_data)
+        messages.success(request, _("Course saved."))
+        return redirect("courses:course_detail", slug=course.slug)
+    return render(request, "courses/course_form.html", {"form": form, "course": course})
+
+
+@teacher_required
+@require_POST
+def course_classrooms(request, slug):
+    course = selectors.course_for_editor(user=request.user, slug=slug)
+    form = ClassroomsForm(request.POST, owner=course.owner)
+    if form.is_valid():
+        services.course_set_classrooms(course=course, classrooms=form.cleaned_data["classrooms"])
+        messages.success(request, _("Classes updated."))
+    else:
+        messages.error(request, _("Choose among your own classes."))
+    return redirect("courses:course_detail", slug=course.slug)
+
+
+# Lessons and imports --------------------------------------------------------------------
+
+
+@teacher_required
+@require_POST
+def lesson_create(request, slug):
+    course = selectors.course_for_editor(user=request.user, slug=slug)
+    form = LessonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the lesson a title."))
+        return redirect("courses:course_detail", slug=course.slug)
+    lesson = services.lesson_create(
+        course=course, title=form.cleaned_data["title"], created_by=request.user
+    )
+    version = lesson.versions.get()
+    services.scene_create(
+        version=version, user=request.user, kind=SceneKind.TITLE, title=lesson.title
+    )
+    return redirect(_version_url(version))
+
+
+@teacher_required
+def lesson_detail(request, lesson_id):
+    lesson = selectors.lesson_for_editor(user=request.user, lesson_id=lesson_id)
+    return redirect(_version_url(lesson.latest_version))
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def lesson_import(request, slug):
+    course = selectors.course_for_editor(user=request.user, slug=slug)
+    form = LessonImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            pending = services.pending_import_create(
+                owner=request.user,
+                course=course,
+                source=form.cleaned_data["file"],
+                kind=form.kind,
+                language=form.cleaned_data["language"] or None,
+            )
+        except LessonImportError as error:
+            form.add_error("file", str(error))
+        else:
+            return redirect("courses:import_review", pending_id=pending.pk)
+    return render(request, "courses/lesson_import.html", {"course": course, "form": form})
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def import_review(request, pending_id):
+    pending = selectors.pending_import_for_owner(user=request.user, pending_id=pending_id)
+    form = ImportConfirmForm(request.POST or None, initial={"title": pending.title})
+    if request.method == "POST" and form.is_valid():
+        lesson = services.pending_import_confirm(
+            pending=pending, user=request.user, title=form.cleaned_data["title"]
+        )
+        messages.success(request, _("Lesson imported. Review the scenes, then render."))
+        return redirect(_version_url(lesson.latest_version))
+    context = {
+        "pending": pending,
+        "course": pending.course,
+        "scenes": [
+            {
+                "scene": scene,
+                "image_url": reverse("courses:import_image", args=[pending.pk, index])
+                if scene.image_path
+                else "",
+                "kind_label": SceneKind(scene.kind).label,
+                "role_label": SceneRole(scene.role).label,
+            }
+            for index, scene in enumerate(services.pending_import_scenes(pending))
+        ],
+        "form": form,
+    }
+    return render(request, "courses/import_review.html", context)
+
+
+@teacher_required
+@require_POST
+def import_discard(request, pending_id):
+    pending = selectors.pending_import_for_owner(user=request.user, pending_id=pending_id)
+    course = pending.course
+    services.pending_import_discard(pending=pending)
+    messages.info(request, _("Import discarded; nothing was saved."))
+    return redirect("courses:course_detail", slug=course.slug)
+
+
+@teacher_required
+def import_image(request, pending_id, index):
+    """An image of a pending import, for its review page."""
+    pending = selectors.pending_import_for_owner(user=request.user, pending_id=pending_id)
+    scenes = pending.scenes
+    if not 0 <= index < len(scenes) or not scenes[index].get("image_path"):
+        raise Http404
+    folder = Path(pending.folder).resolve()
+    path = (folder / scenes[index]["image_path"]).resolve()
+    if not path.is_relative_to(folder) or not path.is_file():
+        raise Http404
+    return ranged_file_response(request, path)
+
+
+# Versions: the editor page --------------------------------------------------------------
+
+
+@teacher_required
+def version_detail(request, version_id):
+    version = selectors.version_for_editor(user=request.user, version_id=version_id)
+    lesson = version.lesson
+    scenes = selectors.version_scenes(version)
+    latest_job = selectors.latest_render_job(version)
+    finished = selectors.latest_successful_render(version)
+    context = {
+        "course": lesson.course,
+        "lesson": lesson,
+        "version": version,
+        "scenes": scenes,
+        "is_frozen": selectors.lesson_version_is_frozen(version),
+        "is_latest": lesson.latest_version.pk == version.pk,
+        "latest_version": lesson.latest_version,
+        "estimate_s": selectors.version_estimate_s(scenes),
+        "render_form": RenderForm(),
+        "job": latest_job,
+        "job_payload": selectors.render_job_payload(latest_job) if latest_job else None,
+        "finished_job": finished,
+        "versions": selectors.lesson_versions(lesson),
+        "can_submit": version.status == VersionStatus.DRAFT and finished is not None,
+        "scene_kinds": SceneKind.choices,
+        "progress_strings": _progress_strings(),
+        "pending_drafts": sum(
+            1 for s in scenes if _checkpoint(s) is not None and not _checkpoint(s).accepted
+        ),
+    }
+    return render(request, "courses/version_detail.html", context)
+
+
+def _progress_strings() -> dict:
+    """Words the progress script shows, translated here because JavaScript cannot."""
+    return {
+        "stages": {key: str(label) for key, label in STAGE_LABELS.items()},
+        "statuses": {status.value: str(status.label) for status in RenderStatus},
+        "sceneOf": _("Scene {index} of {count}"),
+        "left": _("{time} left"),
+        "connectionLost": _("Live updates paused; checking every few seconds."),
+        "confirmCancel": _("Stop this render?"),
+    }
+
+
+def _checkpoint(scene) -> Checkpoint | None:
+    try:
+        return scene.checkpoint
+    except Checkpoint.DoesNotExist:
+        return None
+
+
+@teacher_required
+@require_POST
+def scene_add(request, version_id):
+    version = selectors.version_for_editor(user=request.user, version_id=version_id)
+    kind = request.POST.get("kind", SceneKind.TEXT)
+    if kind not in SceneKind.values:
+        kind = SceneKind.TEXT
+    scene = services.scene_create(version=version, user=request.user, kind=kind)
+    return redirect("courses:scene_edit", scene_id=scene.pk)
+
+
+@teacher_required
+@require_POST
+def checkpoints_generate(request, version_id):
+    version = selectors.version_for_editor(user=request.user, version_id=version_id)
+    version, created = services.checkpoint_drafts_generate(version=version, user=request.user)
+    if created:
+        messages.success(
+            request,
+            _("%(count)s draft questions added. Students see none until you accept them.")
+            % {"count": created},
+        )
+    else:
+        messages.info(request, _("No new questions could be drafted from these scenes."))
+    return redirect(_version_url(version))
+
+
+@teacher_required
+@require_POST
+def version_render(request, version_id):
+    version = selectors.version_for_editor(user=request.user, version_id=version_id)
+    form = RenderForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a video size and quality."))
+        return redirect(_version_url(version))
+    try:
+        services.lesson_version_render_enqueue(
+            version=version, user=request.user, **form.cleaned_data
+        )
+    except ValidationError as error:
+        for message in _validation_messages(error):
+            messages.error(request, message)
+    return redirect(_version_url(version, "render"))
+
+
+@teacher_required
+@require_POST
+def version_submit(request, version_id):
+    version = selectors.version_for_editor(user=request.user, version_id=version_id)
+    try:
+        services.lesson_version_submit(version=version, user=request.user)
+    except ValidationError as error:
+        for message in _validation_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Submitted for review. A moderator will look at it."))
+    return redirect(_version_url(version))
+
+
+# Scenes ---------------------------------------------------------------------------------
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def scene_edit(request, scene_id):
+    scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
+    version = scene.version
+    if request.method == "POST":
+        form = SceneForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                saved = services.scene_update(
+                    scene=scene,
+                    user=request.user,
+                    concept_names=data.pop("concepts"),
+                    **data,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if saved.version_id != version.pk:
+                    messages.info(
+                        request,
+                        _(
+                            "Version %(old)s was already rendered or submitted, so your change "
+                            "is saved in a new draft, version %(new)s."
+                        )
+                        % {"old": version.number, "new": saved.version.number},
+                    )
+                else:
+                    messages.success(request, _("Scene saved."))
+                return redirect(_version_url(saved.version, f"scene-{saved.pk}"))
+    else:
+        form = SceneForm(initial=scene_initial(scene))
+    context = {
+        "course": version.lesson.course,
+        "lesson": version.lesson,
+        "version": version,
+        "scene": scene,
+        "form": form,
+        "is_frozen": selectors.lesson_version_is_frozen(version),
+        "sentences": _sentence_rows(scene),
+        "scene_estimate_s": narration_estimate_s(scene.narration, scene.language),
+        "concept_names": [concept.name for concept in version.lesson.course.concepts.all()],
+        "estimate_config": {
+            "charsPerSecond": CHARS_PER_SECOND,
+            "sentenceGapS": SENTENCE_GAP_S,
+            "scenePaddingS": SCENE_PADDING_S,
+            "minSceneS": MIN_SCENE_S,
+        },
+    }
+    return render(request, "courses/scene_edit.html", context)
+
+
+def _sentence_rows(scene) -> list[dict]:
+    """Each narrated sentence with where it came from (None: typed by the teacher)."""
+    from synthesis.sentences import split_sentences
+
+    sources = {
+        source.get("sentence"): source for source in scene.narration_sources if source.get("file")
+    }
+    return [
+        {"sentence": sentence, "source": sources.get(sentence)}
+        for sentence in split_sentences(scene.narration, scene.language)
+    ]
+
+
+@teacher_required
+@require_POST
+def scene_move(request, scene_id):
+    scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
+    offset = -1 if request.POST.get("direction") == "up" else 1
+    moved = services.scene_move(scene=scene, user=request.user, offset=offset)
+    return redirect(_version_url(moved.version, f"scene-{moved.pk}"))
+
+
+@teacher_required
+@require_POST
+def scene_duplicate(request, scene_id):
+    scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
+    copy = services.scene_duplicate(scene=scene, user=request.user)
+    messages.success(request, _("Scene duplicated."))
+    return redirect(_version_url(copy.version, f"scene-{copy.pk}"))
+
+
+@teacher_required
+@require_POST
+def scene_delete(request, scene_id):
+    scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
+    version = services.scene_delete(scene=scene, user=request.user)
+    messages.success(request, _("Scene deleted."))
+    return redirect(_version_url(version))
+
+
+@teacher_required
+def scene_image(request, scene_id):
+    scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
+    if not scene.image:
+        raise Http404
+    try:
+        path = Path(scene.image.path)
+    except (NotImplementedError, ValueError) as error:
+        raise Http404 from error
+    if not path.is_file():
+        raise Http404
+    return ranged_file_response(request, path)
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def scene_narration_preview(request, scene_id):
+    """The scene's narration as speech (POST: the text being typed, not yet saved)."""
+    from courses.narration import narration_preview_wav
+
+    scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
+    narration, language = scene.narration, scene.language
+    if request.method == "POST":
+        form = NarrationPreviewForm(request.POST)
+        if not form.is_valid():
+            return JsonResponse({"error": _("The narration is too long to preview.")}, status=400)
+        narration = form.cleaned_data["narration"]
+        language = form.cleaned_data["language"] or language
+    if not narration.strip():
+        return JsonResponse({"error": _("There is no narration to play yet.")}, status=400)
+    try:
+        wav = narration_preview_wav(narration=narration, language=language)
+    except SynthesisError as error:
+        return JsonResponse({"error": str(error)}, status=503)
+    return ranged_file_response(request, wav)
+
+
+# Checkpoints ----------------------------------------------------------------------------
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def checkpoint_edit(request, scene_id):
+    scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
+    existing = _checkpoint(scene)
+    if request.method == "POST":
+        form = CheckpointForm(request.POST)
+        if form.is_valid():
+            checkpoint = services.checkpoint_save(
+                scene=scene,
+                user=request.user,
+                prompt=form.cleaned_data["prompt"],
+                explanation=form.cleaned_data["explanation"],
+                choices=form.cleaned_data["choices"],
+                concept_names=form.cleaned_data["concepts"],
+            )
+            messages.success(request, _("Question saved."))
+            return redirect(_version_url(checkpoint.scene.version, f"scene-{checkpoint.scene_id}"))
+    else:
+        form = CheckpointForm(initial=checkpoint_initial(existing) if existing else None)
+    context = {
+        "course": scene.version.lesson.course,
+        "lesson": scene.version.lesson,
+        "version": scene.version,
+        "scene": scene,
+        "checkpoint": existing,
+        "form": form,
+        "concept_names": [c.name for c in scene.version.lesson.course.concepts.all()],
+    }
+    return render(request, "courses/checkpoint_form.html", context)
+
+
+@teacher_required
+@require_POST
+def checkpoint_accept(request, scene_id):
+    scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
+    if _checkpoint(scene) is None:
+        raise Http404
+    checkpoint = services.checkpoint_accept(scene=scene, user=request.user)
+    messages.success(request, _("Question accepted."))
+    return redirect(_version_url(checkpoint.scene.version, f"scene-{checkpoint.scene_id}"))
+
+
+@teacher_required
+@require_POST
+def checkpoint_delete(request, scene_id):
+    scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
+    scene = services.checkpoint_delete(scene=scene, user=request.user)
+    messages.success(request, _("Question removed."))
+    return redirect(_version_url(scene.version, f"scene-{scene.pk}"))
+
+
+# Render jobs ----------------------------------------------------------------------------
+
+
+@teacher_required
+def render_job_status(request, job_id):
+    """The stored progress as JSON: the page polls this when the WebSocket is down."""
+    job = selectors.render_job_for_editor(user=request.user, job_id=job_id)
+    return JsonResponse(selectors.render_job_payload(job))
+
+
+@teacher_required
+@require_POST
+def render_job_cancel(request, job_id):
+    job = selectors.render_job_for_editor(user=request.user, job_id=job_id)
+    job = services.render_job_cancel(job=job, user=request.user)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse(selectors.render_job_payload(job))
+    messages.info(request, _("Cancelling the render."))
+    return redirect(_version_url(job.version, "render"))
+
+
+@teacher_required
+def render_job_preview(request, job_id):
+    """The preview block of a finished job, fetched by the page when the render ends."""
+    job = selectors.render_job_for_editor(user=request.user, job_id=job_id)
+    if not job.output_dir:
+        raise Http404
+    return render(request, "courses/_render_preview.html", {"finished_job": job})
+
+
+@teacher_required
+def render_job_file(request, job_id, name):
+    """One output of a finished render, to the owner only, with Range support for seeking."""
+    job = selectors.render_job_for_editor(user=request.user, job_id=job_id)
+    if name not in RENDER_FILES or not job.output_dir:
+        raise Http404
+    root = (Path(settings.MEDIA_ROOT) / job.output_dir).resolve()
+    path = root / RENDER_FILES[name]
+    if not path.is_file():
+        raise Http404
+    download = None
+    if request.GET.get("download"):
+        slug = job.version.lesson.course.slug
+        download = f"{slug}-{job.version.lesson_id}-v{job.version.number}{path.suffix}"
+    return ranged_file_response(request, path, download_name=download)

@@ -1,0 +1,118 @@
+// Lesson version page: live render progress over a WebSocket, with polling as a fallback,
+// cancel without a reload, the preview swapped in when the render ends, and delete confirmation.
+(function () {
+  "use strict";
+
+  function csrfToken(form) {
+    var input = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+
+  var box = document.getElementById("render-progress");
+  if (!box) return;
+  var strings = JSON.parse(document.getElementById("render-strings").textContent);
+  var field = function (name) { return box.querySelector("[data-field=" + name + "]"); };
+  var bar = box.querySelector("[role=progressbar]");
+  var fill = box.querySelector(".progress-fill");
+  var cancelForm = document.getElementById("cancel-form");
+  var retryForm = document.getElementById("retry-form");
+  var finished = false;
+  var pollTimer = null;
+  var socket = null;
+
+  function formatDuration(seconds) {
+    var total = Math.round(seconds);
+    var minutes = Math.floor(total / 60);
+    var rest = total % 60;
+    return minutes + ":" + (rest < 10 ? "0" : "") + rest;
+  }
+
+  function show(job) {
+    var percent = Math.max(0, Math.min(100, job.percent || 0));
+    box.dataset.status = job.status;
+    fill.style.width = percent + "%";
+    bar.setAttribute("aria-valuenow", String(Math.round(percent)));
+    field("percent").textContent = Math.round(percent) + "%";
+    var status = field("status");
+    status.textContent = strings.statuses[job.status] || job.status_label;
+    status.className = "status status-" + job.status;
+    field("stage").textContent = strings.stages[job.stage] || job.stage;
+    field("scene").textContent = job.scene_count
+      ? strings.sceneOf.replace("{index}", job.scene_index).replace("{count}", job.scene_count)
+      : "";
+    field("eta").textContent = job.eta_s && !job.finished
+      ? strings.left.replace("{time}", formatDuration(job.eta_s))
+      : "";
+    var error = field("error");
+    error.textContent = job.error || "";
+    error.hidden = !job.error;
+    cancelForm.hidden = job.finished;
+    retryForm.hidden = !(job.status === "failed" || job.status === "cancelled");
+    if (job.finished && !finished) {
+      finished = true;
+      stopPolling();
+      if (socket) socket.close();
+      if (job.status === "succeeded") loadPreview();
+    }
+  }
+
+  function loadPreview() {
+    fetch(box.dataset.previewUrl, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) {
+        if (!html) return;
+        document.getElementById("preview").innerHTML = html;
+        var submit = document.getElementById("submit-form");
+        if (submit) submit.hidden = false;
+      });
+  }
+
+  function poll() {
+    fetch(box.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.json(); })
+      .then(show)
+      .catch(function () { /* the next poll tries again */ });
+  }
+
+  function startPolling() {
+    if (pollTimer || finished) return;
+    box.setAttribute("data-polling", "true");
+    pollTimer = window.setInterval(poll, 2000);
+    poll();
+  }
+
+  function stopPolling() {
+    if (pollTimer) window.clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function connect() {
+    if (!("WebSocket" in window)) { startPolling(); return; }
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + box.dataset.wsPath);
+    socket.addEventListener("message", function (event) { show(JSON.parse(event.data)); });
+    socket.addEventListener("close", function () { if (!finished) startPolling(); });
+  }
+
+  cancelForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!window.confirm(strings.confirmCancel)) return;
+    fetch(box.dataset.cancelUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(cancelForm), Accept: "application/json" },
+    }).then(function (response) { return response.json(); }).then(show);
+  });
+
+  if (box.dataset.status === "queued" || box.dataset.status === "running") {
+    connect();
+  } else {
+    finished = true;
+  }
+})();
