@@ -15,7 +15,14 @@ from urllib.parse import unquote
 import yaml
 
 from synthesis.errors import LessonImportError
-from synthesis.markdown_blocks import Block, Heading, Text, front_matter_text, parse_blocks
+from synthesis.markdown_blocks import (
+    Block,
+    Directive,
+    Heading,
+    Text,
+    front_matter_text,
+    parse_blocks,
+)
 from synthesis.markdown_math import join_words
 from synthesis.markdown_scenes import (
     AutoPlanner,
@@ -141,7 +148,7 @@ def _lesson_title(front_matter: dict, blocks: list[Block], folder: Path) -> tupl
 
 
 def _has_slide_breaks(blocks: list[Block]) -> bool:
-    return any(getattr(block, "name", None) == "slide" for block in blocks)
+    return any(isinstance(block, Directive) and block.name == "slide" for block in blocks)
 
 
 def _narrated_from_lesson(draft: SceneDraft) -> bool:

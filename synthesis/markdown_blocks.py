@@ -116,7 +116,7 @@ VISUAL_BLOCKS = (Code, Image, Math, Table)
 
 def front_matter_text(markdown: str) -> tuple[str | None, str]:
     """The YAML front matter (or None) and the body after it."""
-    tokens = PARSER.parse(markdown[:200_000]) if markdown.startswith("---") else []
+    tokens = _FRONT_MATTER_PARSER.parse(markdown) if markdown.startswith("---") else []
     if tokens and tokens[0].type == "front_matter" and tokens[0].map:
         end_line = tokens[0].map[1]
         body = "".join(markdown.splitlines(keepends=True)[end_line:])
@@ -467,3 +467,5 @@ def _new_parser() -> MarkdownIt:
 
 
 PARSER = _new_parser()
+# Finds only the front matter, so reading it does not parse the whole lesson twice.
+_FRONT_MATTER_PARSER = MarkdownIt("zero").use(front_matter_plugin)

@@ -137,7 +137,9 @@ class _Frame:
 def speech_seconds(text: str) -> float:
     """Rough speaking time: 150 English words or 250 Chinese characters a minute."""
     chinese = len(_CJK_CHAR.findall(text))
-    words = len(_LATIN_WORD.findall(text))
+    latin = _LATIN_WORD.findall(text)
+    # A run-on "word" thousands of letters long still takes time to read.
+    words = max(len(latin), sum(len(word) for word in latin) / 6)
     return words / ENGLISH_WORDS_PER_S + chinese / CHINESE_CHARS_PER_S
 
 
