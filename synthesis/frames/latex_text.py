@@ -226,7 +226,9 @@ def latex_to_unicode(source: str) -> str:
     return "\n".join(lines)
 
 
-_INLINE_MATH = re.compile(r"(?<!\\)\$([^$]+?)(?<!\\)\$")
+# Pandoc's rule: no space just inside the dollars and no digit just after the closing one,
+# so "costs $5 and $6" stays prose.
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?=[^\s$])([^$\n]+?)(?<=[^\s\\])\$(?!\d)")
 
 
 def replace_inline_math(text: str) -> str:

@@ -353,7 +353,7 @@ def _draw_math(
     padding = round(style.size_px * 0.6)
     height = style.line_height_px() * len(lines) + 2 * padding
     draw.rounded_rectangle(
-        (frame.margin_x, top, frame.width - frame.margin_x, top + height),
+        (frame.margin_x, top, frame.width - frame.margin_x - 1, top + height - 1),
         radius=frame.px(0.014),
         fill=theme.panel,
     )
@@ -393,7 +393,8 @@ def layout_code(visual: Visual, *, size_px: tuple[int, int]) -> CodeLayout:
     """Fit a code visual's lines in its panel: font sized to the longest line, long code cut."""
     frame = _Frame(*size_px)
     top = _body_top(frame, visual.title)
-    panel = (frame.margin_x, top, frame.width - frame.margin_x, frame.bottom)
+    # Pillow's rectangles include their last row and column, hence the - 1.
+    panel = (frame.margin_x, top, frame.width - frame.margin_x - 1, frame.bottom - 1)
     padding = frame.px(0.03)
     code_lines = visual.code.expandtabs(4).rstrip("\n").split("\n")
     gutter_digits = len(str(len(code_lines)))

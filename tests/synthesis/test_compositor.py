@@ -1,0 +1,205 @@
+"""Compositor backends: shapes, Ken Burns, caption timing, held stills, crossfades, agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from synthesis.errors import SynthesisError
+from synthesis.frames.compositor import (
+    CaptionCue,
+    KenBurnsMove,
+    ScenePlan,
+    crossfade_frames,
+    get_compositor,
+    plan_is_static,
+)
+from synthesis.frames.overlays import caption_overlay, corner_mark_overlay
+from synthesis.frames.slides import render_visual
+from synthesis.storyboard import Visual
+
+torch = pytest.importorskip("torch")
+CUDA = torch.cuda.is_available()
+
+BACKENDS = [
+    "pillow",
+    "torch-cpu",
+    pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(not CUDA, reason="no CUDA")]),
+]
+SIZES = [(320, 180), (180, 320), (200, 200)]
+
+
+def _slide(size_px: tuple[int, int]) -> Image.Image:
+    visual = Visual(
+        "text", title="Linear regression", bullets=("A bullet", "线性回归基于几个简单的假设")
+    )
+    return render_visual(visual, size_px=size_px, language="en")
+
+
+GENTLE_ZOOM = KenBurnsMove()
+
+
+def _plan(size_px=(320, 180), motion=GENTLE_ZOOM, **changes) -> ScenePlan:
+    values = dict(
+        base=_slide(size_px),
+        duration_s=1.0,
+        fps=10,
+        size_px=size_px,
+        motion=motion,
+        captions=(CaptionCue(0.0, 0.5, "First caption"), CaptionCue(0.5, 1.0, "第二句字幕")),
+        language="en",
+        opening_label=True,
+    )
+    values.update(changes)
+    return ScenePlan(**values)
+
+
+def _frames(backend: str, plan: ScenePlan, batch_size: int = 4) -> np.ndarray:
+    return np.concatenate(list(get_compositor(backend).scene_frames(plan, batch_size=batch_size)))
+
+
+@pytest.mark.parametrize("size_px", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+@pytest.mark.parametrize("motion", [KenBurnsMove(), None], ids=["moving", "held"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scene_frames_are_uint8_batches_of_the_frame_size(backend, motion, size_px):
+    plan = _plan(size_px, motion, duration_s=1.05)
+    width, height = size_px
+
+    batches = list(get_compositor(backend).scene_frames(plan, batch_size=4))
+
+    assert all(batch.dtype == np.uint8 for batch in batches)
+    assert all(batch.shape[1:] == (height, width, 3) for batch in batches)
+    assert all(1 <= len(batch) <= 4 for batch in batches)
+    assert sum(len(batch) for batch in batches) == plan.frame_count == 11
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "pillow"])
+def test_torch_backends_match_pillow(backend):
+    plan = _plan((320, 180), KenBurnsMove(1.0, 1.08, (0.45, 0.5), (0.6, 0.4)), duration_s=2.0)
+
+    pillow = _frames("pillow", plan).astype(np.int16)
+    other = _frames(backend, plan).astype(np.int16)
+
+    difference = np.abs(pillow - other)
+    assert difference.mean() < 2
+    # Sharp text edges may differ by a few levels; a half-pixel slip would differ everywhere.
+    assert (difference > 8).mean() < 0.001
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ken_burns_starts_on_the_slide_and_zooms_about_the_centre(backend):
+    # A bright 4x4 spot centred at (80, 45) in pixel-edge coordinates, on black. Zooming
+    # 1.5x about the centre (160, 90) carries it to (160 - 1.5 * 80, 90 - 1.5 * 45) =
+    # (40, 22.5), that is pixel indices around (39.5, 22), and makes it 6x6.
+    base = np.zeros((180, 320, 3), np.uint8)
+    base[43:47, 78:82] = 255
+    plan = _plan(
+        base=Image.fromarray(base),
+        motion=KenBurnsMove(1.0, 1.5),
+        captions=(),
+        opening_label=False,
+    )
+
+    frames = _frames(backend, plan)
+
+    mark = corner_mark_overlay(size_px=plan.size_px, language="en")
+    below_mark = slice(mark.y + mark.image.height, None)
+    assert np.abs(frames[0][below_mark].astype(int) - base[below_mark]).max() <= 1
+    spot = frames[-1][:, :200, 0].astype(float)  # left part: away from the corner mark
+    rows, columns = np.nonzero(spot > 128)
+    assert abs(rows.mean() - 22) <= 0.75
+    assert abs(columns.mean() - 39.5) <= 0.75
+    assert len(rows) > 16  # it grew from 16 pixels
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_captions_switch_at_cue_times(backend):
+    plan = _plan(motion=None, opening_label=False, duration_s=1.5)
+    overlay = caption_overlay("First caption", size_px=plan.size_px)
+    box = (
+        slice(overlay.y, overlay.y + overlay.image.height),
+        slice(overlay.x, overlay.x + overlay.image.width),
+    )
+    base = np.asarray(plan.base)
+
+    frames = _frames(backend, plan)
+
+    assert np.array_equal(frames[0][box], frames[4][box])  # 0.0 s and 0.4 s: first cue
+    assert not np.array_equal(frames[4][box], frames[5][box])  # 0.5 s: the second cue
+    assert np.array_equal(frames[10][box], base[box])  # 1.0 s: no cue, the slide shows
+
+
+def test_held_scene_repeats_one_picture_without_copies():
+    plan = _plan(motion=None, captions=(), opening_label=False, duration_s=2.0)
+    assert plan_is_static(plan)
+
+    batches = list(get_compositor("pillow").scene_frames(plan, batch_size=8))
+
+    assert all(batch.strides[0] == 0 for batch in batches)  # broadcast views of one frame
+    assert all(not batch.flags.writeable for batch in batches)
+    assert all(np.shares_memory(batches[0], batch) for batch in batches)
+
+
+def test_moving_scene_is_not_static():
+    assert not plan_is_static(_plan())
+
+
+def test_crossfade_goes_from_last_frame_of_a_to_first_frame_of_b():
+    black = np.zeros((3, 18, 32, 3), np.uint8)
+    white = np.full((2, 18, 32, 3), 255, np.uint8)
+    black[-1, 0, 0] = 7  # mark a's last frame
+
+    frames = crossfade_frames(black, white, 5)
+
+    assert frames.shape == (5, 18, 32, 3) and frames.dtype == np.uint8
+    assert np.array_equal(frames[0], black[-1])
+    assert np.array_equal(frames[-1], white[0])
+    assert abs(int(frames[2, 5, 5, 0]) - 128) <= 1
+    assert (np.diff(frames[:, 5, 5, 0].astype(int)) > 0).all()
+
+
+def test_crossfade_accepts_single_frames():
+    frames = crossfade_frames(np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 200, np.uint8), 3)
+
+    assert frames[1, 0, 0, 0] == 100
+
+
+def test_crossfade_refuses_frames_of_different_sizes():
+    with pytest.raises(SynthesisError, match="different sizes"):
+        crossfade_frames(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5, 3), np.uint8), 3)
+
+
+def test_get_compositor_names():
+    assert get_compositor("cpu").name == "pillow"
+    assert get_compositor("pillow").name == "pillow"
+    assert get_compositor("torch-cpu").name == "torch-cpu"
+    assert get_compositor("auto").name == ("torch-cuda" if CUDA else "pillow")
+
+
+@pytest.mark.skipif(CUDA, reason="this machine has CUDA")
+def test_get_compositor_cuda_without_a_gpu_says_so():
+    with pytest.raises(SynthesisError, match="CUDA"):
+        get_compositor("cuda")
+
+
+def test_get_compositor_rejects_unknown_devices():
+    with pytest.raises(SynthesisError, match="unknown render device 'tpu'"):
+        get_compositor("tpu")
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not CUDA, reason="no CUDA")
+def test_cuda_compositor_is_chosen_and_makes_frames():
+    compositor = get_compositor("cuda")
+    plan = _plan((640, 360))
+
+    frames = np.concatenate(list(compositor.scene_frames(plan, batch_size=16)))
+
+    assert compositor.name == "torch-cuda"
+    assert frames.shape == (plan.frame_count, 360, 640, 3)
+
+
+def test_ken_burns_zoom_below_one_is_refused():
+    with pytest.raises(ValueError, match="at least 1"):
+        KenBurnsMove(0.9, 1.0)
