@@ -210,6 +210,7 @@ def _visual(draft: SceneDraft, *, root: Path, problems: list[str], language: str
     return Visual(
         kind=draft.kind,  # type: ignore[arg-type]
         title=draft.title,
+        subtitle=draft.subtitle,
         bullets=tuple(draft.bullets),
         math=tuple(draft.math),
     )

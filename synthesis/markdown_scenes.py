@@ -91,6 +91,7 @@ class SceneDraft:
 
     kind: str
     title: str
+    subtitle: str = ""
     narration: list[str] = field(default_factory=list)
     paragraphs: list[int] = field(default_factory=list)
     bullets: list[str] = field(default_factory=list)
@@ -552,8 +553,7 @@ def chunk_draft(
         draft.fallback = GENERIC_NARRATION["code"][language]
     elif headings and not (texts or formulas or tables):
         draft = SceneDraft("title", title, fallback=end_sentence(headings[0].speech, language))
-        if len(headings) > 1:
-            draft.bullets.append(headings[1].display)
+        draft.subtitle = headings[1].display if len(headings) > 1 else ""
     else:
         draft = SceneDraft("text", title)
         draft.math = [f.latex for f in formulas[:MAX_FORMULAS_PER_SLIDE]]
