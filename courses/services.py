@@ -76,10 +76,14 @@ SCENE_FIELDS = (
 # Courses and concepts ------------------------------------------------------------------
 
 
+# First path parts of studio addresses (courses/urls.py) that a course slug must not take.
+RESERVED_SLUGS = frozenset({"new", "imports", "lessons", "versions", "scenes", "render-jobs"})
+
+
 def _unique_course_slug(base: str) -> str:
     base = (slugify(base, allow_unicode=True) or "course")[:70]
     slug, number = base, 2
-    while Course.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Course.objects.filter(slug=slug).exists():
         slug, number = f"{base}-{number}", number + 1
     return slug
 
@@ -88,6 +92,10 @@ def course_create(
     *, owner, title: str, slug: str = "", language: str = "en", description: str = ""
 ) -> Course:
     """A new course for a teacher; an empty slug is made from the title."""
+    if slug in RESERVED_SLUGS:
+        raise ValidationError(
+            {"slug": _("“%(slug)s” is reserved; choose another.") % {"slug": slug}}
+        )
     course = Course(
         owner=owner,
         title=title.strip(),

@@ -33,9 +33,7 @@ def write_text_pdf(path: Path, pages: list[list[str]], *, title: str = "") -> Pa
             commands.append(f"({_pdf_escape(line)}) '")
         commands.append("ET")
         stream = "\n".join(commands).encode("latin-1")
-        objects.append(
-            b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
-        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     info_id = len(objects) + 1
     objects.append(f"<< /Title ({_pdf_escape(title)}) >>".encode("latin-1"))
     out = io.BytesIO()
@@ -88,8 +86,7 @@ def write_pptx(path: Path) -> Path:
     for line in ("Water", "Carbon dioxide"):
         body.add_paragraph().text = line
     bullets.notes_slide.notes_text_frame.text = (
-        "A leaf needs three things. First, it needs light.\n"
-        "It also needs water and carbon dioxide."
+        "A leaf needs three things. First, it needs light.\nIt also needs water and carbon dioxide."
     )
 
     picture = deck.slides.add_slide(deck.slide_layouts[5])
@@ -106,7 +103,7 @@ def write_zip(path: Path, members: dict[str, bytes], *, symlinks: tuple[str, ...
         for name, data in members.items():
             info = zipfile.ZipInfo(name)
             if name in symlinks:
-                info.external_attr = (0o120777 << 16)
+                info.external_attr = 0o120777 << 16
             archive.writestr(info, data)
     return path
 

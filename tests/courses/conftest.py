@@ -1,0 +1,56 @@
+"""Fixtures for the studio tests: alice's course, a lesson with three scenes, a finished render."""
+
+from __future__ import annotations
+
+import pytest
+
+from courses import services
+from courses.models import RenderJob, RenderStatus, Scene
+
+
+@pytest.fixture
+def course(alice):
+    return services.course_create(owner=alice, title="Version control", slug="git")
+
+
+@pytest.fixture
+def version(course, alice):
+    """Version 1 of a lesson: a title card, a bullet slide and a code slide."""
+    lesson = services.lesson_create(course=course, title="Git basics", created_by=alice)
+    version = lesson.versions.get()
+    Scene.objects.create(version=version, position=0, kind="title", title="Git basics")
+    Scene.objects.create(
+        version=version,
+        position=1,
+        kind="text",
+        title="Why version control",
+        body="Keep history\nWork together\nUndo mistakes",
+        narration="Version control keeps the history of a project. It lets people work together.",
+        narration_sources=[
+            {"sentence": "Version control keeps the history of a project.", "file": "lesson.md",
+             "paragraph": 2},
+            {"sentence": "It lets people work together.", "file": "lesson.md", "paragraph": 3},
+        ],
+    )  # fmt: skip
+    Scene.objects.create(
+        version=version,
+        position=2,
+        kind="code",
+        title="First commit",
+        code="git commit -m 'first'",
+        code_language="bash",
+        narration="A commit records a snapshot.",
+    )
+    return version
+
+
+def finished_render(version, user, *, output_dir: str = "") -> RenderJob:
+    """A render job row that finished (no files unless output_dir is given)."""
+    return RenderJob.objects.create(
+        version=version,
+        requested_by=user,
+        status=RenderStatus.SUCCEEDED,
+        percent=100,
+        output_dir=output_dir,
+        manifest={"duration_s": 12.5},
+    )
