@@ -30,6 +30,7 @@ from synthesis.markdown_scenes import (
     bullet_text,
     end_sentence,
     plan_explicit,
+    without_instructor_notes,
 )
 from synthesis.markdown_source import (
     detect_language,
@@ -63,7 +64,7 @@ def import_lesson_folder(folder: Path, *, language: str | None = None) -> Storyb
     language = requested or _front_matter_language(front_matter, lesson_path.name)
     language = language or detect_language(body)
 
-    blocks = parse_blocks(prepare_source(body, language), language)
+    blocks = without_instructor_notes(parse_blocks(prepare_source(body, language), language))
     title, title_index = _lesson_title(front_matter, blocks, folder)
     if _has_slide_breaks(blocks):
         drafts, plan_warnings = plan_explicit(blocks, language=language, title=title)

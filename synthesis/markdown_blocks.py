@@ -457,7 +457,8 @@ def _cut(text: str, limit: int) -> str:
 def _new_parser() -> MarkdownIt:
     parser = MarkdownIt("commonmark", {"html": True}).enable("table")
     parser.use(front_matter_plugin)
-    parser.use(dollarmath_plugin, double_inline=True)
+    # Pandoc's rules: "$5 and $10" is money, not math.
+    parser.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
     # markdown_source gives every Pandoc div a canonical fence; accept any class name.
     parser.use(container_plugin, name="div", marker=":", validate=lambda params, *_: True)
     # Pandoc image attributes ({alt='...' width="40%"}) allow single quotes, which

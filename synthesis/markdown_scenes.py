@@ -132,7 +132,6 @@ class _Frame:
     label: str = ""
     heading: str = ""
     intro: str = ""
-    skip: bool = False
 
 
 def speech_seconds(text: str) -> float:
@@ -193,22 +192,12 @@ class AutoPlanner:
             spoken = end_sentence(title_card, self.language)
             self.drafts.append(SceneDraft("title", title_card, narration=[spoken]))
         for index, block in enumerate(self.blocks):
-            if index == skip_index:
-                continue
-            if self.frames[-1].skip:
-                self.skipped(block)
-            else:
+            if index != skip_index:
                 self.block(block, index)
         self.flush()
         return self.drafts
 
     # -- blocks --------------------------------------------------------------
-
-    def skipped(self, block: Block) -> None:
-        if isinstance(block, DivOpen):
-            self.frames.append(_Frame(block.kind, "", "core", skip=True))
-        elif isinstance(block, DivClose):
-            self.frames.pop()
 
     def block(self, block: Block, index: int) -> None:
         if isinstance(block, Text):
@@ -219,12 +208,14 @@ class AutoPlanner:
             self.break_flow()
             self.heading(block)
         elif isinstance(block, DivOpen):
-            self.break_flow()
+            if block.kind in DIV_LABELS:
+                self.break_flow()
             self.open_div(block.kind)
-        elif isinstance(block, DivClose):
-            self.break_flow()
-            if len(self.frames) > 1:
-                self.frames.pop()
+        elif isinstance(block, DivClose) and len(self.frames) > 1:
+            # Layout divs (columns, plain ::: blocks) do not interrupt the flow of prose.
+            if self.frames[-1].kind != "div":
+                self.break_flow()
+            self.frames.pop()
         elif isinstance(block, Directive):
             self.directive(block)
         elif isinstance(block, Rule):
@@ -258,11 +249,8 @@ class AutoPlanner:
 
     def open_div(self, kind: str) -> None:
         parent = self.frames[-1]
-        if kind in SKIPPED_DIVS:
-            self.frames.append(_Frame(kind, "", "core", skip=True))
-            return
-        if kind == "div" or (kind not in DIV_LABELS and kind.startswith(("tab", "group-tab"))):
-            # A plain or tab div groups content without a meaning of its own.
+        if kind not in DIV_LABELS:
+            # A plain div (or one for layout: columns, tabs) has no meaning of its own.
             self.frames.append(_Frame("div", parent.title, parent.role, parent.concepts))
             return
         label = label_for(kind, self.language)
@@ -507,6 +495,23 @@ def table_bullets(table: Table, language: str) -> list[str]:
     if len(rows) > MAX_BULLETS:
         rows = [*rows[: MAX_BULLETS - 1], "…"]
     return rows
+
+
+def without_instructor_notes(blocks: list[Block]) -> list[Block]:
+    """The blocks outside divs meant for instructors only (SKIPPED_DIVS)."""
+    kept: list[Block] = []
+    hiding: list[bool] = []  # one entry per open div: whether it hides what it holds
+    for block in blocks:
+        if isinstance(block, DivOpen):
+            hiding.append(block.kind in SKIPPED_DIVS or any(hiding))
+            hidden = hiding[-1]
+        elif isinstance(block, DivClose):
+            hidden = hiding.pop() if hiding else False
+        else:
+            hidden = any(hiding)
+        if not hidden:
+            kept.append(block)
+    return kept
 
 
 def plan_explicit(

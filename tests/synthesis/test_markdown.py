@@ -643,3 +643,37 @@ def test_long_section_is_split_into_continued_slides(tmp_path):
     assert scenes[0].visual.title == "Light"
     assert all(s.visual.title == "Light (continued)" for s in scenes[1:])
     assert all(speech_seconds(s.narration) <= MAX_SCENE_SPEECH_S for s in scenes)
+
+
+def test_dollar_amounts_are_not_math(tmp_path):
+    folder = write_lesson(
+        tmp_path / "l", "# Money\n\nA pen costs $5 and a book $10, so $x$ is 15.\n"
+    )
+
+    narration = all_narration(import_lesson_folder(folder))
+
+    assert "A pen costs $5 and a book $10, so x is 15." in narration
+
+
+def test_instructor_notes_never_reach_explicit_slides(tmp_path):
+    markdown = (
+        "## One\n\nFor learners.\n\n::: instructor\nSecret for teachers.\n\n"
+        "<!-- slide -->\n\nHidden slide text.\n:::\n\n"
+        "<!-- slide -->\n\n## Two\n\nMore for learners.\n"
+    )
+    folder = write_lesson(tmp_path / "l", markdown)
+
+    storyboard = import_lesson_folder(folder)
+
+    assert [s.narration for s in storyboard.scenes] == ["For learners.", "More for learners."]
+
+
+def test_layout_divs_are_transparent(tmp_path):
+    markdown = (
+        "## Sides\n\n:::: columns\n::: column\nLeft side.\n:::\n"
+        "::: column\nRight side.\n:::\n::::\n"
+    )
+    storyboard = import_lesson_folder(write_lesson(tmp_path / "l", markdown))
+
+    assert {s.visual.title for s in storyboard.scenes} == {"Sides"}
+    assert "Left side. Right side." in all_narration(storyboard)
