@@ -189,6 +189,12 @@ def _text_box(
     return box
 
 
+def caption_lines(text: str, *, size_px: tuple[int, int]) -> list[str]:
+    """How a caption wraps in its box (before any cut to two lines)."""
+    max_width, _, _, _ = _caption_geometry(size_px)
+    return _balanced_wrap(" ".join(text.split()), _caption_style(size_px), max_width)
+
+
 def caption_overlay(text: str, *, size_px: tuple[int, int]) -> Overlay | None:
     """The caption box for text at the bottom of the frame; None for empty text."""
     text = " ".join(text.split())
@@ -196,9 +202,8 @@ def caption_overlay(text: str, *, size_px: tuple[int, int]) -> Overlay | None:
         return None
     style = _caption_style(size_px)
     max_width, padding_x, padding_y, bottom_margin = _caption_geometry(size_px)
-    lines = truncate_lines(
-        _balanced_wrap(text, style, max_width), CAPTION_MAX_LINES, style, max_width
-    )
+    lines = caption_lines(text, size_px=size_px)
+    lines = truncate_lines(lines, CAPTION_MAX_LINES, style, max_width)
     box = _text_box(
         lines,
         style,

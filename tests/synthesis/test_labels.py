@@ -112,3 +112,25 @@ def test_label_words():
     assert "AI生成" in chinese.opening
     assert "AI生成" in chinese.corner
     assert label_text("fr") == english
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_long_captions_split_into_pieces_of_at_most_two_lines(language):
+    from synthesis.frames.overlays import caption_chunks, caption_lines
+
+    sentence = (
+        "Version control records changes to a file or set of files over time so that you "
+        "can recall specific versions later, compare them, and see who changed what."
+        if language == "en"
+        else "线性回归基于几个简单的假设：首先，假设自变量和因变量之间的关系是线性的，"
+        "即可以表示为元素的加权和，这里通常允许包含观测值的一些噪声；其次，我们假设任何噪声都比较正常。"
+    )
+    size_px = (320, 180)
+
+    chunks = caption_chunks(sentence, size_px=size_px)
+
+    assert len(chunks) > 1
+    joined = (" " if language == "en" else "").join(chunks)
+    assert joined == sentence
+    for chunk in chunks:
+        assert 1 <= len(caption_lines(chunk, size_px=size_px)) <= 2

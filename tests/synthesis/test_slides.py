@@ -197,3 +197,17 @@ def test_image_slide_letterboxes_on_the_theme_background(tmp_path):
 
     assert _background_only(pixels[:, :100])  # left of the centred picture
     assert (pixels[60:80, 150:170] == 255).all()  # the picture itself
+
+
+def test_missing_fonts_give_an_error_that_names_the_packages(monkeypatch, tmp_path):
+    import synthesis.fonts as fonts
+
+    nowhere = tmp_path / "none.ttf"
+    monkeypatch.setitem(fonts._CANDIDATES, "mono", (("No Such Font", nowhere, 0),))
+    monkeypatch.setattr(fonts, "_fc_match", lambda pattern: None)
+    fonts.font_chain.cache_clear()
+    try:
+        with pytest.raises(fonts.FontNotFoundError, match="fonts-noto-cjk"):
+            fonts.font_chain("mono")
+    finally:
+        fonts.font_chain.cache_clear()
