@@ -54,7 +54,8 @@ _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 def import_lesson_folder(folder: Path, *, language: str | None = None) -> Storyboard:
     """Build a storyboard from a lesson folder; warnings name the scene and the file."""
-    requested = normalise_language(language) if language is not None else None
+    # An empty choice ("" from a form's "automatic" option) means: find out.
+    requested = normalise_language(language) if language and language.strip() else None
     folder = Path(folder)
     lesson_path = _lesson_file(folder)
     text = read_lesson_text(lesson_path)

@@ -478,6 +478,7 @@ def test_language_comes_from_argument_then_front_matter_then_text(tmp_path):
 
     assert import_lesson_folder(english).language == "zh"
     assert import_lesson_folder(english, language="en").language == "en"
+    assert import_lesson_folder(chinese, language="").language == "zh"
     assert import_lesson_folder(chinese).language == "zh"
 
 
