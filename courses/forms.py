@@ -194,13 +194,15 @@ def _check_image_loads(upload) -> None:
     """Open the image the way the renderer will, so a broken file is refused now."""
     from synthesis.frames.images import ImageLoadError, load_image
 
-    suffix = Path(upload.name).suffix.lower()
-    with tempfile.NamedTemporaryFile(suffix=suffix) as copy:
-        for chunk in upload.chunks():
-            copy.write(chunk)
-        copy.flush()
+    # A copy under the upload's own name, so the loader's message names the teacher's file.
+    name = Path(upload.name).name or "image"
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / name
+        with open(copy, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
         try:
-            load_image(Path(copy.name))
+            load_image(copy)
         except ImageLoadError as error:
             raise forms.ValidationError(str(error)) from error
     upload.seek(0)
