@@ -119,14 +119,13 @@ def encode_segment(
                     f"frames shaped {batch.shape} do not match the video size "
                     f"{width_px}x{height_px}"
                 )
+            # A batch broadcast from one picture (stride 0 along frames, as held scenes come
+            # from the compositor) is converted once: the conversion costs as much as x264.
+            held = batch.strides[0] == 0
+            frame = None
             for rgb in batch:
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-                # BT.709 limited range, and say so in the stream: browsers assume it for HD.
-                frame = frame.reformat(
-                    format="yuv420p",
-                    dst_colorspace=Colorspace.ITU709,
-                    dst_color_range=ColorRange.MPEG,
-                )
+                if frame is None or not held:
+                    frame = _yuv_frame(rgb)
                 frame.pts = frame_count
                 frame_count += 1
                 for packet in video.encode(frame):
@@ -143,6 +142,14 @@ def encode_segment(
     finally:
         container.close()
     return SegmentFile(out_path, frame_count, fps, sample_count)
+
+
+def _yuv_frame(rgb: np.ndarray) -> av.VideoFrame:
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    # BT.709 limited range, and say so in the stream: browsers assume it for HD.
+    return frame.reformat(
+        format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
+    )
 
 
 def _x264_options(encoder: EncoderSettings, *, still: bool) -> dict[str, str]:

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -659,12 +659,15 @@ class _Jobs:
             futures: list[Future] = [pool.submit(job) for job in jobs]
             try:
                 while True:
-                    done, pending = wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION)
+                    # Wake on every finished batch (or after a short wait) to report and
+                    # check for cancellation between batches.
+                    with contextlib.suppress(queue.Empty):
+                        on_event(self.events.get(timeout=0.2))
                     self._drain(on_event)
-                    failed = [f for f in done if f.exception() is not None]
+                    failed = [f for f in futures if f.done() and f.exception() is not None]
                     if failed:
                         raise failed[0].exception()
-                    if not pending:
+                    if all(f.done() for f in futures):
                         break
                     self.reporter.check_cancel()
             except BaseException:

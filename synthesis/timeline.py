@@ -199,6 +199,16 @@ def wrap_caption(text: str, language: str) -> str:
     return text[:cut] + "\n" + text[cut + 1 :]
 
 
+def unwrap_caption(text: str) -> str:
+    """A wrapped cue back on one line: a space between Latin words, nothing between CJK."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    joined = ""
+    for line in lines:
+        cjk_seam = joined and (_CJK_CHAR.match(joined[-1]) or _CJK_CHAR.match(line[0]))
+        joined += line if not joined or cjk_seam else " " + line
+    return joined
+
+
 SegmentKind = Literal["scene", "transition"]
 
 

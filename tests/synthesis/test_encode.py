@@ -198,3 +198,25 @@ def test_encode_rejects_frames_of_the_wrong_size(tmp_path):
             encoder=encoder_settings("draft", FPS),
             still=True,
         )
+
+
+def test_held_batches_broadcast_from_one_picture_encode_like_full_ones(tmp_path):
+    width, height = SIZE
+    picture = np.zeros((height, width, 3), dtype=np.uint8)
+    picture[:, : width // 2] = (220, 180, 40)
+    held = np.broadcast_to(picture, (20, height, width, 3))  # as the compositor sends stills
+    path = tmp_path / "held.mp4"
+    encode_segment(
+        path,
+        iter([held, np.repeat(picture[None], 5, axis=0)]),
+        np.zeros(10),
+        fps=FPS,
+        size_px=SIZE,
+        encoder=encoder_settings("standard", FPS),
+        still=True,
+    )
+
+    assert decoded_frame_count(path) == 25
+    first, last = boundary_frames(path)
+    for frame in (first, last, frame_at(path, 1.0)):
+        assert np.abs(frame.astype(int) - picture).mean() < 4

@@ -1,0 +1,438 @@
+"""The render entry point end to end: real speech (espeak), real frames, real MP4s, small sizes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from synthesis import render as render_module
+from synthesis.captions import parse_webvtt
+from synthesis.errors import RenderCancelled, SynthesisError
+from synthesis.render import output_paths, render
+from synthesis.segments import SegmentStore
+from synthesis.storyboard import RenderSettings, Scene, Storyboard, Visual, VoiceSettings
+from tests.synthesis.media_checks import ffprobe, stream
+
+FPS = 10
+SETTINGS = RenderSettings(
+    width_px=256,
+    height_px=144,
+    fps=FPS,
+    quality="draft",
+    device="cpu",
+    voice=VoiceSettings(engines=("espeak",)),
+)
+AIGC_FIELDS = {
+    "Label",
+    "ContentProducer",
+    "ProduceID",
+    "ReservedCode1",
+    "ContentPropagator",
+    "PropagateID",
+    "ReservedCode2",
+}
+
+
+def lesson(image_path: Path, *, second_narration: str = "A commit is a snapshot.") -> Storyboard:
+    """Four short scenes: a title card, a text slide, an image and a code slide."""
+    return Storyboard(
+        title="Git basics",
+        language="en",
+        attribution="Test lesson written for Lectern.",
+        scenes=(
+            Scene("intro", Visual(kind="title", title="Git basics"), "Welcome to Git."),
+            Scene(
+                "commits",
+                Visual(kind="text", title="Commits", bullets=("Snapshots", "Messages")),
+                second_narration,
+                concepts=("commit",),
+            ),
+            Scene(
+                "diagram",
+                Visual(kind="image", title="History", image_path=str(image_path), alt="Three dots"),
+                "History is a chain.",
+                role="enrichment",
+            ),
+            Scene(
+                "status",
+                Visual(kind="code", title="Status", code="git status", code_language="bash"),
+                "Check often.",
+            ),
+        ),
+    )
+
+
+@pytest.fixture(scope="module")
+def speech_cache(tmp_path_factory) -> Path:
+    """Narration clips shared by this module's renders, so espeak speaks each sentence once."""
+    cache = tmp_path_factory.mktemp("speech-cache")
+    (cache / "audio").mkdir()
+    return cache
+
+
+def fresh_cache(root: Path, speech_cache: Path) -> Path:
+    """A cache with no segments that shares the module's speech clips."""
+    cache = root / "cache"
+    cache.mkdir()
+    (cache / "audio").symlink_to(speech_cache / "audio", target_is_directory=True)
+    return cache
+
+
+@pytest.fixture
+def picture(tmp_path) -> Path:
+    path = tmp_path / "dots.png"
+    image = Image.new("RGB", (400, 300), (250, 250, 250))
+    for x in (80, 200, 320):
+        image.paste((30, 90, 200), (x - 20, 130, x + 20, 170))
+    image.save(path)
+    return path
+
+
+@pytest.fixture
+def cache_dir(tmp_path, speech_cache) -> Path:
+    return fresh_cache(tmp_path, speech_cache)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, speech_cache):
+    """One full render of the four-scene lesson: its result, progress reports and cache."""
+    work = tmp_path_factory.mktemp("rendered")
+    image = work / "dots.png"
+    Image.new("RGB", (400, 300), (200, 220, 250)).save(image)
+    cache = fresh_cache(work, speech_cache)
+    reports = []
+    result = render(
+        lesson(image),
+        work / "out" / "lesson.mp4",
+        settings=SETTINGS,
+        cache_dir=cache,
+        progress=reports.append,
+    )
+    return result, reports, cache
+
+
+def test_render_writes_every_output(rendered):
+    result, _, _ = rendered
+    expected = output_paths(result.video)
+    assert result.video.name == "lesson.mp4"
+    for name, path in expected.items():
+        assert path.is_file(), name
+        assert getattr(result, name) == path
+    leftovers = [p.name for p in result.video.parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_video_is_h264_aac_with_equal_audio_and_video(rendered):
+    result, _, _ = rendered
+    info = ffprobe(result.video)
+    video, audio = stream(info, "video"), stream(info, "audio")
+    assert video["codec_name"] == "h264"
+    assert video["pix_fmt"] == "yuv420p"
+    assert (video["width"], video["height"]) == (256, 144)
+    assert audio["codec_name"] == "aac"
+    assert int(audio["sample_rate"]) == 48_000
+    assert abs(float(audio["duration"]) - float(video["duration"])) < 1 / FPS
+    assert float(video["duration"]) == pytest.approx(result.duration_s, abs=1e-3)
+
+
+def test_video_carries_the_machine_readable_ai_label(rendered):
+    result, _, _ = rendered
+    tags = ffprobe(result.video)["format"]["tags"]
+    label = json.loads(tags["AIGC"])
+    assert set(label) == AIGC_FIELDS
+    assert label["Label"] == "1"
+    assert label["ProduceID"] == label["PropagateID"] == result.manifest_data["render_key"]
+    assert "AI-generated" in tags["comment"]
+
+
+def test_scene_starts_add_up_segment_by_segment(rendered):
+    result, _, _ = rendered
+    manifest = result.manifest_data
+    scenes, transitions = manifest["scenes"], manifest["transitions"]
+    assert [s["id"] for s in scenes] == ["intro", "commits", "diagram", "status"]
+    clock_s = 0.0
+    for position, scene in enumerate(scenes):
+        assert scene["start_s"] == pytest.approx(clock_s, abs=1 / FPS)
+        clock_s = scene["end_s"]
+        if position < len(transitions):
+            assert transitions[position]["start_s"] == pytest.approx(clock_s, abs=1 / FPS)
+            clock_s = transitions[position]["end_s"]
+    assert clock_s == pytest.approx(manifest["duration_s"], abs=1 / FPS)
+
+
+def test_each_scene_starts_where_the_segments_before_it_end(rendered):
+    result, _, cache = rendered
+    manifest = result.manifest_data
+    store = SegmentStore(cache)
+    lengths_s = [
+        float(stream(ffprobe(store.path_for(key)), "video")["duration"])
+        for key in manifest["segments"]
+    ]
+    assert len(lengths_s) == 2 * len(manifest["scenes"]) - 1
+    for position, scene in enumerate(manifest["scenes"]):
+        before_s = sum(lengths_s[: 2 * position])
+        assert scene["start_s"] == pytest.approx(before_s, abs=1 / FPS)
+    assert sum(lengths_s) == pytest.approx(result.duration_s, abs=1 / FPS)
+
+
+def test_manifest_describes_scenes_sentences_and_the_render(rendered):
+    result, _, _ = rendered
+    manifest = json.loads(result.manifest.read_text("utf-8"))
+    assert manifest == result.manifest_data
+    assert manifest["title"] == "Git basics"
+    assert manifest["language"] == "en"
+    commits = manifest["scenes"][1]
+    assert commits["title"] == "Commits"
+    assert commits["concepts"] == ["commit"]
+    assert commits["role"] == "core"
+    assert manifest["scenes"][2]["role"] == "enrichment"
+    sentence = commits["sentences"][0]
+    assert sentence["text"] == "A commit is a snapshot."
+    assert sentence["engine"] == "espeak"
+    assert commits["start_s"] < sentence["start_s"] < sentence["end_s"] < commits["end_s"]
+    stats = manifest["statistics"]
+    assert stats["cache"]["scene_misses"] + stats["cache"]["scene_hits"] == 4
+    assert stats["compositor"]["backend"] == "pillow"
+    assert stats["encoder"]["preset"] == "veryfast"
+    assert stats["peak_rss_mb"] > 0
+    assert set(stats["stage_s"]) >= {"speech", "plan", "encode", "assemble"}
+
+
+def test_captions_open_with_the_ai_notice_and_follow_the_narration(rendered):
+    result, _, _ = rendered
+    cues = parse_webvtt(result.captions.read_text("utf-8"))
+    assert cues[0].text == "This video was generated with AI."
+    assert cues[0].start_s == 0
+    texts = [c.text for c in cues[1:]]
+    assert texts == [
+        "Welcome to Git.",
+        "A commit is a snapshot.",
+        "History is a chain.",
+        "Check often.",
+    ]
+    first_sentence = result.manifest_data["scenes"][1]["sentences"][0]
+    assert cues[2].start_s == pytest.approx(first_sentence["start_s"], abs=0.002)
+
+
+def test_chapters_descriptions_transcript_and_poster(rendered):
+    result, _, _ = rendered
+    chapters = parse_webvtt(result.chapters.read_text("utf-8"))
+    assert [c.text for c in chapters] == ["Git basics", "Commits", "History", "Status"]
+    descriptions = parse_webvtt(result.descriptions.read_text("utf-8"))
+    assert "Three dots" in descriptions[2].text
+    transcript = result.transcript.read_text("utf-8")
+    assert "Welcome to Git." in transcript
+    assert "Test lesson written for Lectern." in transcript
+    with Image.open(result.poster) as poster:
+        assert poster.format == "JPEG"
+        assert poster.size == (256, 144)
+
+
+def test_progress_is_monotonic_through_every_stage(rendered):
+    _, reports, _ = rendered
+    stages = [r.stage for r in reports]
+    assert stages[0] == "speech"
+    assert "encode" in stages
+    assert "assemble" in stages
+    assert stages[-1] == "done"
+    percents = [r.percent for r in reports]
+    assert percents == sorted(percents)
+    assert percents[-1] == 100
+    assert all(r.scene_count == 4 for r in reports)
+    assert {r.scene_index for r in reports if r.stage == "encode"} >= {1, 2, 3, 4}
+
+
+def test_rerender_after_editing_one_scene_reencodes_only_it_and_its_transitions(
+    tmp_path, picture, cache_dir
+):
+    first = render(lesson(picture), tmp_path / "a.mp4", settings=SETTINGS, cache_dir=cache_dir)
+    again = render(lesson(picture), tmp_path / "b.mp4", settings=SETTINGS, cache_dir=cache_dir)
+    edited = render(
+        lesson(picture, second_narration="A commit saves a snapshot."),
+        tmp_path / "c.mp4",
+        settings=SETTINGS,
+        cache_dir=cache_dir,
+    )
+
+    cold = first.manifest_data["statistics"]["cache"]
+    warm = again.manifest_data["statistics"]["cache"]
+    edit = edited.manifest_data["statistics"]["cache"]
+    assert (cold["scene_misses"], cold["transition_misses"]) == (4, 3)
+    assert (warm["scene_misses"], warm["transition_misses"]) == (0, 0)
+    assert (warm["scene_hits"], warm["transition_hits"]) == (4, 3)
+    assert (edit["scene_misses"], edit["transition_misses"]) == (1, 2)
+    assert again.manifest_data["render_key"] == first.manifest_data["render_key"]
+    assert edited.manifest_data["render_key"] != first.manifest_data["render_key"]
+    changed = [
+        a["segment"] != b["segment"]
+        for a, b in zip(first.manifest_data["scenes"], edited.manifest_data["scenes"], strict=True)
+    ]
+    assert changed == [False, True, False, False]
+    # The edited scene is longer or shorter; later scenes move but keep their segments.
+    info = ffprobe(edited.video)
+    assert abs(float(stream(info, "audio")["duration"]) - edited.duration_s) < 1 / FPS
+
+
+def test_changing_a_pixel_setting_misses_the_cache(tmp_path, picture, cache_dir):
+    render(lesson(picture), tmp_path / "a.mp4", settings=SETTINGS, cache_dir=cache_dir)
+    no_captions = replace(SETTINGS, burn_captions=False)
+    result = render(lesson(picture), tmp_path / "b.mp4", settings=no_captions, cache_dir=cache_dir)
+    cache = result.manifest_data["statistics"]["cache"]
+    # Every scene carries burned captions, so every scene and transition differs.
+    assert (cache["scene_misses"], cache["transition_misses"]) == (4, 3)
+
+
+def test_cache_cap_evicts_segments_of_older_renders(tmp_path, picture, cache_dir):
+    render(lesson(picture), tmp_path / "a.mp4", settings=SETTINGS, cache_dir=cache_dir)
+    store = SegmentStore(cache_dir)
+    assert len(store.keys()) == 7
+
+    result = render(
+        lesson(picture, second_narration="Commits are snapshots."),
+        tmp_path / "b.mp4",
+        settings=SETTINGS,
+        cache_dir=cache_dir,
+        cache_max_bytes=1,
+    )
+
+    # Only what the latest render uses survives a cap smaller than one segment.
+    assert sorted(store.keys()) == sorted(set(result.manifest_data["segments"]))
+    assert result.manifest_data["statistics"]["cache"]["evicted"] == 3
+
+
+def test_cancel_mid_render_leaves_nothing_behind(tmp_path, picture, cache_dir):
+    out_dir = tmp_path / "out"
+    seen = []
+
+    def cancel_after_first_encoded_batch() -> bool:
+        return any(r.stage == "encode" and r.percent > 10 for r in seen)
+
+    with pytest.raises(RenderCancelled):
+        render(
+            lesson(picture),
+            out_dir / "lesson.mp4",
+            settings=SETTINGS,
+            cache_dir=cache_dir,
+            progress=seen.append,
+            should_cancel=cancel_after_first_encoded_batch,
+        )
+
+    assert seen[-1].stage == "encode"
+    assert list(out_dir.iterdir()) == []
+    store = SegmentStore(cache_dir)
+    assert [p.name for p in store.root.iterdir() if p.name.startswith(".")] == []
+    assert 1 <= len(store.keys()) < 7  # stopped between segments, finished ones kept
+
+
+def test_failure_in_the_middle_leaves_nothing_behind(tmp_path, picture, cache_dir, monkeypatch):
+    calls = []
+    real_encode = render_module.encode_segment
+
+    def failing_encode(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise SynthesisError("disk full")
+        return real_encode(*args, **kwargs)
+
+    monkeypatch.setattr(render_module, "encode_segment", failing_encode)
+    out_dir = tmp_path / "out"
+
+    with pytest.raises(SynthesisError, match="disk full"):
+        render(lesson(picture), out_dir / "lesson.mp4", settings=SETTINGS, cache_dir=cache_dir)
+
+    assert list(out_dir.iterdir()) == []
+
+
+def test_unloadable_image_becomes_a_text_slide_with_a_warning(tmp_path, cache_dir):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png at all")
+
+    result = render(lesson(broken), tmp_path / "l.mp4", settings=SETTINGS, cache_dir=cache_dir)
+
+    warning = next(w for w in result.warnings if "scene 3" in w)
+    assert "broken.png" in warning
+    assert "text slide" in warning
+    assert result.manifest_data["warnings"] == list(result.warnings)
+
+
+def test_scene_without_narration_is_held_silently_with_a_warning(tmp_path, picture, cache_dir):
+    board = lesson(picture)
+    silent = replace(board.scenes[3], narration="  ")
+    board = replace(board, scenes=(*board.scenes[:3], silent))
+
+    result = render(board, tmp_path / "l.mp4", settings=SETTINGS, cache_dir=cache_dir)
+
+    last = result.manifest_data["scenes"][3]
+    assert last["end_s"] - last["start_s"] == pytest.approx(3.0, abs=1 / FPS)
+    assert last["sentences"] == []
+    assert any("scene 4 (status)" in w and "no narration" in w for w in result.warnings)
+
+
+def test_unknown_language_names_the_scene(tmp_path, picture, cache_dir):
+    board = lesson(picture)
+    board = replace(board, scenes=(*board.scenes[:3], replace(board.scenes[3], language="xx")))
+    with pytest.raises(SynthesisError, match="scene 4: unknown language 'xx'"):
+        render(board, tmp_path / "l.mp4", settings=SETTINGS, cache_dir=cache_dir)
+    assert not (tmp_path / "l.mp4").exists()
+
+
+def test_empty_lesson_is_refused(tmp_path, cache_dir):
+    board = Storyboard(title="Empty", language="en", scenes=())
+    with pytest.raises(SynthesisError, match="the lesson has no scenes"):
+        render(board, tmp_path / "l.mp4", settings=SETTINGS, cache_dir=cache_dir)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"width_px": 255}, "must be even"),
+        ({"width_px": 2560, "height_px": 1440}, "too large"),
+        ({"width_px": 1920, "height_px": 1920}, "too large"),
+        ({"fps": 0}, "choose 1 to 60"),
+        ({"fps": 61}, "choose 1 to 60"),
+        ({"quality": "ultra"}, "unknown quality 'ultra'"),
+        ({"device": "tpu"}, "device 'tpu'"),
+    ],
+)
+def test_invalid_settings_are_refused(tmp_path, picture, cache_dir, changes, message):
+    with pytest.raises(SynthesisError, match=message):
+        render(
+            lesson(picture),
+            tmp_path / "l.mp4",
+            settings=replace(SETTINGS, **changes),
+            cache_dir=cache_dir,
+        )
+
+
+def test_portrait_full_hd_is_allowed():
+    render_module.validate_settings(replace(SETTINGS, width_px=1080, height_px=1920))
+
+
+def test_chinese_lesson_opens_with_the_chinese_notice(tmp_path, cache_dir):
+    board = Storyboard(
+        title="线性回归",
+        language="zh",
+        scenes=(
+            Scene(
+                "s1", Visual(kind="title", title="线性回归"), "欢迎学习线性回归。", language="zh"
+            ),
+            Scene(
+                "s2",
+                Visual(kind="text", title="模型", bullets=("权重和偏置",)),
+                "模型是输入的加权和。",
+                language="zh",
+            ),
+        ),
+    )
+
+    result = render(board, tmp_path / "zh.mp4", settings=SETTINGS, cache_dir=cache_dir)
+
+    cues = parse_webvtt(result.captions.read_text("utf-8"))
+    assert cues[0].text == "本视频由AI生成。"
+    assert cues[1].text == "欢迎学习线性回归。"
+    chapters = parse_webvtt(result.chapters.read_text("utf-8"))
+    assert [c.text for c in chapters] == ["线性回归", "模型"]
