@@ -223,8 +223,9 @@ def crossfade_frames(a: np.ndarray, b: np.ndarray, n_frames: int) -> np.ndarray:
 def get_compositor(device: str) -> Compositor:
     """The backend for a device setting: auto | cpu | cuda (or pillow | torch-cpu | torch-cuda).
 
-    auto takes CUDA when torch sees a GPU, else Pillow: on this 2-core CPU Pillow made
-    ~100 fps at 1280x720 against ~36 fps for torch's grid_sample (see the backends).
+    auto takes CUDA when torch sees a GPU, else Pillow: on the 2-core development CPU
+    Pillow made 80-110 fps at 1280x720 against 12-19 fps for torch's grid_sample
+    (bench/compositor_fps.py; numbers in pillow_backend.py).
     """
     choice = device.strip().lower()
     if choice in ("cpu", "pillow"):

@@ -221,6 +221,7 @@ def latex_to_unicode(source: str) -> str:
         line = re.sub(r"\s+", " ", line).strip()
         # Relations get one space each side, whatever the source spacing was.
         line = re.sub(rf"\s*([{_RELATIONS}])\s*", r" \1 ", line).strip()
+        line = re.sub(r"([(\[{]) ", r"\1", line)  # "( ∑" from the space before big operators
         if line:
             lines.append(line)
     return "\n".join(lines)

@@ -1,9 +1,11 @@
 """The CPU compositor: Pillow crops and enlarges the slide per frame, then pastes overlays.
 
 `Image.resize(size, box=..., resample=BILINEAR)` does the crop and the zoom in one C pass
-over only the pixels it needs. Measured on the 2-core development machine at 1280x720
-(bench/compositor_fps.py): about 100 fps for a moving scene with a caption, against about
-36 fps for the torch backend on the same CPU, so `auto` picks this one when there is no GPU.
+over only the pixels it needs. Measured with bench/compositor_fps.py on the 2-core
+development machine (shared with other jobs, so a range): a moving 1280x720 scene with a
+caption and the labels at 80-110 fps (about 30 fps at 1920x1080), held stills at thousands
+of fps; the torch backend on the same CPU made 12-19 fps. So `auto` picks this backend
+when there is no GPU.
 """
 
 from __future__ import annotations

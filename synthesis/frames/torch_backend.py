@@ -56,6 +56,8 @@ class TorchCompositor:
         for start in range(0, scene.frame_count, batch_size):
             stop = min(start + batch_size, scene.frame_count)
             theta = _crop_theta(boxes[start:stop], width, height)  # (B, 2, 3)
+            # affine_grid is a batched matmul: with TF32 matmuls switched on (torch's default
+            # is off) sample positions would drift by up to a pixel at 1080p.
             grid = F.affine_grid(theta, [stop - start, 3, height, width], align_corners=False)
             # grid: (B, H, W, 2) sample positions in the base, in [-1, 1]
             frames = F.grid_sample(
