@@ -20,6 +20,8 @@ STAGE_LABELS = {
     "frames": _("Drawing the scenes"),
     "scenes": _("Drawing the scenes"),
     "render": _("Drawing the scenes"),
+    "plan": _("Timing the scenes"),
+    "assemble": _("Putting the video together"),
     "encode": _("Encoding the video"),
     "encoding": _("Encoding the video"),
     "mux": _("Putting the video together"),
