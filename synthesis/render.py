@@ -48,10 +48,12 @@ from synthesis.storyboard import (
 )
 from synthesis.timeline import (
     OPENING_LABEL_S,
+    Cue,
     LessonTimeline,
     SceneTiming,
     lesson_timeline,
     scene_timing,
+    unwrap_caption,
 )
 
 MAX_AREA_PX = 1920 * 1080
@@ -431,18 +433,14 @@ class _Render:
         stats.frames_encoded = progress.frames_done
 
     def _scene_job(self, plan: _PlannedScene, compositor, pool: _Jobs, boundary_dir: Path | None):
-        from synthesis.frames.compositor import CaptionCue, ScenePlan
+        from synthesis.frames.compositor import ScenePlan
 
         job_id = ("scene", plan.timing.index)
         settings = self.settings
         frame_count = plan.timing.frame_count
 
         def job() -> None:
-            captions = (
-                tuple(CaptionCue(c.start_s, c.end_s, c.text) for c in plan.timing.cues)
-                if settings.burn_captions
-                else ()
-            )
+            captions = burned_cues(plan.timing.cues, self.size_px) if settings.burn_captions else ()
             scene_plan = ScenePlan(
                 base=self._base_image(plan),
                 duration_s=plan.timing.duration_s,
@@ -612,6 +610,27 @@ class _EncodeProgress:
             eta_s=eta_s,
             message=message,
         )
+
+
+def burned_cues(cues: Sequence[Cue], size_px: tuple[int, int]) -> tuple:
+    """Cues for burned-in captions: unwrapped, and split again where the caption box is smaller.
+
+    A cue that needs more than two lines of the box at this size is shown in pieces, its
+    time shared by character counts.
+    """
+    from synthesis.frames.compositor import CaptionCue
+    from synthesis.frames.overlays import caption_chunks
+
+    burned = []
+    for cue in cues:
+        chunks = caption_chunks(unwrap_caption(cue.text), size_px=size_px) or [cue.text]
+        total = sum(len(chunk) for chunk in chunks)
+        clock_s = cue.start_s
+        for chunk in chunks:
+            end_s = clock_s + (cue.end_s - cue.start_s) * len(chunk) / total
+            burned.append(CaptionCue(clock_s, end_s, chunk))
+            clock_s = end_s
+    return tuple(burned)
 
 
 def _text_fallback(scene: Scene, language: str) -> Visual:

@@ -15,6 +15,7 @@ from synthesis.errors import RenderCancelled, SynthesisError
 from synthesis.render import output_paths, render
 from synthesis.segments import SegmentStore
 from synthesis.storyboard import RenderSettings, Scene, Storyboard, Visual, VoiceSettings
+from synthesis.timeline import Cue, unwrap_caption, wrap_caption
 from tests.synthesis.media_checks import ffprobe, stream
 
 FPS = 10
@@ -436,3 +437,25 @@ def test_chinese_lesson_opens_with_the_chinese_notice(tmp_path, cache_dir):
     assert cues[1].text == "欢迎学习线性回归。"
     chapters = parse_webvtt(result.chapters.read_text("utf-8"))
     assert [c.text for c in chapters] == ["线性回归", "模型"]
+
+
+def test_burned_captions_are_unwrapped_and_fit_the_caption_box():
+    long_text = wrap_caption(
+        "A commit records a snapshot of every tracked file in the project, together with "
+        "its author, a timestamp and a message that explains why the change was made.",
+        "en",
+    )
+    cues = [Cue(1.0, 5.0, long_text), Cue(5.0, 6.0, "线性回归\n模型")]
+
+    burned = render_module.burned_cues(cues, (256, 144))
+
+    assert all("\n" not in cue.text for cue in burned)
+    assert burned[-1].text == "线性回归模型"
+    # Longer than one two-line caption box holds: shown in turns.
+    english = burned[:-1]
+    assert len(english) >= 2
+    assert " ".join(c.text for c in english) == unwrap_caption(long_text)
+    assert english[0].start_s == 1.0
+    assert english[-1].end_s == pytest.approx(5.0)
+    for earlier, later in zip(english, english[1:], strict=False):
+        assert earlier.end_s == pytest.approx(later.start_s)

@@ -19,6 +19,7 @@ from synthesis.timeline import (
     lesson_timeline,
     scene_timing,
     split_caption_text,
+    unwrap_caption,
     wrap_caption,
 )
 
@@ -141,3 +142,10 @@ def test_lesson_timeline_puts_transitions_between_scenes():
     scene_frames = timings[0].frame_count
     assert timeline.scene_start_s(1) == pytest.approx((scene_frames + 5) / 10)
     assert timeline.frame_count == 3 * scene_frames + 2 * 5
+
+
+def test_unwrap_caption_restores_spaces_only_between_latin_words():
+    assert unwrap_caption("Git keeps every\nversion safe.") == "Git keeps every version safe."
+    assert unwrap_caption("线性回归模型\n假设输出是加权和。") == "线性回归模型假设输出是加权和。"
+    sentence = "梯度下降法一步一步地更新参数直到收敛为止，然后停止。"
+    assert unwrap_caption(wrap_caption(sentence, "zh")) == sentence
