@@ -394,7 +394,7 @@ def layout_code(visual: Visual, *, size_px: tuple[int, int]) -> CodeLayout:
     frame = _Frame(*size_px)
     top = _body_top(frame, visual.title)
     # Pillow's rectangles include their last row and column, hence the - 1.
-    panel = (frame.margin_x, top, frame.width - frame.margin_x - 1, frame.bottom - 1)
+    panel = (frame.margin_x, top, frame.width - frame.margin_x - 1, max(top, frame.bottom - 1))
     padding = frame.px(0.03)
     code_lines = visual.code.expandtabs(4).rstrip("\n").split("\n")
     gutter_digits = len(str(len(code_lines)))
@@ -473,7 +473,7 @@ def _draw_image_slide(
         raise SynthesisError("an image scene has no image file")
     top = _draw_heading(draw, frame, visual.title, theme) if visual.title else frame.top
     box_width = frame.content_width
-    box_height = frame.bottom - top
+    box_height = max(1, frame.bottom - top)
     image = load_image(Path(visual.image_path), svg_width_px=box_width)
     if image.mode == "RGBA":
         # Transparent pictures are drawn for paper: dark lines must not vanish on dark blue.
