@@ -135,9 +135,7 @@ def caption_chunks(text: str, *, size_px: tuple[int, int]) -> list[str]:
     """
     max_width, _, _, _ = _caption_geometry(size_px)
     lines = [
-        line
-        for line in wrap_text(" ".join(text.split()), _caption_style(size_px), max_width)
-        if line
+        line for line in wrap_text(_one_line(text), _caption_style(size_px), max_width) if line
     ]
     return [
         _join_lines(lines[start : start + CAPTION_MAX_LINES])
@@ -189,20 +187,33 @@ def _text_box(
     return box
 
 
+def _one_line(text: str) -> str:
+    """Caption text on one line: cue texts may arrive pre-wrapped, and we wrap by pixels."""
+    return _join_lines([" ".join(line.split()) for line in text.split("\n") if line.strip()])
+
+
 def caption_lines(text: str, *, size_px: tuple[int, int]) -> list[str]:
-    """How a caption wraps in its box (before any cut to two lines)."""
+    """How a caption wraps in its box at the standard size (before any shrink or cut)."""
     max_width, _, _, _ = _caption_geometry(size_px)
-    return _balanced_wrap(" ".join(text.split()), _caption_style(size_px), max_width)
+    return _balanced_wrap(_one_line(text), _caption_style(size_px), max_width)
 
 
 def caption_overlay(text: str, *, size_px: tuple[int, int]) -> Overlay | None:
-    """The caption box for text at the bottom of the frame; None for empty text."""
-    text = " ".join(text.split())
+    """The caption box for text at the bottom of the frame; None for empty text.
+
+    Text longer than two lines is set up to a fifth smaller, then cut with an ellipsis
+    (split long sentences with caption_chunks to avoid both).
+    """
+    text = _one_line(text)
     if not text:
         return None
-    style = _caption_style(size_px)
+    standard = _caption_style(size_px)
     max_width, padding_x, padding_y, bottom_margin = _caption_geometry(size_px)
-    lines = caption_lines(text, size_px=size_px)
+    style = standard
+    lines = _balanced_wrap(text, style, max_width)
+    while len(lines) > CAPTION_MAX_LINES and style.size_px > standard.size_px * 0.8:
+        style = style.resized(style.size_px - 1)
+        lines = _balanced_wrap(text, style, max_width)
     lines = truncate_lines(lines, CAPTION_MAX_LINES, style, max_width)
     box = _text_box(
         lines,

@@ -134,3 +134,12 @@ def test_long_captions_split_into_pieces_of_at_most_two_lines(language):
     assert joined == sentence
     for chunk in chunks:
         assert 1 <= len(caption_lines(chunk, size_px=size_px)) <= 2
+
+
+def test_prewrapped_cue_text_is_rejoined_without_spaces_between_chinese_characters():
+    from synthesis.frames.overlays import caption_lines
+
+    assert caption_lines("线性回归\n基于假设", size_px=FULL_HD_ISH) == ["线性回归基于假设"]
+    assert caption_lines("Every commit\nis a snapshot", size_px=FULL_HD_ISH) == [
+        "Every commit is a snapshot"
+    ]
