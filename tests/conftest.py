@@ -193,7 +193,7 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[Worker
     stop_process(process, timeout_s=15)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -222,7 +222,7 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def asgi_live_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
     """daphne in a child process on this session's test database, broker and channel layer."""
-    port = _free_port()
+    port = free_port()
     log_path = SESSION_DIR / "daphne.log"
     with django_db_blocker.unblock():
         env = subprocess_env()

@@ -85,6 +85,7 @@ class Command(BaseCommand):
         )  # fmt: skip
         children.append(Child("daphne", web))
         _wait_for_port(host, port, web)
+        _wait_for_worker(worker)
 
     def _supervise(self, children: list[Child]) -> None:
         while True:
@@ -123,3 +124,16 @@ def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout_s: f
             return
         time.sleep(0.2)
     raise CommandError(f"daphne did not listen on {host}:{port} within {timeout_s:.0f} s.")
+
+
+def _wait_for_worker(process: subprocess.Popen, timeout_s: float = 60) -> None:
+    """Return once a worker answers a control ping, so the banner is printed after its logs."""
+    from lectern.celery import app as celery_app
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise CommandError(f"the Celery worker exited with status {process.returncode}.")
+        if celery_app.control.ping(timeout=1):
+            return
+    raise CommandError(f"the Celery worker did not answer within {timeout_s:.0f} s.")
