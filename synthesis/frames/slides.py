@@ -46,6 +46,7 @@ class Theme:
     accent: Color = (255, 186, 73)
     math: Color = (182, 224, 255)
     code_style: str = "github-dark"
+    code_line_numbers: bool = True
 
 
 DEFAULT_THEME = Theme()
@@ -386,10 +387,12 @@ class CodeLayout:
     line_height_px: int
     lines: tuple[str, ...]
     hidden_lines: int
-    gutter_digits: int
+    gutter_digits: int  # -1 without line numbers, so the gutter ("0" * (digits + 1)) is empty
 
 
-def layout_code(visual: Visual, *, size_px: tuple[int, int]) -> CodeLayout:
+def layout_code(
+    visual: Visual, *, size_px: tuple[int, int], line_numbers: bool = True
+) -> CodeLayout:
     """Fit a code visual's lines in its panel: font sized to the longest line, long code cut."""
     frame = _Frame(*size_px)
     top = _body_top(frame, visual.title)
@@ -397,20 +400,28 @@ def layout_code(visual: Visual, *, size_px: tuple[int, int]) -> CodeLayout:
     panel = (frame.margin_x, top, frame.width - frame.margin_x - 1, max(top, frame.bottom - 1))
     padding = frame.px(0.03)
     code_lines = visual.code.expandtabs(4).rstrip("\n").split("\n")
-    gutter_digits = len(str(len(code_lines)))
+    gutter_digits = len(str(len(code_lines))) if line_numbers else -1
     longest = max(len(line) for line in code_lines) + gutter_digits + 2
     inner_width = panel[2] - panel[0] - 2 * padding
+    inner_height = panel[3] - panel[1] - 2 * padding
     # Monospace advance is 0.6 em (DejaVu Sans Mono): size the font so the longest line
-    # fits, between readable and large; lines past 80 columns are cut rather than shrunk.
+    # and all the lines fit, between readable and large; lines past 80 columns are cut and
+    # code too long even at the smallest size is cut with a note, rather than shrunk more.
     columns = min(max(longest, 36), 80 + gutter_digits + 2)
-    size_px = int(min(frame.px(0.04), max(frame.px(0.022), inner_width / (columns * 0.6))))
+    by_width = inner_width / (columns * 0.6)
+    by_height = inner_height / (len(code_lines) * 1.35)
+    size_px = int(max(frame.px(0.022), min(frame.px(0.042), by_width, by_height)))
     style = TextStyle("mono", size_px)
     line_height = style.line_height_px(1.35)
-    rows = max(1, (panel[3] - panel[1] - 2 * padding) // line_height)
+    rows = max(1, inner_height // line_height)
     hidden = 0
     if len(code_lines) > rows:
         hidden = len(code_lines) - (rows - 1)
         code_lines = code_lines[: rows - 1]
+    # Short code gets a panel just tall enough, not one stretched to the caption band.
+    shown_rows = len(code_lines) + (1 if hidden else 0)
+    panel_bottom = panel[1] + 2 * padding + shown_rows * line_height + style.descent_px
+    panel = (*panel[:3], max(panel[1], min(panel[3], panel_bottom)))
     return CodeLayout(panel, padding, style, line_height, tuple(code_lines), hidden, gutter_digits)
 
 
@@ -419,7 +430,9 @@ def _draw_code_slide(
 ) -> None:
     if visual.title:
         _draw_heading(draw, frame, visual.title, theme)
-    layout = layout_code(visual, size_px=(frame.width, frame.height))
+    layout = layout_code(
+        visual, size_px=(frame.width, frame.height), line_numbers=theme.code_line_numbers
+    )
     panel, padding, style = layout.panel, layout.padding_px, layout.style
     draw.rounded_rectangle(panel, radius=frame.px(0.014), fill=theme.code_background)
     colors = _code_colors(theme.code_style)
@@ -432,8 +445,9 @@ def _draw_code_slide(
     max_x = panel[2] - padding
     baseline = panel[1] + padding + style.ascent_px
     for number, line in enumerate(layout.lines, start=1):
-        label = str(number).rjust(layout.gutter_digits)
-        draw_text(draw, (panel[0] + padding, baseline), label, style, theme.muted)
+        if theme.code_line_numbers:
+            label = str(number).rjust(layout.gutter_digits)
+            draw_text(draw, (panel[0] + padding, baseline), label, style, theme.muted)
         _draw_code_line(draw, lexer, line, style, colors, x=code_x, max_x=max_x, baseline=baseline)
         baseline += layout.line_height_px
     if layout.hidden_lines:
