@@ -54,5 +54,4 @@ prepare: venv
 # Translators: refresh the catalogs from the code, then compile them.
 messages: venv
 	$(PY) manage.py makemessages -l zh_Hans --ignore=$(VENV) --ignore=staticfiles --ignore=var
-	$(PY) manage.py makemessages -d djangojs -l zh_Hans --ignore=$(VENV) --ignore=staticfiles --ignore=var
 	$(PY) manage.py compilemessages --ignore=$(VENV)
