@@ -227,7 +227,10 @@ def caption_overlay(text: str, *, size_px: tuple[int, int]) -> Overlay | None:
 
 
 def opening_label_overlay(*, size_px: tuple[int, int], language: str) -> Overlay:
-    """The big "AI-generated video" label shown in the middle for the first seconds."""
+    """The big "AI-generated video" label shown over the first seconds.
+
+    It sits just above the caption band, clear of the title a title card centres.
+    """
     words = label_text(language)
     unit = _unit(size_px)
     width, height = size_px
@@ -246,7 +249,8 @@ def opening_label_overlay(*, size_px: tuple[int, int], language: str) -> Overlay
         spacing=1.35,
         extra=(detail_lines, detail_style),
     )
-    return _placed(box, (width - box.width) // 2, (height - box.height) // 2, size_px)
+    top = height - caption_band_height_px(size_px) - box.height
+    return _placed(box, (width - box.width) // 2, max(0, top), size_px)
 
 
 def corner_mark_overlay(*, size_px: tuple[int, int], language: str) -> Overlay:
