@@ -538,7 +538,7 @@ def _parse_source(
         limits=_zip_limits(),
     )
     if not result.scenes:
-        raise LessonImportError(f"'{source_name}' has nothing to import.")
+        raise LessonImportError(_("'%(name)s' has nothing to import.") % {"name": source_name})
     return result, source_name
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+
 from courses.imports import safezip
 from courses.imports.result import ImportedScene, ImportResult, SentenceSource
 from synthesis import storyboard as sb
@@ -41,7 +43,9 @@ def import_markdown_folder(
 ) -> ImportResult:
     """Copy a lesson folder on this machine into workdir/lesson and import it."""
     if not (folder / LESSON_FILE).is_file():
-        raise LessonImportError(f"'{folder}' has no {LESSON_FILE}.")
+        raise LessonImportError(
+            _("'%(folder)s' has no %(file)s.") % {"folder": folder, "file": LESSON_FILE}
+        )
     copy = workdir / "lesson"
     # Links are copied as links and never followed out of the lesson.
     shutil.copytree(folder, copy, symlinks=True)
@@ -55,8 +59,11 @@ def _lesson_root(unpacked: Path, source_name: str) -> Path:
     if len(entries) == 1 and entries[0].is_dir() and (entries[0] / LESSON_FILE).is_file():
         return entries[0]
     raise LessonImportError(
-        f"'{source_name}' has no {LESSON_FILE} at its top level or inside a single folder; "
-        "zip the lesson folder itself."
+        _(
+            "'%(name)s' has no %(file)s at its top level or inside a single folder; "
+            "zip the lesson folder itself."
+        )
+        % {"name": source_name, "file": LESSON_FILE}
     )
 
 
@@ -71,9 +78,15 @@ def _import_folder(
         _imported_scene(scene, workdir=workdir, warnings=warnings) for scene in storyboard.scenes
     )
     if not scenes:
-        raise LessonImportError(f"'{source_name}' has no scenes: {LESSON_FILE} is empty.")
+        raise LessonImportError(
+            _("'%(name)s' has no scenes: %(file)s is empty.")
+            % {"name": source_name, "file": LESSON_FILE}
+        )
     images = sum(1 for scene in scenes if scene.image_path)
-    summary = (f"{LESSON_FILE} became {len(scenes)} scenes, {images} of them showing an image.",)
+    summary = (
+        _("%(file)s became %(scenes)s scenes, %(images)s of them showing an image.")
+        % {"file": LESSON_FILE, "scenes": len(scenes), "images": images},
+    )
     return ImportResult(
         title=storyboard.title or folder.name,
         language=storyboard.language,
@@ -93,8 +106,11 @@ def _imported_scene(scene: sb.Scene, *, workdir: Path, warnings: list[str]) -> I
             image_path = image.relative_to(workdir.resolve()).as_posix()
         else:
             warnings.append(
-                f"Scene '{visual.title or scene.id}': image '{visual.image_path}' is not inside "
-                "the lesson folder and was left out."
+                _(
+                    "Scene '%(scene)s': image '%(image)s' is not inside the lesson folder "
+                    "and was left out."
+                )
+                % {"scene": visual.title or scene.id, "image": visual.image_path}
             )
     body = visual.subtitle if visual.kind == "title" else "\n".join(visual.bullets)
     return ImportedScene(

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pypdfium2 as pdfium
+from django.utils.translation import gettext as _
 
 from courses.imports.result import (
     ImportedScene,
@@ -33,8 +34,11 @@ def import_pdf(
         document = pdfium.PdfDocument(path)
     except pdfium.PdfiumError as error:
         raise LessonImportError(
-            f"'{source_name}' could not be read as a PDF ({error}). "
-            "Check that it opens in a PDF viewer and has no password."
+            _(
+                "'%(name)s' could not be read as a PDF (%(error)s). "
+                "Check that it opens in a PDF viewer and has no password."
+            )
+            % {"name": source_name, "error": error}
         ) from error
     try:
         return _import_document(
@@ -49,11 +53,14 @@ def _import_document(
 ) -> ImportResult:
     page_count = len(document)
     if page_count == 0:
-        raise LessonImportError(f"'{source_name}' has no pages.")
+        raise LessonImportError(_("'%(name)s' has no pages.") % {"name": source_name})
     if page_count > MAX_PAGES:
         raise LessonImportError(
-            f"'{source_name}' has {page_count} pages; Lectern imports at most {MAX_PAGES}. "
-            "Split it into several lessons."
+            _(
+                "'%(name)s' has %(count)s pages; Lectern imports at most %(limit)s. "
+                "Split it into several lessons."
+            )
+            % {"name": source_name, "count": page_count, "limit": MAX_PAGES}
         )
     pages_dir = workdir / "pages"
     pages_dir.mkdir(parents=True, exist_ok=True)
@@ -70,8 +77,11 @@ def _import_document(
         )
         if not narration:
             warnings.append(
-                f"Page {number} of '{source_name}' has no text (a scanned page?); "
-                "its narration is empty, type it in the editor."
+                _(
+                    "Page %(number)s of '%(name)s' has no text (a scanned page?); "
+                    "its narration is empty, type it in the editor."
+                )
+                % {"number": number, "name": source_name}
             )
         title = _page_title(paragraphs)
         scenes.append(
@@ -79,7 +89,8 @@ def _import_document(
                 kind="image",
                 title=title,
                 image_path=image_name,
-                image_alt=title or f"Page {number} of {source_name}",
+                image_alt=title
+                or _("Page %(number)s of %(name)s") % {"number": number, "name": source_name},
                 narration=narration,
                 sources=sources,
                 language=lesson_language,
@@ -89,7 +100,8 @@ def _import_document(
     title = normalise_text(metadata.get("Title", "")) or scenes[0].title or Path(source_name).stem
     author = normalise_text(metadata.get("Author", ""))
     summary = (
-        f"{page_count} pages became {len(scenes)} image scenes with their text as draft narration.",
+        _("%(pages)s pages became %(scenes)s image scenes with their text as draft narration.")
+        % {"pages": page_count, "scenes": len(scenes)},
     )
     return ImportResult(
         title=title[:200],
@@ -108,7 +120,8 @@ def _page_text(document: pdfium.PdfDocument, index: int, source_name: str) -> st
         text = textpage.get_text_range()
     except pdfium.PdfiumError as error:
         raise LessonImportError(
-            f"Page {index + 1} of '{source_name}' cannot be read ({error})."
+            _("Page %(number)s of '%(name)s' cannot be read (%(error)s).")
+            % {"number": index + 1, "name": source_name, "error": error}
         ) from error
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -121,7 +134,8 @@ def _render_page(document: pdfium.PdfDocument, index: int, target: Path, source_
         bitmap.to_pil().convert("RGB").save(target, format="PNG")
     except pdfium.PdfiumError as error:
         raise LessonImportError(
-            f"Page {index + 1} of '{source_name}' cannot be drawn ({error})."
+            _("Page %(number)s of '%(name)s' cannot be drawn (%(error)s).")
+            % {"number": index + 1, "name": source_name, "error": error}
         ) from error
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.utils.translation import gettext as _
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
 from pptx.exc import PackageNotFoundError
@@ -44,18 +45,23 @@ def import_pptx(
         slides = list(deck.slides)
     except PackageNotFoundError as error:
         raise LessonImportError(
-            f"'{source_name}' is not a PowerPoint .pptx file ({error})."
+            _("'%(name)s' is not a PowerPoint .pptx file (%(error)s).")
+            % {"name": source_name, "error": error}
         ) from error
     except Exception as error:  # noqa: BLE001 - python-pptx raises an open set of types on bad XML
         raise LessonImportError(
-            f"'{source_name}' could not be read as a PowerPoint presentation ({error}). "
-            "Open it in PowerPoint or LibreOffice and save it again as .pptx."
+            _(
+                "'%(name)s' could not be read as a PowerPoint presentation (%(error)s). "
+                "Open it in PowerPoint or LibreOffice and save it again as .pptx."
+            )
+            % {"name": source_name, "error": error}
         ) from error
     if not slides:
-        raise LessonImportError(f"'{source_name}' has no slides.")
+        raise LessonImportError(_("'%(name)s' has no slides.") % {"name": source_name})
     if len(slides) > MAX_SLIDES:
         raise LessonImportError(
-            f"'{source_name}' has {len(slides)} slides; Lectern imports at most {MAX_SLIDES}."
+            _("'%(name)s' has %(count)s slides; Lectern imports at most %(limit)s.")
+            % {"name": source_name, "count": len(slides), "limit": MAX_SLIDES}
         )
     reader = _DeckReader(workdir=workdir, source_name=source_name)
     all_text = "\n".join(reader.slide_text(slide) for slide in slides)
@@ -67,9 +73,17 @@ def import_pptx(
     author = normalise_text(deck.core_properties.author or "")
     pictures = sum(1 for scene in scenes if scene.kind == "image")
     summary = (
-        f"{len(slides)} slides became {len(scenes)} scenes: {pictures} with a picture, "
-        f"{len(scenes) - pictures} text or title slides.",
-        f"{reader.notes_count} slides had speaker notes, used as narration.",
+        _(
+            "%(slides)s slides became %(scenes)s scenes: %(pictures)s with a picture, "
+            "%(texts)s text or title slides."
+        )
+        % {
+            "slides": len(slides),
+            "scenes": len(scenes),
+            "pictures": pictures,
+            "texts": len(scenes) - pictures,
+        },
+        _("%(count)s slides had speaker notes, used as narration.") % {"count": reader.notes_count},
     )
     return ImportResult(
         title=(title or Path(source_name).stem)[:200],
@@ -107,15 +121,32 @@ class _DeckReader:
                 pictures.append(shape)
             elif getattr(shape, "has_table", False) and shape.has_table:
                 bullets += _table_rows(shape)
-                self._warn(number, "a table was turned into slide text, one row per line")
+                self._warn(
+                    number,
+                    _(
+                        "Slide %(number)s of '%(name)s': a table was turned into slide "
+                        "text, one row per line."
+                    ),
+                )
             elif getattr(shape, "has_chart", False) and shape.has_chart:
-                self._warn(number, "a chart was skipped; add it as a picture")
+                self._warn(
+                    number,
+                    _("Slide %(number)s of '%(name)s': a chart was skipped; add it as a picture."),
+                )
             elif shape.shape_type == MSO_SHAPE_TYPE.MEDIA:
-                self._warn(number, "a video or sound was skipped")
+                self._warn(
+                    number, _("Slide %(number)s of '%(name)s': a video or sound was skipped.")
+                )
             elif shape.has_text_frame:
                 bullets += _paragraph_lines(shape)
             elif shape.shape_type == MSO_SHAPE_TYPE.GRAPHIC_FRAME:
-                self._warn(number, "a diagram (SmartArt or similar) was skipped")
+                self._warn(
+                    number,
+                    _(
+                        "Slide %(number)s of '%(name)s': a diagram (SmartArt or similar) "
+                        "was skipped."
+                    ),
+                )
         notes = _notes_text(slide)
         if notes:
             self.notes_count += 1
@@ -123,9 +154,17 @@ class _DeckReader:
         else:
             paragraphs = [part for part in (title, subtitle, *bullets) if part]
             if paragraphs:
-                self._warn(number, "has no speaker notes; its text is used as draft narration")
+                self._warn(
+                    number,
+                    _(
+                        "Slide %(number)s of '%(name)s' has no speaker notes; its text is used as "
+                        "draft narration."
+                    ),
+                )
             else:
-                self._warn(number, "is empty: no text, notes or picture")
+                self._warn(
+                    number, _("Slide %(number)s of '%(name)s' is empty: no text, notes or picture.")
+                )
         narration, sources = narration_from_paragraphs(
             paragraphs, language, file=self.source_name, slide=number
         )
@@ -150,14 +189,25 @@ class _DeckReader:
             if ext in _IMAGE_EXTENSIONS:
                 usable.append(shape)
             else:
-                self._warn(number, f"a picture in .{ext} format was skipped (not PNG/JPEG/GIF)")
+                self._warn(
+                    number,
+                    _(
+                        "Slide %(number)s of '%(name)s': a picture in .%(ext)s format was skipped "
+                        "(not PNG, JPEG or GIF)."
+                    ),
+                    ext=ext,
+                )
         if not usable:
             return None
         largest = max(usable, key=lambda shape: (shape.width or 0) * (shape.height or 0))
         if len(usable) > 1:
             self._warn(
                 number,
-                f"has {len(usable)} pictures; only the largest is shown, the others were skipped",
+                _(
+                    "Slide %(number)s of '%(name)s' has %(count)s pictures; only the largest is "
+                    "shown, the others were skipped."
+                ),
+                count=len(usable),
             )
         relative = f"slides/slide-{number:03d}.{largest.image.ext.lower()}"
         target = self.workdir / relative
@@ -165,13 +215,8 @@ class _DeckReader:
         target.write_bytes(largest.image.blob)
         return relative
 
-    def _warn(self, number: int, message: str) -> None:
-        self.warnings.append(f"Slide {number} of '{self.source_name}' {_verb(message)}{message}.")
-
-
-def _verb(message: str) -> str:
-    # "Slide 3 has no notes" reads right; "Slide 3: a chart was skipped" needs the colon.
-    return "" if message.startswith(("has ", "is ")) else ": "
+    def _warn(self, number: int, message: str, **values: object) -> None:
+        self.warnings.append(message % {"number": number, "name": self.source_name, **values})
 
 
 def _shapes(shapes):

@@ -14,9 +14,12 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from django.utils.translation import gettext as _
+
 from synthesis.errors import LessonImportError
 
 _CHUNK_BYTES = 1024 * 1024
+_MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,10 @@ def open_zip(path: Path, *, name: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (*_CORRUPT_ZIP_ERRORS, OSError) as error:
-        raise LessonImportError(f"'{name}' is not a readable zip archive ({error}).") from error
+        raise LessonImportError(
+            _("'%(name)s' is not a readable zip archive (%(error)s).")
+            % {"name": name, "error": error}
+        ) from error
 
 
 def verify(path: Path, *, name: str, limits: ZipLimits) -> None:
@@ -55,13 +61,16 @@ def verify(path: Path, *, name: str, limits: ZipLimits) -> None:
             # Reading stops at each member's declared size, which check_members bounded.
             bad_member = archive.testzip()
         except _CORRUPT_ZIP_ERRORS as error:
-            raise LessonImportError(f"'{name}' is corrupt ({error}).") from error
-        except RuntimeError as error:  # zipfile's way of saying a member is encrypted
             raise LessonImportError(
-                f"'{name}' is encrypted; upload it without a password."
+                _("'%(name)s' is corrupt (%(error)s).") % {"name": name, "error": error}
             ) from error
+        except RuntimeError as error:  # zipfile's way of saying a member is encrypted
+            raise LessonImportError(_encrypted(name)) from error
     if bad_member is not None:
-        raise LessonImportError(f"'{name}' is corrupt: '{bad_member}' fails its checksum.")
+        raise LessonImportError(
+            _("'%(name)s' is corrupt: '%(member)s' fails its checksum.")
+            % {"name": name, "member": bad_member}
+        )
 
 
 def check_members(archive: zipfile.ZipFile, *, name: str, limits: ZipLimits) -> None:
@@ -69,7 +78,8 @@ def check_members(archive: zipfile.ZipFile, *, name: str, limits: ZipLimits) -> 
     members = archive.infolist()
     if len(members) > limits.max_files:
         raise LessonImportError(
-            f"'{name}' holds {len(members)} files; Lectern accepts at most {limits.max_files}."
+            _("'%(name)s' holds %(count)s files; Lectern accepts at most %(limit)s.")
+            % {"name": name, "count": len(members), "limit": limits.max_files}
         )
     total = 0
     for member in members:
@@ -77,8 +87,8 @@ def check_members(archive: zipfile.ZipFile, *, name: str, limits: ZipLimits) -> 
         total += member.file_size
     if total > limits.max_total_bytes:
         raise LessonImportError(
-            f"'{name}' unpacks to {total // (1024 * 1024)} MB; "
-            f"Lectern accepts at most {limits.max_total_bytes // (1024 * 1024)} MB."
+            _("'%(name)s' unpacks to %(size)s MB; Lectern accepts at most %(limit)s MB.")
+            % {"name": name, "size": total // _MB, "limit": limits.max_total_bytes // _MB}
         )
 
 
@@ -97,8 +107,8 @@ def extract(path: Path, dest: Path, *, name: str, limits: ZipLimits) -> None:
             written += _extract_member(archive, member, target, name=name)
             if written > limits.max_total_bytes:
                 raise LessonImportError(
-                    f"'{name}' unpacks to more than "
-                    f"{limits.max_total_bytes // (1024 * 1024)} MB; Lectern stopped reading it."
+                    _("'%(name)s' unpacks to more than %(limit)s MB; Lectern stopped reading it.")
+                    % {"name": name, "limit": limits.max_total_bytes // _MB}
                 )
 
 
@@ -115,10 +125,11 @@ def _extract_member(
                 out.write(chunk)
     except _CORRUPT_ZIP_ERRORS as error:
         raise LessonImportError(
-            f"'{name}' is corrupt: '{member.filename}' cannot be unpacked ({error})."
+            _("'%(name)s' is corrupt: '%(member)s' cannot be unpacked (%(error)s).")
+            % {"name": name, "member": member.filename, "error": error}
         ) from error
     except RuntimeError as error:
-        raise LessonImportError(f"'{name}' is encrypted; upload it without a password.") from error
+        raise LessonImportError(_encrypted(name)) from error
     return written
 
 
@@ -134,14 +145,25 @@ def _check_member_path(member: zipfile.ZipInfo, *, name: str) -> None:
     )
     if unsafe:
         raise LessonImportError(
-            f"'{name}' contains '{filename}', a path outside the archive; "
-            "Lectern refuses such archives."
+            _(
+                "'%(name)s' contains '%(member)s', a path outside the archive; "
+                "Lectern refuses such archives."
+            )
+            % {"name": name, "member": filename}
         )
     mode = member.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise LessonImportError(
-            f"'{name}' contains a symbolic link ('{filename}'); Lectern refuses links in uploads."
+            _(
+                "'%(name)s' contains a symbolic link ('%(member)s'); "
+                "Lectern refuses links in uploads."
+            )
+            % {"name": name, "member": filename}
         )
+
+
+def _encrypted(name: str) -> str:
+    return _("'%(name)s' is encrypted; upload it without a password.") % {"name": name}
 
 
 def remove_tree(path: Path) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from courses.imports import safezip
 from courses.imports.markdown_zip import import_markdown_zip
 from courses.imports.pdf import import_pdf
@@ -14,7 +17,11 @@ from synthesis.errors import LessonImportError
 EXTENSIONS = {".zip": "zip", ".pdf": "pdf", ".pptx": "pptx"}
 # The bytes each kind starts with: a .pptx is a zip too.
 _SIGNATURES = {"zip": (b"PK\x03\x04", b"PK\x05\x06"), "pdf": (b"%PDF-",), "pptx": (b"PK\x03\x04",)}
-_DESCRIPTIONS = {"zip": "a zip archive", "pdf": "a PDF", "pptx": "a PowerPoint .pptx file"}
+_DESCRIPTIONS = {
+    "zip": gettext_lazy("a zip archive"),
+    "pdf": gettext_lazy("a PDF"),
+    "pptx": gettext_lazy("a PowerPoint .pptx file"),
+}
 
 
 def kind_for_name(filename: str) -> str | None:
@@ -33,8 +40,11 @@ def check_signature(path: Path, *, kind: str, source_name: str) -> None:
     )
     if not matches:
         raise LessonImportError(
-            f"'{source_name}' is named like {_DESCRIPTIONS[kind]} but is not one "
-            "(its content does not match); check that you picked the right file."
+            _(
+                "'%(name)s' is named like %(kind)s but is not one (its content does not "
+                "match); check that you picked the right file."
+            )
+            % {"name": source_name, "kind": _DESCRIPTIONS[kind]}
         )
 
 
@@ -59,4 +69,6 @@ def parse_upload(
         return import_pptx(
             path, workdir=workdir, source_name=source_name, language=language, limits=limits
         )
-    raise LessonImportError(f"'{source_name}': Lectern cannot import {kind} files.")
+    raise LessonImportError(
+        _("'%(name)s': Lectern cannot import %(kind)s files.") % {"name": source_name, "kind": kind}
+    )

@@ -52,6 +52,12 @@
     var error = field("error");
     error.textContent = job.error || "";
     error.hidden = !job.error;
+    document.querySelectorAll("[data-history-job='" + job.id + "']").forEach(function (badge) {
+      badge.textContent = status.textContent;
+      badge.className = status.className;
+    });
+    var renderButton = document.getElementById("render-button");
+    if (renderButton) renderButton.disabled = !job.finished;
     cancelForm.hidden = job.finished;
     retryForm.hidden = !(job.status === "failed" || job.status === "cancelled");
     if (job.finished && !finished) {
