@@ -22,27 +22,48 @@ from synthesis.sentences import split_sentences
 
 BLANK = "_____"
 _EMPHASIS = re.compile(r"\*\*(.+?)\*\*|__(.+?)__|(?<![\w*])\*([^*\n]+?)\*(?!\w)|`([^`\n]+)`")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+_WORD = re.compile(r"[A-Za-z][A-Za-z-]*[A-Za-z]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 # Words too common to be worth a question.
 _STOPWORDS = frozenset(
     {
-    "about", "above", "after", "again", "against", "also", "among", "another", "because",
-    "been", "before", "being", "below", "between", "both", "could", "does", "doing", "down",
-    "during", "each", "even", "every", "first", "from", "further", "have", "having", "here",
-    "into", "it's", "itself", "just", "last", "let's", "like", "made", "make", "many",
-    "more", "most", "much", "must", "next", "only", "other", "over", "same", "second",
-    "should", "some", "such", "than", "that", "that's", "their", "them", "then", "there",
-    "there's", "these", "they", "this", "those", "through", "under", "until", "use", "used",
-    "uses", "using", "very", "want", "we'll", "well", "were", "what", "when", "where",
-    "which", "while", "will", "with", "would", "you'll", "your",
+    "able", "about", "above", "actually", "after", "again", "against", "ago", "almost",
+    "along", "already", "also", "although", "always", "among", "another", "anyone",
+    "anything", "around", "back", "base", "because", "become", "becomes", "been", "before",
+    "being", "below", "best", "better", "between", "both", "called", "cannot", "case",
+    "come", "comes", "could", "different", "does", "doing", "done", "down", "during",
+    "each", "else", "enough", "even", "ever", "every", "example", "examples", "excellent",
+    "fact", "find", "first", "following", "from", "further", "give", "given", "going",
+    "good", "great", "hard", "have", "having", "help", "here", "however", "idea",
+    "important", "instead", "into", "itself", "just", "keep", "keeps", "kind", "know",
+    "known", "last", "later", "less", "let", "lets", "like", "likely", "little", "long",
+    "look", "looks", "lot", "made", "make", "makes", "making", "many", "maybe", "mean",
+    "means", "might", "modern", "more", "most", "much", "must", "need", "needs", "never",
+    "next", "often", "once", "only", "other", "over", "part", "people", "perhaps", "place",
+    "point", "possible", "probably", "put", "quite", "rather", "really", "right", "said",
+    "same", "says", "second", "seem", "seems", "sets", "several", "should", "show", "shows",
+    "simple", "since", "small", "some", "something", "sometimes", "still", "such", "sure",
+    "take", "takes", "tell", "than", "that", "their", "them", "then", "there", "these",
+    "they", "thing", "things", "think", "this", "those", "through", "time", "times",
+    "together", "took", "track", "under", "understand", "until", "use", "used", "uses",
+    "using", "usually", "various", "very", "want", "ways", "well", "were", "what", "when",
+    "where", "whether", "which", "while", "will", "with", "without", "word", "words",
+    "work", "works", "would", "write", "written", "year", "years", "yet", "your",
     }
 )  # fmt: skip
 # Characters that make a Chinese n-gram a poor term (particles, pronouns, numbers).
 _ZH_STOP_CHARS = frozenset(
     "的了是在和与或也就都而及我你他她它们这那个一二三四五六七八九十有为以对从中上下不"
 )
+# Grammar characters that never sit inside a term.
+_ZH_FUNCTION_CHARS = frozenset("的了是在和与或也就都而及我你他她它们这那吗呢吧把被")
+# A term glossed in English right after it: 独热编码（one-hot encoding）.
+_GLOSSED = re.compile(r"([\u4e00-\u9fff]{2,12})[（(][A-Za-z][A-Za-z \-]{1,40}[）)]")
+_ZH_LEADING_GRAMMAR = re.compile(r"[的了是为和与或将把被：，、]")
 _MIN_DISTRACTORS = 2
+_DISTRACTOR_TERMS_PER_SCENE = 2
+_MIN_STATEMENT_WORDS = 6
+_MIN_STATEMENT_CHARS_ZH = 8
 
 
 @dataclass(frozen=True)
@@ -60,7 +81,8 @@ def draft_checkpoints(scenes: Sequence) -> dict[int, DraftCheckpoint]:
 
     `scenes` are `courses.models.Scene` rows (concepts prefetched) of one version, in order.
     """
-    terms = {scene.pk: key_terms(scene) for scene in scenes}
+    vocabulary = _ChineseVocabulary(scenes)
+    terms = {scene.pk: key_terms(scene, vocabulary=vocabulary) for scene in scenes}
     bullets = {scene.pk: _bullets(scene.body) for scene in scenes if scene.kind == "text"}
     drafts: dict[int, DraftCheckpoint] = {}
     for number, scene in enumerate(scenes, start=1):
@@ -74,17 +96,20 @@ def draft_checkpoints(scenes: Sequence) -> dict[int, DraftCheckpoint]:
     return drafts
 
 
-def key_terms(scene) -> list[str]:
-    """Terms worth asking about, best first: emphasised, then concept tags, then repeated."""
+def key_terms(scene, *, vocabulary: _ChineseVocabulary | None = None) -> list[str]:
+    """Terms worth asking about, best first: emphasised, concept tags, then likely key terms."""
     text = f"{scene.body}\n{scene.narration}"
     found: list[str] = []
     for match in _EMPHASIS.finditer(text):
         found.append(next(group for group in match.groups() if group))
     found += [concept.name for concept in scene.concepts.all()]
-    found += _repeated_terms(_strip_emphasis(scene.narration), scene.language)
+    if scene.language == "zh":
+        found += (vocabulary or _ChineseVocabulary([scene])).terms_of(scene)
+    else:
+        found += _english_terms(scene)
     unique: dict[str, str] = {}
     for term in found:
-        term = term.strip(" .,:;!?。，：；")
+        term = term.strip(" .,:;!?。，：；'\"")
         if 1 < len(term) <= 60 and term.lower() not in unique:
             unique[term.lower()] = term
     return list(unique.values())
@@ -94,22 +119,105 @@ def _strip_emphasis(text: str) -> str:
     return _EMPHASIS.sub(lambda m: next(group for group in m.groups() if group), text)
 
 
-def _repeated_terms(narration: str, language: str) -> list[str]:
-    if language == "zh":
-        counts: Counter[str] = Counter()
+def _english_terms(scene) -> list[str]:
+    """Words and two-word phrases the scene repeats, shows on its slide, or names (capitals).
+
+    Score: narration occurrences, +2 when the slide shows it, +2 for a name written with a
+    capital mid-sentence, +1 for a two-word phrase; three points make a key term.
+    """
+    narration = _strip_emphasis(scene.narration)
+    slide = _strip_emphasis(f"{scene.title}\n{scene.body}").lower()
+    words = _WORD.findall(narration)
+    candidates: Counter[str] = Counter()
+    names: set[str] = set()
+    for index, word in enumerate(words):
+        lowered = word.lower()
+        if lowered in _STOPWORDS or len(lowered) < 4:
+            continue
+        candidates[lowered] += 1
+        if word[0].isupper() and index > 0 and not _starts_sentence(narration, word):
+            names.add(lowered)
+        if index + 1 < len(words):
+            following = words[index + 1].lower()
+            phrase = f"{lowered} {following}"
+            if following not in _STOPWORDS and len(following) >= 4 and phrase in narration.lower():
+                candidates[phrase] += 1
+    scored = []
+    for term, count in candidates.items():
+        score = count + 2 * (term in slide) + 2 * (term in names) + (" " in term)
+        if score >= 3:
+            scored.append((score, term))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [term for _score, term in scored[:6]]
+
+
+def _starts_sentence(text: str, word: str) -> bool:
+    return bool(re.search(rf"(?:^|[.!?:]\s+){re.escape(word)}\b", text))
+
+
+class _ChineseVocabulary:
+    """Chinese words found without a dictionary: character runs the lesson repeats in
+    varied company (a real word is preceded and followed by different characters; a
+    fragment such as 择具 of 选择具体 always sits beside the same ones), plus terms the
+    text defines with an English gloss, as in 独热编码（one-hot encoding）."""
+
+    def __init__(self, scenes: Sequence) -> None:
+        self.counts: Counter[str] = Counter()
+        self.left: dict[str, set[str]] = {}
+        self.right: dict[str, set[str]] = {}
+        self.glossed: set[str] = set()
+        boundary = 0
+        for scene in scenes:
+            if scene.language != "zh":
+                continue
+            text = _strip_emphasis(f"{scene.title}\n{scene.body}\n{scene.narration}")
+            for match in _GLOSSED.finditer(text):
+                term = _ZH_LEADING_GRAMMAR.split(match.group(1))[-1]
+                if 2 <= len(term) <= 6:
+                    self.glossed.add(term)
+            for run in _CJK_RUN.findall(text):
+                for size in range(2, 6):
+                    for start in range(len(run) - size + 1):
+                        gram = run[start : start + size]
+                        self.counts[gram] += 1
+                        boundary += 1
+                        before = run[start - 1] if start else f"^{boundary}"
+                        after = run[start + size] if start + size < len(run) else f"${boundary}"
+                        self.left.setdefault(gram, set()).add(before)
+                        self.right.setdefault(gram, set()).add(after)
+
+    def is_word(self, gram: str) -> bool:
+        if gram in self.glossed:
+            return True
+        if self.counts[gram] < 2 or _ZH_FUNCTION_CHARS.intersection(gram):
+            return False
+        if gram[0] in _ZH_STOP_CHARS or gram[-1] in _ZH_STOP_CHARS:
+            return False
+        return len(self.left.get(gram, ())) >= 2 and len(self.right.get(gram, ())) >= 2
+
+    def terms_of(self, scene) -> list[str]:
+        narration = _strip_emphasis(scene.narration)
+        slide = f"{scene.title}\n{scene.body}"
+        found = Counter()
         for run in _CJK_RUN.findall(narration):
-            for size in (2, 3, 4):
+            for size in range(2, 6):
                 for start in range(len(run) - size + 1):
                     gram = run[start : start + size]
-                    if not _ZH_STOP_CHARS.intersection(gram):
-                        counts[gram] += 1
-        repeated = [(gram, n) for gram, n in counts.items() if n >= 2]
-        # Longer repeated terms first: "独热编码" beats its pieces "独热" and "编码".
-        repeated.sort(key=lambda item: (-item[1] * len(item[0]), item[0]))
-        return [gram for gram, _n in repeated[:5]]
-    words = Counter(word.lower() for word in _WORD.findall(narration))
-    repeated = [w for w, n in words.most_common() if n >= 2 and w not in _STOPWORDS]
-    return repeated[:5]
+                    if self.is_word(gram):
+                        found[gram] += 1
+        # A longer word that is always there when its piece is wins over the piece.
+        words = [
+            gram
+            for gram in found
+            if not any(gram != other and gram in other and self.counts[gram] == self.counts[other]
+                       for other in found)
+        ]  # fmt: skip
+        scored = [
+            (found[gram] * len(gram) + 5 * (gram in self.glossed) + 3 * (gram in slide), gram)
+            for gram in words
+        ]
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        return [gram for _score, gram in scored[:6]]
 
 
 def _bullets(body: str) -> list[str]:
@@ -118,9 +226,17 @@ def _bullets(body: str) -> list[str]:
 
 
 def _cloze_question(scene, number: int, terms: dict, rng: random.Random) -> DraftCheckpoint | None:
+    if scene.kind == "title":
+        return None  # blanking a word of a title card asks nothing
     narration = _strip_emphasis(scene.narration)
-    sentences = split_sentences(narration, scene.language)
-    others = [term for pk, scene_terms in terms.items() if pk != scene.pk for term in scene_terms]
+    sentences = [s for s in split_sentences(narration, scene.language) if _is_statement(s, scene)]
+    # Each other scene's best terms only: lower-ranked ones are more often fragments.
+    others = [
+        term
+        for pk, scene_terms in terms.items()
+        if pk != scene.pk
+        for term in scene_terms[:_DISTRACTOR_TERMS_PER_SCENE]
+    ]
     for term in terms[scene.pk]:
         pattern = re.compile(re.escape(term), re.IGNORECASE)
         sentence = next((s for s in sentences if pattern.search(s)), None)
@@ -142,16 +258,34 @@ def _cloze_question(scene, number: int, terms: dict, rng: random.Random) -> Draf
     return None
 
 
+def _is_statement(sentence: str, scene) -> bool:
+    """Long enough to test understanding: not a heading read aloud ("Solution: Paper Writing.")."""
+    if scene.language == "zh":
+        return len(sentence) >= _MIN_STATEMENT_CHARS_ZH
+    return len(sentence.split()) >= _MIN_STATEMENT_WORDS
+
+
 def _pick_distractors(
     candidates: list[str], *, exclude: str, term: str, rng: random.Random
 ) -> list[str]:
-    unique = []
+    """Up to three wrong answers: terms of other scenes, not in the sentence, not overlapping
+    the right answer, and about as long as it (so length gives nothing away)."""
+    lowered_term = term.lower()
+    term_words = set(lowered_term.split())
+    unique: list[str] = []
     for candidate in candidates:
         lowered = candidate.lower()
-        if lowered == term.lower() or lowered in exclude or candidate in unique:
+        overlapping = (
+            lowered in lowered_term
+            or lowered_term in lowered
+            or len(term_words | set(lowered.split())) > 1
+            and term_words & set(lowered.split())
+        )
+        if overlapping or lowered in exclude or candidate in unique:
             continue
         unique.append(candidate)
     rng.shuffle(unique)
+    unique.sort(key=lambda candidate: abs(len(candidate) - len(term)))
     return unique[:3]
 
 

@@ -64,11 +64,35 @@ def test_generated_drafts_are_stored_unaccepted_and_never_replace_a_question(ver
         choices=[("a", True), ("b", False)], concept_names=[],
     )  # fmt: skip
     changed, created = services.checkpoint_drafts_generate(version=version, user=alice)
-    assert changed.pk == version.pk and created == 2
-    assert Checkpoint.objects.get(scene=scenes[1]).prompt == "Mine"
     generated = Checkpoint.objects.filter(generated=True)
-    assert generated.count() == 2 and not generated.filter(accepted=True).exists()
+    assert changed.pk == version.pk and created == generated.count()
+    assert {scenes[0].pk, scenes[2].pk} <= set(generated.values_list("scene", flat=True))
+    assert Checkpoint.objects.get(scene=scenes[1]).prompt == "Mine"
+    assert not generated.filter(accepted=True).exists()
 
 
-def test_scenes_without_terms_get_no_question(version):
-    assert draft_checkpoints(list(version.scenes.all())) == {}
+def test_title_cards_and_headings_get_no_cloze_question(version):
+    scenes = [
+        add_scene(version, 3, kind="title", title="Commits", narration="All about **commits**."),
+        add_scene(version, 4, kind="text", narration="Solution: **Paper** writing."),
+        add_scene(version, 5, kind="text", narration="A **branch** is a line of work."),
+        add_scene(version, 6, kind="text", narration="A **merge** joins two lines of work."),
+    ]
+    drafts = draft_checkpoints(scenes)
+    assert scenes[0].pk not in drafts and scenes[1].pk not in drafts
+    assert scenes[2].pk in drafts
+
+
+def test_chinese_words_are_told_from_fragments(version):
+    first = "我们需要一个有多个输出的模型。每个输出对应于它自己的仿射函数（affine function）。"
+    second = "我们选择具有最大概率的标签。模型的输出可以视为概率。选择具体的类别。"
+    scenes = [
+        add_scene(version, 3, kind="text", language="zh", narration=first),
+        add_scene(version, 4, kind="text", language="zh", narration=second),
+    ]
+    from courses.checkpoints import _ChineseVocabulary
+
+    vocabulary = _ChineseVocabulary(scenes)
+    assert vocabulary.is_word("仿射函数")  # glossed in English
+    assert vocabulary.is_word("输出")  # repeated in varied company
+    assert not vocabulary.is_word("择具")  # a fragment: always preceded by 选
