@@ -69,11 +69,16 @@ def import_zip(page: Page, archive, screenshot: str) -> None:
     expect(page.get_by_role("heading", name="Scenes")).to_be_visible()
 
 
-def render_tiny_and_wait(page: Page) -> None:
+def render_tiny_and_wait(page: Page, *, reload_midway: bool = False) -> None:
     page.get_by_label("Video size").select_option("tiny")
     page.get_by_label("Quality").select_option("draft")
     page.get_by_role("button", name="Render", exact=True).click()
     expect(page.locator("#render-progress")).to_be_visible()
+    if reload_midway:
+        # Progress is stored: a reloaded page picks the render up where it is.
+        expect(page.locator("#render-progress [data-field=status]")).to_have_text("Running")
+        page.reload()
+        expect(page.locator("#render-progress [data-field=status]")).not_to_have_text("Queued")
     page.evaluate(WATCH_PROGRESS)
     expect(page.locator("#render-progress [data-field=status]")).to_have_text(
         "Done", timeout=RENDER_TIMEOUT_MS
@@ -141,7 +146,7 @@ def test_chinese_lesson_renders_with_chinese_captions(
     create_course(page, "深度学习")
     import_zip(page, archive, "studio-zh-1-import-review")
 
-    render_tiny_and_wait(page)
+    render_tiny_and_wait(page, reload_midway=True)
     video = page.locator("video#preview-video")
     expect(video).to_be_visible()
     cues = video.evaluate(CAPTION_CUES)
