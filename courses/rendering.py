@@ -42,8 +42,14 @@ def render_settings_for(job: RenderJob) -> RenderSettings:
 
 def render_job_run(*, job_id: int) -> str:
     """Render a queued job; returns its final status. Never raises for a failed render."""
-    job = RenderJob.objects.select_related("version__lesson__course").get(pk=job_id)
-    if job.status != RenderStatus.QUEUED or job.cancel_requested:
+    job = RenderJob.objects.select_related("version__lesson__course").filter(pk=job_id).first()
+    if job is None:  # the row went away (its lesson was deleted) before a worker got to it
+        return "missing"
+    # RUNNING too: with late acknowledgement, a task whose worker died is delivered again.
+    if job.status not in (RenderStatus.QUEUED, RenderStatus.RUNNING):
+        return job.status
+    if job.cancel_requested:
+        _finish(job, RenderStatus.CANCELLED, stage="cancelled")
         return job.status
     job.status, job.stage, job.started_at = RenderStatus.RUNNING, "starting", timezone.now()
     job.save(update_fields=["status", "stage", "started_at", "updated_at"])

@@ -141,3 +141,18 @@ def test_storyboard_uses_every_scene_field(tiny_version, render_settings):
     assert storyboard.warnings == (
         "scene 4: its image (scenes/gone.png) is missing; showing a text slide instead",
     )
+
+
+def test_a_job_left_running_by_a_dead_worker_is_rendered_when_delivered_again(
+    tiny_version, alice, render_settings
+):
+    job = queued_job(tiny_version, alice, status=RenderStatus.RUNNING, stage="speech")
+    assert render_lesson_version(job.pk) == RenderStatus.SUCCEEDED
+
+
+def test_finished_and_missing_jobs_are_left_alone(tiny_version, alice, render_settings):
+    job = queued_job(tiny_version, alice, status=RenderStatus.FAILED, error="earlier")
+    assert render_lesson_version(job.pk) == RenderStatus.FAILED
+    job.refresh_from_db()
+    assert job.error == "earlier"
+    assert render_lesson_version(987654) == "missing"
