@@ -28,8 +28,10 @@ LINE_MAX_CHARS = {"latin": 42, "cjk": 20}
 _CJK_CHAR = re.compile(
     r"[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
 )
-# Where a CJK caption may break: after punctuation, else anywhere.
-_CJK_BREAK_AFTER = "，、；：。！？,;:)"
+# Where a CJK caption may break: after punctuation, else between any two characters...
+_CJK_BREAK_AFTER = "，、；：。！？,;:)）」』》"
+# ...except before punctuation that may not start a line.
+_NO_LINE_START = "，、；：。！？,.;:!?)）」』》”’…"
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ def split_caption_text(text: str, language: str) -> list[str]:
     pieces: list[str] = []
     rest = text
     while len(rest) > limit:
-        cut = _cut_position(rest, min(limit, max(1, round(target))), limit, script)
+        cut = _cut_position(rest, round(target), limit, script)
         pieces.append(rest[:cut].strip())
         rest = rest[cut:].strip()
     if rest:
@@ -171,32 +173,43 @@ def split_caption_text(text: str, language: str) -> list[str]:
 
 
 def _cut_position(text: str, target: int, limit: int, script: str) -> int:
-    if script == "cjk":
-        # Prefer the punctuation nearest the target, else cut at the target.
-        candidates = [i + 1 for i, char in enumerate(text[:limit]) if char in _CJK_BREAK_AFTER]
-        candidates = [c for c in candidates if c >= target // 2]
-        if candidates:
-            return min(candidates, key=lambda c: abs(c - target))
-        return target
-    spaces = [i for i, char in enumerate(text[: limit + 1]) if char == " "]
-    if not spaces:
-        return limit
-    return min(spaces, key=lambda i: abs(i - target))
+    """Where to cut text so the first part is about target long and at most limit.
+
+    Latin text is cut at a space. CJK text is cut between characters, never inside a run
+    of Latin letters or digits and never before closing punctuation; a cut just after
+    punctuation within a third of the target wins over an exact length.
+    """
+    if script == "latin":
+        spaces = [i for i, char in enumerate(text[: limit + 1]) if char == " "]
+        return min(spaces, key=lambda i: abs(i - target)) if spaces else limit
+    allowed = [i for i in range(1, min(limit, len(text) - 1) + 1) if _cjk_cut_allowed(text, i)]
+    if not allowed:
+        return min(limit, len(text))
+    window = max(2, target // 3)
+    after_punctuation = [
+        i for i in allowed if text[i - 1] in _CJK_BREAK_AFTER and abs(i - target) <= window
+    ]
+    return min(after_punctuation or allowed, key=lambda i: abs(i - target))
+
+
+def _cjk_cut_allowed(text: str, index: int) -> bool:
+    before, after = text[index - 1], text[index]
+    if after in _NO_LINE_START:
+        return False
+    return not (before.isascii() and before.isalnum() and after.isascii() and after.isalnum())
 
 
 def wrap_caption(text: str, language: str) -> str:
-    """Break a cue's text into at most two balanced lines ("\\n" between them)."""
+    """Break a cue's text into at most two balanced lines ("\n" between them)."""
     script = _script(text, language)
     if len(text) <= LINE_MAX_CHARS[script]:
         return text
-    middle = len(text) // 2
-    if script == "cjk":
-        return text[:middle] + "\n" + text[middle:]
-    spaces = [i for i, char in enumerate(text) if char == " "]
-    if not spaces:
-        return text
-    cut = min(spaces, key=lambda i: abs(i - middle))
-    return text[:cut] + "\n" + text[cut + 1 :]
+    cut = _cut_position(text, len(text) // 2, len(text) - 1, script)
+    if script == "latin":
+        if text[cut : cut + 1] != " ":
+            return text
+        return text[:cut] + "\n" + text[cut + 1 :]
+    return text[:cut].rstrip() + "\n" + text[cut:].lstrip()
 
 
 def unwrap_caption(text: str) -> str:

@@ -149,3 +149,22 @@ def test_unwrap_caption_restores_spaces_only_between_latin_words():
     assert unwrap_caption("线性回归模型\n假设输出是加权和。") == "线性回归模型假设输出是加权和。"
     sentence = "梯度下降法一步一步地更新参数直到收敛为止，然后停止。"
     assert unwrap_caption(wrap_caption(sentence, "zh")) == sentence
+
+
+def test_chinese_cues_never_start_a_line_with_punctuation_or_cut_a_latin_word():
+    sentences = [
+        "回归（regression）是能为一个或多个自变量与因变量之间关系建模的一类方法。",
+        "当我们想预测一个数值时，就会涉及到回归问题，比如预测房屋的价格或者股票的走势等等。",
+        "在机器学习领域中的大多数任务通常都与预测（prediction）有关，例如分类和回归两类任务。",
+    ]
+    for sentence in sentences:
+        pieces = split_caption_text(sentence, "zh")
+        assert "".join(pieces) == sentence
+        for piece in pieces:
+            lines = wrap_caption(piece, "zh").split("\n")
+            assert len(lines) <= 2
+            for line in lines:
+                assert line[0] not in "，。、；：！？）"
+            for word in ("regression", "prediction"):
+                if word[:3] in piece:
+                    assert word in piece.replace("\n", "")
