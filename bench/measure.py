@@ -7,7 +7,9 @@ the whole process tree with psutil every 50 ms. SSIM comes from ffmpeg's ssim fi
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import re
 import resource
 import subprocess
@@ -19,6 +21,8 @@ import imageio_ffmpeg
 import psutil
 
 SAMPLE_INTERVAL_S = 0.05
+TREE_REFRESH_SAMPLES = 5
+_PR_SET_CHILD_SUBREAPER = 36
 
 
 class RendererFailed(RuntimeError):
@@ -38,6 +42,9 @@ class RunMeasurement:
     cpu_s: float
     peak_tree_rss_bytes: int
     max_process_rss_bytes: int
+    # 1-minute load average before and after: other work on the machine inflates wall time.
+    load_before: float
+    load_after: float
 
 
 @dataclass(frozen=True)
@@ -54,13 +61,16 @@ class VideoFacts:
     audio_codec: str
 
 
-def _tree_rss_bytes(process: psutil.Process) -> int:
-    """RSS of a process and its descendants; processes that vanish mid-count are skipped."""
-    total = 0
+def _tree_members(process: psutil.Process) -> list[psutil.Process]:
     try:
-        members = [process, *process.children(recursive=True)]
+        return [process, *process.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0
+        return []
+
+
+def _rss_bytes(members: list[psutil.Process]) -> int:
+    """Summed RSS; processes that vanished since the tree was listed are skipped."""
+    total = 0
     for member in members:
         try:
             total += member.memory_info().rss
@@ -69,17 +79,46 @@ def _tree_rss_bytes(process: psutil.Process) -> int:
     return total
 
 
+def _become_subreaper() -> None:
+    """Adopt orphaned descendants (PR_SET_CHILD_SUBREAPER), so their CPU time is counted too.
+
+    A renderer that exits without waiting for its own children (moviepy leaves its audio
+    readers as zombies) would otherwise hand them to init, and getrusage would miss them.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _reap_orphans() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def run_measured(argv: list[str], *, log_path: Path, cwd: Path | None = None) -> RunMeasurement:
     """Run argv to completion and measure wall time, CPU time and peak memory of its tree."""
+    _become_subreaper()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load_before = os.getloadavg()[0]
     with open(log_path, "wb") as log:
         started = time.perf_counter()
         process = psutil.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
         peak = 0
+        members: list[psutil.Process] = []
+        samples = 0
         while process.poll() is None:
-            peak = max(peak, _tree_rss_bytes(process))
+            # Listing the tree scans /proc; memory is read every sample, the tree less often.
+            if samples % TREE_REFRESH_SAMPLES == 0:
+                members = _tree_members(process)
+            peak = max(peak, _rss_bytes(members))
+            samples += 1
             time.sleep(SAMPLE_INTERVAL_S)
         wall_s = time.perf_counter() - started
+    _reap_orphans()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
         tail = log_path.read_text("utf-8", errors="replace")[-3000:]
@@ -91,6 +130,8 @@ def run_measured(argv: list[str], *, log_path: Path, cwd: Path | None = None) ->
         cpu_s=cpu_s,
         peak_tree_rss_bytes=peak,
         max_process_rss_bytes=after.ru_maxrss * 1024,
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
     )
 
 

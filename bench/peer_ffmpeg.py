@@ -77,7 +77,7 @@ def filtergraph(job: PeerJob, srt_path: Path) -> str:
         f":fontcolor=white:x={job.width_px // 40}:y={job.height_px // 40}[vout]"
     )
     for index, scene in enumerate(job.scenes):
-        delay_ms = round(scene.start_s * 1000)
+        delay_ms = round(scene.audio_start_s * 1000)
         parts.append(f"[{count + index}:a]adelay=delays={delay_ms}:all=1[a{index}]")
     mixed = "".join(f"[a{index}]" for index in range(count))
     parts.append(f"{mixed}amix=inputs={count}:normalize=0:duration=longest,apad[aout]")

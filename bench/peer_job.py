@@ -10,8 +10,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-# Shared timeline: a crossfade overlaps the end of one scene and the start of the next.
-CROSSFADE_S = 0.5
 # Ken Burns for the peers: each scene zooms by this much, alternating in and out.
 ZOOM_DELTA = 0.12
 CORNER_MARK = "AI-generated"
@@ -30,12 +28,18 @@ class CaptionCue:
 
 @dataclass(frozen=True)
 class PeerScene:
-    """One scene: the slide picture, its narration WAV, and when it starts on the timeline."""
+    """One scene: the slide picture and when it shows, its narration WAV and when that plays.
+
+    Times are seconds on the video's clock. A scene's picture shows from start_s for
+    duration_s, overlapping its neighbours by the crossfade; its narration starts at
+    audio_start_s.
+    """
 
     image_path: str
     audio_path: str
     start_s: float
     duration_s: float
+    audio_start_s: float
     zoom_in: bool
 
 

@@ -65,7 +65,7 @@ def render(job: PeerJob, out_path: Path, *, lossless: bool = False) -> None:
     )
     video = CompositeVideoClip([video, mark], size=(job.width_px, job.height_px))
     narration = CompositeAudioClip(
-        [AudioFileClip(scene.audio_path).with_start(scene.start_s) for scene in job.scenes]
+        [AudioFileClip(scene.audio_path).with_start(scene.audio_start_s) for scene in job.scenes]
     )
     video = video.with_audio(narration.with_duration(video.duration))
     # Lossless reference: same pipeline, only the encoder told to keep every pixel.

@@ -23,8 +23,13 @@ ATTRIBUTION = (
 )
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-# The scene the one-scene-edit measurement changes (0-based).
+# The scene the one-scene-edit measurement changes (0-based), in the middle of the lesson.
 EDITED_SCENE_INDEX = 6
+
+
+def edited_scene_index(scene_count: int) -> int:
+    """The scene an edit changes: EDITED_SCENE_INDEX, or the middle one of a shorter lesson."""
+    return min(EDITED_SCENE_INDEX, scene_count // 2)
 
 
 def _font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
@@ -152,7 +157,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
             narration=(
                 "Welcome. In the next three minutes you will learn why people keep track of "
                 "changes to their work, and how a tool called Git does it for you. "
-                "You do not need any experience with programming to follow along."
+                "You do not need any experience with programming to follow along. "
+                "All you need is a folder of files that you care about and want to keep safe."
             ),
         ),
         Scene(
@@ -168,8 +174,10 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
             ),
             narration=(
                 "Have you ever saved a file as final, then final two, then really final? "
-                "Version control replaces that habit. It lets you undo a mistake days later, "
-                "see who changed what and why, and work with others without overwriting their work."
+                "Version control replaces that habit. "
+                "It lets you undo a mistake days later, see who changed what and why, "
+                "and work with others without overwriting their work. "
+                "Scientists, writers and teachers use it as much as programmers do."
             ),
         ),
         Scene(
@@ -183,7 +191,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
                 "Think of a document as a starting point plus a series of changes. "
                 "Two people can start from the same document and make different changes, "
                 "which gives two different versions. "
-                "Git records each change, so no version is ever lost."
+                "Git records each change, so no version is ever lost. "
+                "Later, the two versions can even be combined into one."
             ),
         ),
         Scene(
@@ -200,7 +209,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
             narration=(
                 "Your work lives in three places. The working directory holds the files you edit. "
                 "The staging area holds the changes you have chosen to save next. "
-                "The repository holds the saved history of every change."
+                "The repository holds the saved history of every change. "
+                "Keeping these three apart lets you decide exactly what goes into each save."
             ),
         ),
         Scene(
@@ -215,7 +225,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
                 "Moving a change between these places takes two commands. "
                 "The command git add puts a change in the staging area. "
                 "The command git commit takes everything in the staging area "
-                "and saves it to the repository, with a message."
+                "and saves it to the repository, with a message. "
+                "You can add several files before you commit, and they are saved together."
             ),
         ),
         Scene(
@@ -237,7 +248,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
             narration=(
                 "Here is a first commit from start to finish. We create a repository, "
                 "write a short note about Mars, add the file, and commit it with a message. "
-                "Git answers with a short code that names this commit for ever."
+                "Git answers with a short code that names this commit for ever. "
+                "You will use codes like this one to find the commit again later."
             ),
         ),
         Scene(
@@ -250,7 +262,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
             narration=(
                 "A commit is like a photograph of the whole project at one moment. "
                 "Later you can look back at any photograph, compare two of them, "
-                "or return the project to exactly how it looked then."
+                "or return the project to exactly how it looked then. "
+                "Unlike a real photograph, a commit also records who took it, when, and why."
             ),
         ),
         Scene(
@@ -267,7 +280,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
             narration=(
                 "A good commit message is short, usually under fifty characters. "
                 "It says why a change was made, not only what changed. "
-                "And each commit should hold one idea, so it is easy to find and easy to undo."
+                "And each commit should hold one idea, so it is easy to find and easy to undo. "
+                "Your future self will thank you for clear messages."
             ),
         ),
         Scene(
@@ -280,7 +294,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
             narration=(
                 "Over time the commits form a history. You can try an idea on a separate branch, "
                 "here called experiment, while the main line stays safe. "
-                "When the idea works, you merge it back into the main line."
+                "When the idea works, you merge it back into the main line. "
+                "If it does not work, you simply leave the branch behind."
             ),
         ),
         Scene(
@@ -302,7 +317,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
             narration=(
                 "To read the history, use git log. With the one line option, each commit takes a "
                 "single line: its short code and its message. "
-                "Good messages make this list read like a diary of the project."
+                "Good messages make this list read like a diary of the project. "
+                "The newest commit is always at the top of the list."
             ),
         ),
         Scene(
@@ -316,7 +332,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
             narration=(
                 "Because every commit is recorded, a teacher can see how a class project grew. "
                 "This chart counts commits per weekday. Thursday was the busiest day, "
-                "with thirty one commits, just before the Friday deadline."
+                "with thirty one commits, just before the Friday deadline. "
+                "Small, regular commits are a good habit for any group project."
             ),
         ),
         Scene(
@@ -333,7 +350,8 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
             narration=(
                 "Let us recap. Version control records every change to your work. "
                 "The command git add stages a change, and git commit saves it with a message. "
-                "Together the commits form a history you can read, share and undo. Well done."
+                "Together the commits form a history you can read, share and undo. "
+                "Try it on your own notes this week. Well done."
             ),
         ),
     ]
@@ -344,8 +362,8 @@ def reference_storyboard(
 ) -> Storyboard:
     """The reference lesson with scene_count scenes (scenes past 12 are distinct review scenes).
 
-    edited=True changes the visual and narration of one scene (EDITED_SCENE_INDEX), as a teacher
-    fixing a slide would.
+    edited=True changes the visual and narration of one scene (edited_scene_index), as a
+    teacher fixing a slide would.
     """
     base = _scenes(draw_images(image_dir))
     scenes: list[Scene] = []
@@ -361,8 +379,9 @@ def reference_storyboard(
             )
         scenes.append(scene)
     if edited:
-        scene = scenes[EDITED_SCENE_INDEX]
-        scenes[EDITED_SCENE_INDEX] = replace(
+        position = edited_scene_index(scene_count)
+        scene = scenes[position]
+        scenes[position] = replace(
             scene,
             visual=replace(scene.visual, title=f"{scene.visual.title} (edited)"),
             narration=scene.narration + " Take a photograph of your own project today.",

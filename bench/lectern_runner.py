@@ -1,0 +1,88 @@
+"""Renderer (1): Lectern's `synthesis.render.render`, in a subprocess the benchmark can measure.
+
+The segment cache is whatever --cache-dir holds (the benchmark passes a fresh folder for a
+cold render). The narration cache is shared: <cache-dir>/audio links to the clips the
+benchmark spoke beforehand, so speech costs a cache lookup, as on any re-render.
+
+Two benchmark-only variants change Lectern from the outside, so the comparison can be made
+on equal terms; neither is a Lectern setting:
+--motion-everywhere  Ken Burns on every scene (Lectern moves only image scenes and holds
+                     slides still, encoding them with tune stillimage).
+--lossless           x264 at qp 0 (ultrafast: lossless output does not depend on the
+                     preset), the reference for SSIM.
+Run from the repository root: python -m bench.lectern_runner STORYBOARD.pickle OUT.mp4 ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+from dataclasses import replace
+from pathlib import Path
+
+from synthesis import encode, render
+from synthesis.storyboard import RenderSettings
+
+
+def move_every_scene() -> None:
+    """Patch the render plan so slides move like image scenes (cache keys stay as planned)."""
+    plan_scenes = render._Render._plan_scenes
+
+    def planned_with_motion(self, spoken):
+        return [replace(p, motion=render.IMAGE_MOVE) for p in plan_scenes(self, spoken)]
+
+    render._Render._plan_scenes = planned_with_motion
+
+
+def encode_losslessly() -> None:
+    """Patch the x264 options to qp 0, keeping the GOP layout so segments still join."""
+    x264_options = encode._x264_options
+
+    def lossless_options(encoder, *, still):
+        options = x264_options(encoder, still=still)
+        options.pop("crf", None)
+        options.pop("tune", None)
+        return {**options, "preset": "ultrafast", "qp": "0"}
+
+    encode._x264_options = lossless_options
+
+
+def main() -> None:
+    """Command-line entry for the benchmark's subprocess."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("storyboard", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--cache-dir", type=Path, required=True)
+    parser.add_argument("--speech-cache-dir", type=Path, required=True)
+    parser.add_argument("--width", type=int, default=1280)
+    parser.add_argument("--height", type=int, default=720)
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--motion-everywhere", action="store_true")
+    parser.add_argument("--lossless", action="store_true")
+    args = parser.parse_args()
+
+    if args.motion_everywhere:
+        move_every_scene()
+    if args.lossless:
+        encode_losslessly()
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    shared_audio = args.speech_cache_dir.resolve() / "audio"
+    if not (args.cache_dir / "audio").exists():
+        (args.cache_dir / "audio").symlink_to(shared_audio, target_is_directory=True)
+    storyboard = pickle.loads(args.storyboard.read_bytes())
+    settings = RenderSettings(
+        width_px=args.width, height_px=args.height, fps=args.fps, device=args.device
+    )
+    result = render.render(storyboard, args.out, settings=settings, cache_dir=args.cache_dir)
+    summary = {
+        "duration_s": result.duration_s,
+        "warnings": list(result.warnings),
+        "statistics": result.manifest_data.get("statistics", {}),
+    }
+    args.out.with_suffix(".bench.json").write_text(json.dumps(summary, indent=1), "utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,335 @@
+"""Render-speed benchmark: Lectern against a naive moviepy renderer and an ffmpeg filtergraph.
+
+All renderers get the same storyboard, the same narration clips and timings, and the same
+slide pictures. They run interleaved, in rounds, each in its own measured subprocess; the
+report gives medians, ratios and the issue's targets, and results go to
+bench/results/latest.json. Run with `make bench`, or `python bench/run.py --quick` for a
+short smoke. Not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as a script (make bench): put the repository root on the path.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import environment, measure, report  # noqa: E402
+from bench.prepare import PreparedLesson, prepare_lesson  # noqa: E402
+from bench.reference_lesson import edited_scene_index, reference_storyboard  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "latest.json"
+RENDERERS = ("lectern", "lectern-motion", "ffmpeg", "moviepy")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options; --quick shrinks everything for a smoke run."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
+    parser.add_argument(
+        "--moviepy-rounds",
+        type=int,
+        default=2,
+        help="rounds for the slow moviepy peer, at most --rounds (default 2)",
+    )
+    parser.add_argument("--scenes", type=int, default=12, help="scenes in the main lesson")
+    parser.add_argument(
+        "--memory-scenes",
+        default="3,24",
+        help="two scene counts compared for Lectern's memory (default 3,24)",
+    )
+    parser.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT (default 1280x720)")
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--device", default="auto", help="Lectern's device: auto, cpu or cuda")
+    parser.add_argument(
+        "--renderers",
+        default=",".join(RENDERERS),
+        help=f"comma-separated subset of {', '.join(RENDERERS)}",
+    )
+    parser.add_argument("--no-rerender", action="store_true", help="skip the one-scene edit")
+    parser.add_argument("--no-memory", action="store_true", help="skip the 3 vs 24 scenes run")
+    parser.add_argument("--no-ssim", action="store_true", help="skip lossless renders and SSIM")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 3 scenes at 640x360, 1 round, memory 2 vs 4 scenes",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON")
+    parser.add_argument("--work-dir", type=Path, help="keep renders here (default: a temp dir)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.moviepy_rounds, args.scenes = 1, 1, 3
+        args.size, args.memory_scenes = "640x360", "2,4"
+        if args.out == DEFAULT_OUT:
+            args.out = REPO_ROOT / "bench" / "results" / "quick.json"
+    args.moviepy_rounds = min(args.moviepy_rounds, args.rounds)
+    width, height = (int(part) for part in args.size.lower().split("x"))
+    args.size_px = (width, height)
+    args.renderer_names = [name.strip() for name in args.renderers.split(",") if name.strip()]
+    unknown = set(args.renderer_names) - set(RENDERERS)
+    if unknown:
+        parser.error(f"unknown renderers: {', '.join(sorted(unknown))}")
+    args.memory_counts = [int(part) for part in args.memory_scenes.split(",")]
+    return args
+
+
+class Bench:
+    """One benchmark run: the work folder, the prepared lessons and everything measured."""
+
+    def __init__(self, args: argparse.Namespace, work_dir: Path) -> None:
+        self.args = args
+        self.work_dir = work_dir
+        self.speech_cache_dir = work_dir / "speech-cache"
+        self.python = sys.executable
+
+    def log(self, message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    def prepare(self, name: str, scene_count: int, *, edited: bool = False) -> PreparedLesson:
+        started = time.perf_counter()
+        storyboard = reference_storyboard(
+            self.work_dir / "images", scene_count=scene_count, edited=edited
+        )
+        lesson = prepare_lesson(
+            storyboard,
+            self.work_dir / "lessons" / name,
+            size_px=self.args.size_px,
+            fps=self.args.fps,
+            speech_cache_dir=self.speech_cache_dir,
+        )
+        self.log(
+            f"prepared {name}: {scene_count} scenes, {lesson.job.duration_s:.1f} s "
+            f"({time.perf_counter() - started:.1f} s, speech by {', '.join(lesson.engines)})"
+        )
+        return lesson
+
+    def command(
+        self,
+        renderer: str,
+        lesson: PreparedLesson,
+        out_path: Path,
+        *,
+        cache_dir: Path | None = None,
+        lossless: bool = False,
+    ) -> list[str]:
+        """The subprocess command that renders lesson to out_path with one renderer."""
+        if renderer in ("ffmpeg", "moviepy"):
+            argv = [self.python, "-m", f"bench.peer_{renderer}", str(lesson.job_path)]
+            return argv + [str(out_path)] + (["--lossless"] if lossless else [])
+        width, height = self.args.size_px
+        argv = [
+            self.python,
+            "-m",
+            "bench.lectern_runner",
+            str(lesson.storyboard_path),
+            str(out_path),
+            f"--cache-dir={cache_dir}",
+            f"--speech-cache-dir={self.speech_cache_dir}",
+            f"--width={width}",
+            f"--height={height}",
+            f"--fps={self.args.fps}",
+            f"--device={self.args.device}",
+        ]
+        if renderer == "lectern-motion":
+            argv.append("--motion-everywhere")
+        return argv + (["--lossless"] if lossless else [])
+
+    def fresh_cache(self, label: str) -> Path:
+        path = self.work_dir / "caches" / label
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
+
+    def run(
+        self,
+        renderer: str,
+        lesson: PreparedLesson,
+        label: str,
+        *,
+        cache_dir: Path | None = None,
+        lossless: bool = False,
+    ) -> dict:
+        """Render once in a measured subprocess; return what it cost and what it made."""
+        runs_dir = self.work_dir / "runs"
+        runs_dir.mkdir(exist_ok=True)
+        out_path = runs_dir / f"{label}.mp4"
+        if renderer.startswith("lectern") and cache_dir is None:
+            cache_dir = self.fresh_cache(label)
+        argv = self.command(renderer, lesson, out_path, cache_dir=cache_dir, lossless=lossless)
+        measured = measure.run_measured(argv, log_path=runs_dir / f"{label}.log", cwd=REPO_ROOT)
+        video = measure.probe_video(out_path)
+        record = {
+            "renderer": renderer,
+            "label": label,
+            **asdict(measured),
+            "video": asdict(video),
+            "path": str(out_path),
+            "x264": environment.x264_banner(out_path),
+        }
+        sidecar = out_path.with_suffix(".bench.json")
+        if sidecar.is_file():
+            record["lectern"] = json.loads(sidecar.read_text("utf-8"))
+        self.log(
+            f"{label}: {measured.wall_s:.1f} s wall, {measured.cpu_s:.1f} s CPU, "
+            f"{measured.peak_tree_rss_bytes / 1e6:.0f} MB peak, "
+            f"{video.video_duration_s / measured.wall_s:.2f}x real time, "
+            f"{video.size_bytes / 1e6:.2f} MB"
+        )
+        return record
+
+    def timed_rounds(self, lesson: PreparedLesson) -> dict[str, list[dict]]:
+        """Every renderer once per round, the order rotated each round so none always goes first."""
+        names = self.args.renderer_names
+        runs: dict[str, list[dict]] = {name: [] for name in names}
+        for round_index in range(self.args.rounds):
+            order = names[round_index % len(names) :] + names[: round_index % len(names)]
+            for name in order:
+                if name == "moviepy" and round_index >= self.args.moviepy_rounds:
+                    continue
+                runs[name].append(self.run(name, lesson, f"{name}-round{round_index + 1}"))
+        return {name: found for name, found in runs.items() if found}
+
+    def quality(self, lesson: PreparedLesson, runs: dict[str, list[dict]]) -> dict[str, dict]:
+        """SSIM of each renderer's last encoded video against the same pipeline made lossless."""
+        found = {}
+        for name, renderer_runs in runs.items():
+            reference = self.run(name, lesson, f"{name}-lossless", lossless=True)
+            encoded = Path(renderer_runs[-1]["path"])
+            started = time.perf_counter()
+            score = measure.ssim(encoded, Path(reference["path"]))
+            self.log(f"{name}: SSIM {score:.4f} ({time.perf_counter() - started:.0f} s to compute)")
+            found[name] = {
+                "ssim": round(score, 5),
+                "reference_frames": reference["video"]["frame_count"],
+                "encoded_frames": renderer_runs[-1]["video"]["frame_count"],
+                "reference_size_bytes": reference["video"]["size_bytes"],
+                "lossless_render_wall_s": round(reference["wall_s"], 2),
+            }
+        return found
+
+    def rerender(self, lesson: PreparedLesson, edited: PreparedLesson, full_wall_s: float) -> dict:
+        """Lectern after a one-scene edit, its segment cache warm from a render of the original."""
+        cache_dir = self.fresh_cache("lectern-rerender")
+        warmup = self.run("lectern", lesson, "lectern-rerender-warmup", cache_dir=cache_dir)
+        unchanged = self.run("lectern", lesson, "lectern-rerender-unchanged", cache_dir=cache_dir)
+        edit = self.run("lectern", edited, "lectern-rerender-edit", cache_dir=cache_dir)
+        cache = edit.get("lectern", {}).get("statistics", {}).get("cache", {})
+        return {
+            "edited_scene": edited_scene_index(len(lesson.storyboard.scenes)) + 1,
+            "full_wall_s": full_wall_s,
+            "warmup_wall_s": round(warmup["wall_s"], 2),
+            "unchanged_wall_s": round(unchanged["wall_s"], 2),
+            "edit_wall_s": round(edit["wall_s"], 2),
+            "edit_cpu_s": round(edit["cpu_s"], 2),
+            "edit_fraction_of_full": round(edit["wall_s"] / full_wall_s, 4),
+            "segments_encoded": cache.get("segments_encoded"),
+            "cache": cache,
+            "stage_s": edit.get("lectern", {}).get("statistics", {}).get("stage_s"),
+        }
+
+    def memory(self, lessons: dict[int, PreparedLesson]) -> dict:
+        """Lectern's peak memory for a short and a long lesson, each from a cold segment cache."""
+        found = {}
+        for count, lesson in lessons.items():
+            record = self.run("lectern", lesson, f"lectern-memory-{count}-scenes")
+            found[str(count)] = {
+                "peak_rss_mb": round(record["peak_tree_rss_bytes"] / report.MB),
+                "max_process_rss_mb": round(record["max_process_rss_bytes"] / report.MB),
+                "wall_s": round(record["wall_s"], 2),
+                "video_duration_s": record["video"]["video_duration_s"],
+            }
+        small, large = (found[str(count)]["peak_rss_mb"] for count in lessons)
+        return {"lessons": found, "ratio": round(large / small, 3)}
+
+
+def device_info(runs: dict[str, list[dict]], device: str) -> dict[str, object]:
+    """Which compositor and device Lectern used, from its own render statistics."""
+    for name in ("lectern", "lectern-motion"):
+        for run in runs.get(name, []):
+            stats = run.get("lectern", {}).get("statistics", {})
+            if stats:
+                compositor = stats.get("compositor", {})
+                return {
+                    "requested": device,
+                    "compositor": compositor.get("backend", "?"),
+                    "encoder": stats.get("encoder", {}),
+                    "workers": stats.get("workers"),
+                }
+    return {"requested": device, "compositor": "lectern not run"}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark, print the table, write the results JSON; return the results."""
+    args = parse_args(argv)
+    started = time.perf_counter()
+    work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="lectern-bench-"))
+    work_dir.mkdir(parents=True, exist_ok=True)
+    bench = Bench(args, work_dir)
+    bench.log(f"work folder {work_dir}")
+    names = args.renderer_names
+    lectern_runs = "lectern" in names
+    try:
+        lesson = bench.prepare("main", args.scenes)
+        runs = bench.timed_rounds(lesson)
+        results: dict = {
+            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "command": "python bench/run.py "
+            + " ".join(argv if argv is not None else sys.argv[1:]),
+            "machine": environment.machine(),
+            "versions": environment.versions(),
+            "device": device_info(runs, args.device),
+            "lesson": {
+                "scenes": args.scenes,
+                "size": f"{args.size_px[0]}x{args.size_px[1]}",
+                "fps": args.fps,
+                "narration_s": round(lesson.narration_s, 2),
+                "video_duration_s": round(lesson.job.duration_s, 2),
+                "speech_engines": list(lesson.engines),
+                "narration_cache": "warm for every renderer (spoken once before the rounds)",
+                "lectern_motion": "Ken Burns on image scenes only; slides held still "
+                "(tune stillimage). 'lectern-motion' moves every scene, like the peers.",
+                "peer_motion": "Ken Burns zoom on every scene, alternating in and out",
+            },
+            "rounds": {name: len(found) for name, found in runs.items()},
+            "summary": {name: report.summarize(found) for name, found in runs.items()},
+            "runs": runs,
+        }
+        if not args.no_ssim:
+            results["quality"] = bench.quality(lesson, runs)
+        if lectern_runs and not args.no_rerender:
+            edited = bench.prepare("edited", args.scenes, edited=True)
+            full_wall_s = results["summary"]["lectern"]["wall_s"]
+            results["rerender"] = bench.rerender(lesson, edited, full_wall_s)
+        if lectern_runs and not args.no_memory:
+            lessons = {
+                count: bench.prepare(f"memory-{count}", count) for count in args.memory_counts
+            }
+            results["memory"] = bench.memory(lessons)
+        results["targets"] = [target.as_dict() for target in report.targets(results)]
+        results["bench_wall_s"] = round(time.perf_counter() - started, 1)
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    for found in results["runs"].values():
+        for run in found:
+            run.pop("path", None)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n", "utf-8")
+    print()
+    print(report.table(results))
+    print(f"\nresults: {args.out} (benchmark took {results['bench_wall_s'] / 60:.1f} min)")
+    return results
+
+
+if __name__ == "__main__":
+    main()
