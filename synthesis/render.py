@@ -218,9 +218,13 @@ class _Render:
         self.size_px = (settings.width_px, settings.height_px)
         self.stats = RenderStats()
         self.warnings: list[str] = list(storyboard.warnings)
+        self.pins: dict[str, Path] = {}  # segment hash -> a path eviction cannot remove
+        self.pin_dir: Path = Path()
 
     def render(self, out_path: Path, temp_dir: Path) -> RenderResult:
         wall_start = time.perf_counter()
+        self.pin_dir = temp_dir / "segments"
+        self.pin_dir.mkdir()
         with self._stage("speech"):
             spoken = self._speak_all()
         with self._stage("plan"):
@@ -388,6 +392,23 @@ class _Render:
         )
         return _text_fallback(scene, self.languages[position])
 
+    # Segments -----------------------------------------------------------------------------
+
+    def _pin(self, key: str) -> Path | None:
+        """Keep a stored segment for this render (a hard link in its folder); None if absent."""
+        if key not in self.pins:
+            path = self.store.pin(key, self.pin_dir)
+            if path is None:
+                return None
+            self.pins[key] = path
+        return self.pins[key]
+
+    def _pinned(self, key: str) -> Path:
+        path = self._pin(key)
+        if path is None:
+            raise SynthesisError("a segment left the cache during the render; render again")
+        return path
+
     # Encoding -----------------------------------------------------------------------------
 
     def _encode_missing(self, planned, timeline: LessonTimeline, transition_keys, temp_dir):
@@ -397,10 +418,8 @@ class _Render:
         stats = self.stats
         stats.compositor, stats.device = compositor.name, self.settings.device
         stats.encoder = {**self.encoder.as_dict(), "codec": "libx264", "audio": "aac"}
-        missing_scenes = [p.timing.index for p in planned if self.store.get(p.key) is None]
-        missing_transitions = [
-            i for i, key in enumerate(transition_keys) if self.store.get(key) is None
-        ]
+        missing_scenes = [p.timing.index for p in planned if not self._pin(p.key)]
+        missing_transitions = [i for i, key in enumerate(transition_keys) if not self._pin(key)]
         stats.scene_misses, stats.scene_hits = (
             len(missing_scenes),
             len(planned) - len(missing_scenes),
@@ -471,6 +490,7 @@ class _Render:
                     still=plan.motion is None,
                     on_frames=lambda n: pool.worker_check((job_id, n)),
                 )
+            self._pin(plan.key)
 
         return job
 
@@ -508,6 +528,7 @@ class _Render:
                     still=False,
                     on_frames=lambda n: pool.worker_check((job_id, n)),
                 )
+            self._pin(key)
 
         return job
 
@@ -515,12 +536,7 @@ class _Render:
         saved = boundary_dir / f"{index}.{which}.npy"
         if saved.exists():
             return np.load(saved)
-        path = self.store.get(key)
-        if path is None:
-            raise SynthesisError(
-                f"scene {index + 1}: its segment left the cache during the render; render again"
-            )
-        first, last = boundary_frames(path)
+        first, last = boundary_frames(self._pinned(key))
         return first if which == "first" else last
 
     # Outputs ------------------------------------------------------------------------------
@@ -528,12 +544,7 @@ class _Render:
     def _write_outputs(self, timeline, ordered, render_key, temp_dir, final) -> None:
         staged = {name: temp_dir / path.name for name, path in final.items()}
         language = self.storyboard.language
-        segment_paths = []
-        for key in ordered:
-            path = self.store.get(key)
-            if path is None:
-                raise SynthesisError("a segment left the cache during the render; render again")
-            segment_paths.append(path)
+        segment_paths = [self._pinned(key) for key in ordered]
         scene_count = self.reporter.scene_count
 
         def on_segment(position: int) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 # Bump when frames, audio or encoding change in a way the key fields do not capture.
 RENDERER_VERSION = "1"
 _HASH_CHUNK_BYTES = 1 << 20
+ABANDONED_WRITE_S = 24 * 3600
 
 
 def content_key(kind: str, fields: dict[str, object]) -> str:
@@ -80,6 +82,26 @@ class SegmentStore:
         finally:
             temp_path.unlink(missing_ok=True)
 
+    def pin(self, key: str, folder: Path) -> Path | None:
+        """Hard-link a stored segment into folder, so eviction elsewhere cannot take it away.
+
+        Returns the pinned path, the stored path when a link is impossible (another file
+        system), or None when the segment is not stored. Marks the segment as used.
+        """
+        stored = self.get(key)
+        if stored is None:
+            return None
+        pinned = Path(folder) / stored.name
+        if pinned.exists():
+            return pinned
+        try:
+            os.link(stored, pinned)
+        except FileNotFoundError:
+            return None  # evicted by a concurrent render just now
+        except OSError:
+            return stored
+        return pinned
+
     def keys(self) -> list[str]:
         return [path.stem for path in self.root.glob("*.mp4") if not path.name.startswith(".")]
 
@@ -92,6 +114,7 @@ class SegmentStore:
         Segments named in keep (those the current render uses) are never removed, even if
         they alone exceed the cap.
         """
+        self._remove_abandoned_writes()
         entries = self._entries()
         before = sum(size for _, size, _ in entries)
         if self.max_bytes is None or before <= self.max_bytes:
@@ -110,6 +133,14 @@ class SegmentStore:
             total -= size
             removed.append(path.stem)
         return EvictionResult(tuple(removed), before, total)
+
+    def _remove_abandoned_writes(self) -> None:
+        # A killed render can leave a half-written temporary file; no write takes a day.
+        cutoff = time.time() - ABANDONED_WRITE_S
+        for path in self.root.glob(".*.mp4"):
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
 
     def _entries(self) -> list[tuple[Path, int, float]]:
         entries = []

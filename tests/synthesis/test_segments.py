@@ -102,3 +102,32 @@ def test_no_cap_means_no_eviction(tmp_path):
     put(store, "a", 1000, used_at=1_000)
     assert store.evict().removed == ()
     assert store.keys() == ["a"]
+
+
+def test_a_pinned_segment_survives_eviction_by_another_render(tmp_path):
+    store = SegmentStore(tmp_path / "cache", max_bytes=0)
+    put(store, "in-use", 10, used_at=1_000)
+    render_folder = tmp_path / "render"
+    render_folder.mkdir()
+
+    pinned = store.pin("in-use", render_folder)
+    store.evict()  # another render, with its own segments to keep
+
+    assert store.get("in-use") is None
+    assert pinned.parent == render_folder
+    assert pinned.read_bytes() == b"x" * 10
+    assert store.pin("missing", render_folder) is None
+
+
+def test_eviction_clears_abandoned_temporary_writes_but_not_fresh_ones(tmp_path):
+    store = SegmentStore(tmp_path)
+    abandoned = store.root / ".0123456789abcdef-old.mp4"
+    abandoned.write_bytes(b"half")
+    os.utime(abandoned, (1_000, 1_000))
+    fresh = store.root / ".fedcba9876543210-new.mp4"
+    fresh.write_bytes(b"writing")
+
+    store.evict()
+
+    assert not abandoned.exists()
+    assert fresh.exists()
