@@ -1,14 +1,18 @@
-"""A scene's narration track: sentence clips placed at their times, faded, padded to the frames.
+"""A scene's sound: sentence clips placed at their times, an optional music bed ducked under them.
 
 moviepy does the sequencing (AudioArrayClip placed with `with_start`, mixed by
-CompositeAudioClip, edged with AudioFadeIn/AudioFadeOut); the result is cut or padded to the
-exact sample count of the scene's video so that joined segments never drift.
+CompositeAudioClip, edged with AudioFadeIn/AudioFadeOut); PyAV decodes music files. The
+result is cut or padded to the exact sample count of the scene's video so that joined
+segments never drift.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
+import av
 import numpy as np
 from moviepy import AudioArrayClip, CompositeAudioClip, afx
 
@@ -19,33 +23,110 @@ from synthesis.timeline import TimedSentence
 
 # Short fades keep a clip's first and last samples from clicking against silence.
 EDGE_FADE_S = 0.005
+# Ducking ramps: music dips just before a sentence and comes back just after it.
+DUCK_ATTACK_S = 0.15
+DUCK_RELEASE_S = 0.3
 
 
-def scene_audio(sentences: Sequence[TimedSentence], sample_count: int) -> np.ndarray:
-    """Mono float32 narration for one scene, exactly sample_count samples long."""
-    if not sentences:
-        return np.zeros(sample_count, dtype=np.float32)
+@dataclass(frozen=True)
+class MusicBed:
+    """Background music under every scene: quiet, quieter while someone speaks, faded at edges.
+
+    Each scene starts the music from its beginning (looping it if the scene is longer), so a
+    scene's sound still depends on that scene alone and its segment stays reusable.
+    """
+
+    path: Path
+    gain_db: float = -24.0  # music level where nobody speaks
+    duck_db: float = -12.0  # further change while a sentence plays
+    fade_s: float = 0.5
+
+
+def scene_audio(
+    sentences: Sequence[TimedSentence], sample_count: int, *, music: MusicBed | None = None
+) -> np.ndarray:
+    """Mono float32 sound for one scene, exactly sample_count samples long."""
     duration_s = sample_count / AUDIO_RATE_HZ
-    clips = []
-    for sentence in sentences:
-        if sentence.wav_path is None:
-            continue
-        raw = read_wav(sentence.wav_path)
-        if raw.sample_rate != AUDIO_RATE_HZ:
-            raise SynthesisError(
-                f"narration clip {sentence.wav_path.name} is {raw.sample_rate} Hz, "
-                f"expected {AUDIO_RATE_HZ} Hz"
-            )
-        clip = (
-            # Two equal channels: moviepy's array clips and fades assume stereo frames.
-            AudioArrayClip(np.repeat(raw.samples.reshape(-1, 1), 2, axis=1), fps=AUDIO_RATE_HZ)
-            .with_start(sentence.start_s)
-            .with_effects([afx.AudioFadeIn(EDGE_FADE_S), afx.AudioFadeOut(EDGE_FADE_S)])
-        )
-        clips.append(clip)
+    clips = [_sentence_clip(sentence) for sentence in sentences if sentence.wav_path is not None]
+    if music is not None:
+        bed = _music_samples(music, duration_s) * _music_envelope(music, sentences, sample_count)
+        clips.append(AudioArrayClip(_stereo(bed), fps=AUDIO_RATE_HZ))
     if not clips:
         return np.zeros(sample_count, dtype=np.float32)
     track = CompositeAudioClip(clips).with_duration(duration_s)
     mixed = track.to_soundarray(fps=AUDIO_RATE_HZ)
     mono = mixed.mean(axis=1) if mixed.ndim == 2 else mixed
     return fit_audio(np.clip(mono, -1.0, 1.0), sample_count)
+
+
+def _stereo(samples: np.ndarray) -> np.ndarray:
+    # Two equal channels: moviepy's array clips and fades assume stereo frames.
+    return np.repeat(np.asarray(samples, dtype=np.float64).reshape(-1, 1), 2, axis=1)
+
+
+def _sentence_clip(sentence: TimedSentence) -> AudioArrayClip:
+    raw = read_wav(sentence.wav_path)
+    if raw.sample_rate != AUDIO_RATE_HZ:
+        raise SynthesisError(
+            f"narration clip {sentence.wav_path.name} is {raw.sample_rate} Hz, "
+            f"expected {AUDIO_RATE_HZ} Hz"
+        )
+    return (
+        AudioArrayClip(_stereo(raw.samples), fps=AUDIO_RATE_HZ)
+        .with_start(sentence.start_s)
+        .with_effects([afx.AudioFadeIn(EDGE_FADE_S), afx.AudioFadeOut(EDGE_FADE_S)])
+    )
+
+
+def _music_samples(music: MusicBed, duration_s: float) -> np.ndarray:
+    """The music from its start, looped to duration_s, faded in and out, as mono samples."""
+    sample_count = round(duration_s * AUDIO_RATE_HZ)
+    looped = np.resize(_decode_music(music.path, sample_count), sample_count)  # loops it
+    fade_s = min(music.fade_s, duration_s / 2)
+    faded = AudioArrayClip(_stereo(looped), fps=AUDIO_RATE_HZ).with_effects(
+        [afx.AudioFadeIn(fade_s), afx.AudioFadeOut(fade_s)]
+    )
+    return fit_audio(faded.to_soundarray(fps=AUDIO_RATE_HZ).mean(axis=1), sample_count)
+
+
+def _decode_music(path: Path, max_samples: int) -> np.ndarray:
+    """Up to max_samples of the file as mono 48 kHz float samples.
+
+    PyAV rather than moviepy's AudioFileClip: that reader upmixes mono to stereo 3 dB
+    down, rounds durations to 10 ms and returned silence for some ranges of a plain WAV.
+    """
+    chunks: list[np.ndarray] = []
+    decoded = 0
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise SynthesisError(f"music file '{path.name}' has no sound")
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE_HZ)
+            for frame in container.decode(audio=0):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+                    decoded += chunks[-1].size
+                if decoded >= max_samples:
+                    break
+    except (av.FFmpegError, OSError) as exc:
+        raise SynthesisError(f"music file '{path.name}' cannot be read: {exc}") from exc
+    if not decoded:
+        raise SynthesisError(f"music file '{path.name}' has no sound")
+    return np.concatenate(chunks)[:max_samples]
+
+
+def _music_envelope(
+    music: MusicBed, sentences: Sequence[TimedSentence], sample_count: int
+) -> np.ndarray:
+    """Gain per sample: gain_db, lowered by duck_db while a sentence plays (with ramps)."""
+    speaking = np.zeros(sample_count, dtype=np.float32)
+    for sentence in sentences:
+        start = max(0, round((sentence.start_s - DUCK_ATTACK_S) * AUDIO_RATE_HZ))
+        end = min(sample_count, round((sentence.end_s + DUCK_RELEASE_S) * AUDIO_RATE_HZ))
+        speaking[start:end] = 1.0
+    # Smooth the on/off steps into ramps as long as the attack.
+    ramp = max(1, round(DUCK_ATTACK_S * AUDIO_RATE_HZ))
+    smooth = np.convolve(speaking, np.ones(ramp, dtype=np.float32) / ramp, mode="same")
+    base = 10 ** (music.gain_db / 20)
+    ducked = 10 ** ((music.gain_db + music.duck_db) / 20)
+    return (base + (ducked - base) * np.clip(smooth, 0, 1)).astype(np.float32)

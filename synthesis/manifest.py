@@ -67,6 +67,7 @@ def build_manifest(
     transition_keys: list[str],
     warnings: list[str],
     statistics: dict[str, object],
+    music: str | None = None,
 ) -> dict[str, object]:
     """The manifest as JSON-ready data; times are seconds on the lesson's clock."""
     scenes = []
@@ -127,6 +128,7 @@ def build_manifest(
             "quality": settings.quality,
             "burn_captions": settings.burn_captions,
             "device": settings.device,
+            "music": music,
             "voice": {
                 "engines": list(settings.voice.engines),
                 "voice": settings.voice.voice,

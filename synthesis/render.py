@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from synthesis import captions as tracks
-from synthesis.audio_track import scene_audio
+from synthesis.audio_track import MusicBed, scene_audio
 from synthesis.encode import (
     audio_samples_for_frames,
     boundary_frames,
@@ -172,12 +172,14 @@ def render(
     progress: Callable[[Progress], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     cache_max_bytes: int | None = None,
+    music: Path | None = None,
 ) -> RenderResult:
     """Render a storyboard to out_path (an .mp4) and its sidecar files; see the module docstring.
 
     Progress reports carry a 1-based scene_index. cache_max_bytes caps the segment store
-    (least recently used segments go first; None: no cap). Raises SynthesisError with a
-    message a user can act on, and RenderCancelled once should_cancel() returns true.
+    (least recently used segments go first; None: no cap). music is an optional audio file
+    played quietly under every scene, ducked while someone speaks. Raises SynthesisError
+    with a message a user can act on, and RenderCancelled once should_cancel() returns true.
     """
     validate_settings(settings)
     if not storyboard.scenes:
@@ -186,6 +188,8 @@ def render(
     if out_path.suffix.lower() != ".mp4":
         raise SynthesisError(f"output {out_path.name}: the video file name must end in .mp4")
     languages = [_scene_language(i, s, storyboard) for i, s in enumerate(storyboard.scenes)]
+    if music is not None and not Path(music).is_file():
+        raise SynthesisError(f"music file '{music}' does not exist")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     run = _Render(
         storyboard,
@@ -194,6 +198,7 @@ def render(
         store=SegmentStore(Path(cache_dir), max_bytes=cache_max_bytes),
         cache_dir=Path(cache_dir),
         reporter=_Reporter(progress, should_cancel, len(storyboard.scenes)),
+        music=MusicBed(Path(music)) if music is not None else None,
     )
     temp_dir = Path(tempfile.mkdtemp(prefix=f".{out_path.stem}.rendering-", dir=out_path.parent))
     try:
@@ -207,13 +212,16 @@ def render(
 class _Render:
     """One render's state: settings, the segment store, progress, warnings and statistics."""
 
-    def __init__(self, storyboard, languages, settings, *, store, cache_dir, reporter) -> None:
+    def __init__(
+        self, storyboard, languages, settings, *, store, cache_dir, reporter, music
+    ) -> None:
         self.storyboard: Storyboard = storyboard
         self.languages: list[str] = languages
         self.settings: RenderSettings = settings
         self.store: SegmentStore = store
         self.cache_dir: Path = cache_dir
         self.reporter: _Reporter = reporter
+        self.music: MusicBed | None = music
         self.encoder = encoder_settings(settings.quality, settings.fps)
         self.size_px = (settings.width_px, settings.height_px)
         self.stats = RenderStats()
@@ -265,6 +273,7 @@ class _Render:
             transition_keys=transition_keys,
             warnings=self.warnings,
             statistics=statistics,
+            music=self.music.path.name if self.music else None,
         )
         write_json(temp_dir / final["manifest"].name, manifest)
         self.reporter.check_cancel()
@@ -357,9 +366,20 @@ class _Render:
                 "motion": motion,
                 "opening_label": position == 0,
                 "pixels": self._pixel_fields(),
+                "music": self._music_fields(),
             }
             planned.append(_PlannedScene(timing, visual, motion, content_key("scene", fields)))
         return planned
+
+    def _music_fields(self) -> dict[str, object] | None:
+        if self.music is None:
+            return None
+        return {
+            "sha256": file_digest(self.music.path),
+            "gain_db": self.music.gain_db,
+            "duck_db": self.music.duck_db,
+            "fade_s": self.music.fade_s,
+        }
 
     def _transition_key(self, leaving: _PlannedScene, arriving: _PlannedScene, timeline) -> str:
         fields = {
@@ -477,7 +497,9 @@ class _Render:
             if boundary_dir is not None:
                 frames = _keep_boundaries(frames, boundary_dir / str(plan.timing.index))
             audio = scene_audio(
-                plan.timing.sentences, audio_samples_for_frames(frame_count, settings.fps)
+                plan.timing.sentences,
+                audio_samples_for_frames(frame_count, settings.fps),
+                music=self.music,
             )
             with self.store.writing(plan.key) as temp_path:
                 encode_segment(

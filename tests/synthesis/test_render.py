@@ -459,3 +459,45 @@ def test_burned_captions_are_unwrapped_and_fit_the_caption_box():
     assert english[-1].end_s == pytest.approx(5.0)
     for earlier, later in zip(english, english[1:], strict=False):
         assert earlier.end_s == pytest.approx(later.start_s)
+
+
+def test_music_bed_plays_under_the_lesson_and_changes_the_segments(tmp_path, picture, cache_dir):
+    import wave
+
+    import numpy as np
+
+    from tests.synthesis.media_checks import decoded_audio
+
+    music = tmp_path / "bed.wav"
+    with wave.open(str(music), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(48_000)
+        tone = 0.8 * np.sin(2 * np.pi * 220 * np.arange(48_000) / 48_000)
+        handle.writeframes((tone * 32767).astype("<i2").tobytes())
+    quiet = render(lesson(picture), tmp_path / "a.mp4", settings=SETTINGS, cache_dir=cache_dir)
+
+    scored = render(
+        lesson(picture), tmp_path / "b.mp4", settings=SETTINGS, cache_dir=cache_dir, music=music
+    )
+
+    assert scored.manifest_data["settings"]["music"] == "bed.wav"
+    assert scored.manifest_data["statistics"]["cache"]["scene_misses"] == 4
+    # Scene 2's lead-in: silence without music, the quiet bed with it.
+    lead_in = slice(
+        round((scored.manifest_data["scenes"][1]["start_s"] + 0.1) * 48_000),
+        round((scored.manifest_data["scenes"][1]["start_s"] + 0.3) * 48_000),
+    )
+    assert np.abs(decoded_audio(quiet.video)[lead_in]).max() < 0.002
+    assert np.abs(decoded_audio(scored.video)[lead_in]).max() > 0.01
+
+
+def test_a_missing_music_file_is_refused(tmp_path, picture, cache_dir):
+    with pytest.raises(SynthesisError, match="music file .*nope.mp3.* does not exist"):
+        render(
+            lesson(picture),
+            tmp_path / "l.mp4",
+            settings=SETTINGS,
+            cache_dir=cache_dir,
+            music=tmp_path / "nope.mp3",
+        )

@@ -46,6 +46,9 @@ class Command(BaseCommand):
             "--device", choices=["auto", "cpu", "cuda"], default=settings.LECTERN_DEVICE
         )
         parser.add_argument("--max-scenes", type=int, help="render only the first N scenes")
+        parser.add_argument(
+            "--music", type=Path, help="an audio file to play quietly under the narration"
+        )
 
     def handle(self, *args, source: str, output: Path, **options):
         from synthesis.render import render
@@ -67,6 +70,7 @@ class Command(BaseCommand):
                 cache_dir=Path(settings.LECTERN_CACHE_DIR),
                 progress=lambda report: _show(bar, report),
                 cache_max_bytes=settings.LECTERN_CACHE_MAX_MB * 1024 * 1024,
+                music=options["music"],
             )
         except RenderCancelled as error:
             raise CommandError("The render was cancelled.") from error
