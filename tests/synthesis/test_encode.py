@@ -220,3 +220,27 @@ def test_held_batches_broadcast_from_one_picture_encode_like_full_ones(tmp_path)
     first, last = boundary_frames(path)
     for frame in (first, last, frame_at(path, 1.0)):
         assert np.abs(frame.astype(int) - picture).mean() < 4
+
+
+@pytest.mark.parametrize("quality", ["draft", "standard", "high"])
+def test_held_and_moving_segments_join_at_every_quality(tmp_path, quality):
+    width, height = SIZE
+    moving = np.random.default_rng(1).integers(0, 255, (6, height, width, 3), dtype=np.uint8)
+    held = np.broadcast_to(moving[0], (6, height, width, 3))
+    paths = []
+    for name, frames, still in (("held", held, True), ("moving", moving, False)):
+        path = tmp_path / f"{name}.mp4"
+        encode_segment(
+            path,
+            iter([frames]),
+            np.zeros(10),
+            fps=FPS,
+            size_px=SIZE,
+            encoder=encoder_settings(quality, FPS),
+            still=still,
+        )
+        paths.append(path)
+
+    joined = join_segments(paths, tmp_path / "joined.mp4", fps=FPS, metadata={})
+
+    assert joined.frame_count == decoded_frame_count(joined.path) == 12
