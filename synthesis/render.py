@@ -47,6 +47,7 @@ from synthesis.storyboard import (
     Visual,
 )
 from synthesis.timeline import (
+    FIRST_SCENE_MIN_S,
     OPENING_LABEL_S,
     Cue,
     LessonTimeline,
@@ -343,7 +344,13 @@ class _Render:
     def _plan_scenes(self, spoken: list[list]) -> list[_PlannedScene]:
         planned = []
         for position, scene in enumerate(self.storyboard.scenes):
-            timing = scene_timing(position, scene, spoken[position], fps=self.settings.fps)
+            timing = scene_timing(
+                position,
+                scene,
+                spoken[position],
+                fps=self.settings.fps,
+                min_duration_s=FIRST_SCENE_MIN_S if position == 0 else 0.0,
+            )
             if timing.silent:
                 self.warnings.append(
                     f"scene {position + 1} ({scene.id}): no narration; its visual is held "

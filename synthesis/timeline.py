@@ -21,6 +21,8 @@ TAIL_S = 0.6
 SILENT_HOLD_S = 3.0
 TRANSITION_S = 0.5
 OPENING_LABEL_S = 2.5
+# The first scene outlasts the opening AI label, so the label is never cut by a transition.
+FIRST_SCENE_MIN_S = OPENING_LABEL_S + 0.5
 # A caption cue holds at most two lines of about 42 Latin characters or 20 CJK characters.
 CUE_MAX_CHARS = {"latin": 84, "cjk": 40}
 LINE_MAX_CHARS = {"latin": 42, "cjk": 20}
@@ -108,9 +110,12 @@ def place_sentences(spoken: Sequence[object], *, fps: int) -> tuple[tuple[TimedS
     return tuple(placed), frames_for(clock_s + TAIL_S, fps)
 
 
-def scene_timing(index: int, scene: Scene, spoken: Sequence[object], *, fps: int) -> SceneTiming:
-    """Time one scene from its spoken sentences."""
+def scene_timing(
+    index: int, scene: Scene, spoken: Sequence[object], *, fps: int, min_duration_s: float = 0.0
+) -> SceneTiming:
+    """Time one scene from its spoken sentences, lasting at least min_duration_s."""
     sentences, frame_count = place_sentences(spoken, fps=fps)
+    frame_count = max(frame_count, frames_for(min_duration_s, fps))
     return SceneTiming(
         index=index,
         scene=scene,

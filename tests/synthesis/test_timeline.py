@@ -9,7 +9,9 @@ import pytest
 
 from synthesis.storyboard import Scene, Visual
 from synthesis.timeline import (
+    FIRST_SCENE_MIN_S,
     LEAD_IN_S,
+    OPENING_LABEL_S,
     SENTENCE_GAP_S,
     SILENT_HOLD_S,
     TAIL_S,
@@ -168,3 +170,11 @@ def test_chinese_cues_never_start_a_line_with_punctuation_or_cut_a_latin_word():
             for word in ("regression", "prediction"):
                 if word[:3] in piece:
                     assert word in piece.replace("\n", "")
+
+
+def test_a_minimum_duration_lengthens_a_short_scene():
+    short = scene_timing(0, SCENE, [Said("Hi.", 0.5)], fps=10, min_duration_s=FIRST_SCENE_MIN_S)
+    long = scene_timing(0, SCENE, [Said("Hi.", 5.0)], fps=10, min_duration_s=FIRST_SCENE_MIN_S)
+    assert short.duration_s == pytest.approx(FIRST_SCENE_MIN_S)
+    assert short.duration_s > OPENING_LABEL_S
+    assert long.duration_s == pytest.approx(LEAD_IN_S + 5.0 + TAIL_S)
