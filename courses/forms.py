@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from django import forms
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from courses.imports.sources import kind_for_name
 from courses.models import Course, Language, SceneKind, SceneRole
 from courses.services import RENDER_QUALITIES, RENDER_SIZES, split_concept_names
+from courses.uploads import RefusedUpload
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
 CHECKPOINT_CHOICE_SLOTS = 6
@@ -29,6 +31,48 @@ def _check_upload_size(upload) -> None:
                 "limit": filesizeformat(limit),
             }
         )
+
+
+def upload_too_large_message(*, file_name: str, limit_bytes: int) -> str:
+    """The error for a file refused while it was arriving (its full size is never known)."""
+    return _("“%(name)s” is larger than %(limit)s, the largest file Lectern accepts.") % {
+        "name": file_name,
+        "limit": filesizeformat(limit_bytes),
+    }
+
+
+class UploadLimitFormMixin:
+    """For forms with file fields: a file the upload limit refused (courses.uploads) becomes
+    its field's error, and the browser is told the limit so it can refuse the file at once."""
+
+    def __init__(self, *args, refused_uploads: Iterable[RefusedUpload] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused_uploads = tuple(refused_uploads)
+        limit = settings.LECTERN_MAX_UPLOAD_BYTES
+        for field in self.fields.values():
+            if isinstance(field, forms.FileField):
+                field.widget.attrs["data-max-bytes"] = str(limit)
+                field.widget.attrs["data-too-large"] = upload_too_large_message(
+                    file_name="{name}", limit_bytes=limit
+                )
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        if not self.is_bound:
+            return
+        for refused in self.refused_uploads:
+            if refused.field_name not in self.fields:
+                continue
+            # Replaces "This field is required.": the file was sent, only not kept.
+            self.cleaned_data.pop(refused.field_name, None)
+            self._errors[refused.field_name] = self.error_class(
+                [
+                    upload_too_large_message(
+                        file_name=refused.file_name, limit_bytes=refused.limit_bytes
+                    )
+                ],
+                renderer=self.renderer,
+            )
 
 
 class CourseForm(forms.ModelForm):
@@ -68,7 +112,7 @@ class ClassroomsForm(forms.Form):
         self.fields["classrooms"].queryset = owner.classrooms_taught.all()
 
 
-class LessonImportForm(forms.Form):
+class LessonImportForm(UploadLimitFormMixin, forms.Form):
     file = forms.FileField(
         label=_("Lesson material"),
         help_text=_(
@@ -105,7 +149,7 @@ class ImportConfirmForm(forms.Form):
     title = forms.CharField(label=_("Lesson title"), max_length=200)
 
 
-class SceneForm(forms.Form):
+class SceneForm(UploadLimitFormMixin, forms.Form):
     kind = forms.ChoiceField(label=_("Visual"), choices=SceneKind.choices)
     title = forms.CharField(label=_("Title"), max_length=300, required=False)
     body = forms.CharField(

@@ -6,9 +6,13 @@ PermissionDenied (403) for anyone else, so a view cannot forget the check.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from courses.estimates import lesson_estimate_s
 from courses.models import (
@@ -25,6 +29,12 @@ from courses.models import (
 )
 
 ACTIVE_RENDER_STATUSES = (RenderStatus.QUEUED, RenderStatus.RUNNING)
+# A version in one of these states may be on students' screens; its lesson is never deleted.
+LIVE_VERSION_STATUSES = (VersionStatus.APPROVED, VersionStatus.PUBLISHED)
+# A job still queued after this long hints that no render worker is running.
+RENDER_WAIT_HINT_S = 60
+# A running job whose row changed this recently shows that a worker is alive (and busy).
+WORKER_ALIVE_S = 120
 
 
 def user_can_edit_course(user, course: Course) -> bool:
@@ -149,8 +159,93 @@ def course_concepts(course: Course) -> QuerySet[Concept]:
     return course.concepts.all()
 
 
+def lesson_deletion_blockers(lessons: QuerySet[Lesson]) -> list[str]:
+    """Why these lessons cannot be deleted now, one sentence each; empty when they can.
+
+    A lesson with an approved or published version may be on students' screens, and one
+    being rendered would have its outputs written after the rows are gone.
+    """
+    reasons: list[str] = []
+    live = (
+        LessonVersion.objects.filter(lesson__in=lessons, status__in=LIVE_VERSION_STATUSES)
+        .select_related("lesson")
+        .order_by("lesson__position", "lesson_id", "-number")
+    )
+    named: set[int] = set()
+    for version in live:
+        if version.lesson_id in named:
+            continue
+        named.add(version.lesson_id)
+        reasons.append(
+            _(
+                "Version %(number)s of “%(lesson)s” is %(status)s: students may be watching "
+                "it, so the lesson is kept."
+            )
+            % {
+                "number": version.number,
+                "lesson": version.lesson.title,
+                "status": version.get_status_display().lower(),
+            }
+        )
+    rendering = (
+        Lesson.objects.filter(
+            pk__in=lessons.values("pk"), versions__render_jobs__status__in=ACTIVE_RENDER_STATUSES
+        )
+        .distinct()
+        .order_by("position", "id")
+    )
+    for lesson in rendering:
+        reasons.append(
+            _("“%(lesson)s” is being rendered: cancel the render or wait for it to end.")
+            % {"lesson": lesson.title}
+        )
+    return reasons
+
+
+def lessons_by_id(lesson_ids: list[int]) -> QuerySet[Lesson]:
+    return Lesson.objects.filter(pk__in=lesson_ids)
+
+
+def deletion_summary(lessons: QuerySet[Lesson]) -> dict[str, int]:
+    """How many lessons, versions and rendered videos deleting these lessons removes."""
+    return {
+        "lessons": lessons.count(),
+        "versions": LessonVersion.objects.filter(lesson__in=lessons).count(),
+        "videos": RenderJob.objects.filter(version__lesson__in=lessons)
+        .exclude(output_dir="")
+        .count(),
+    }
+
+
+def render_job_wait_state(job: RenderJob, *, now: datetime | None = None) -> str:
+    """Why a queued job still waits: "" (not queued, or not for long), "busy" (a worker is
+    rendering something else) or "no_worker" (no render has made progress lately)."""
+    if job.status != RenderStatus.QUEUED or job.created_at is None:
+        return ""
+    now = now or timezone.now()
+    if now - job.created_at < timedelta(seconds=RENDER_WAIT_HINT_S):
+        return ""
+    busy = (
+        RenderJob.objects.filter(
+            status=RenderStatus.RUNNING, updated_at__gte=now - timedelta(seconds=WORKER_ALIVE_S)
+        )
+        .exclude(pk=job.pk)
+        .exists()
+    )
+    return "busy" if busy else "no_worker"
+
+
+def _wait_hint_in_s(job: RenderJob, now: datetime) -> int | None:
+    """Seconds until a queued job has waited long enough for the hint; None when not queued."""
+    if job.status != RenderStatus.QUEUED or job.created_at is None:
+        return None
+    waited_s = (now - job.created_at).total_seconds()
+    return max(0, int(RENDER_WAIT_HINT_S - waited_s) + 1)
+
+
 def render_job_payload(job: RenderJob) -> dict:
     """What the progress page needs: the same dict is stored, sent on connect and pushed."""
+    now = timezone.now()
     return {
         "id": job.pk,
         "status": job.status,
@@ -164,4 +259,6 @@ def render_job_payload(job: RenderJob) -> dict:
         "warnings": list(job.warnings),
         "cancel_requested": job.cancel_requested,
         "finished": job.is_finished,
+        "waiting": render_job_wait_state(job, now=now),
+        "waiting_hint_in_s": _wait_hint_in_s(job, now),
     }

@@ -8,6 +8,7 @@ shared) and changes the copy, so what was rendered or published stays reproducib
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import uuid
@@ -48,6 +49,7 @@ from courses.selectors import (
     ACTIVE_RENDER_STATUSES,
     active_render_job,
     latest_successful_render,
+    lesson_deletion_blockers,
     lesson_version_is_frozen,
 )
 from synthesis.errors import LessonImportError
@@ -109,10 +111,28 @@ def course_create(
 
 
 def course_update(*, course: Course, title: str, language: str, description: str) -> Course:
+    """Rename a course or change its language and description (its address stays)."""
     course.title, course.language, course.description = title.strip(), language, description
     course.full_clean()
     course.save()
     return course
+
+
+def course_delete(*, course: Course, user) -> None:
+    """Delete a course with its lessons, concepts, pending imports and their files.
+
+    Refused (ValidationError naming each reason) while any lesson has an approved or
+    published version, or is being rendered: then nothing is deleted.
+    """
+    with transaction.atomic():
+        Course.objects.select_for_update().filter(pk=course.pk).first()
+        lessons = Lesson.objects.filter(course=course)
+        _refuse_deletion_if_blocked(lessons)
+        _remove_media_on_commit(list(lessons.values_list("pk", flat=True)))
+        for folder in course.pending_imports.values_list("folder", flat=True):
+            transaction.on_commit(lambda folder=folder: safezip.remove_tree(Path(folder)))
+        logger.info("user %s deleted course %s (%s)", user.pk, course.pk, course.slug)
+        course.delete()
 
 
 def course_set_classrooms(*, course: Course, classrooms: Iterable) -> None:
@@ -161,6 +181,71 @@ def lesson_create(*, course: Course, title: str, created_by, language: str = "")
             lesson=lesson, number=1, language=language or course.language, created_by=created_by
         )
     return lesson
+
+
+def lesson_update(*, lesson: Lesson, title: str) -> Lesson:
+    """Rename a lesson; every version (published ones too) shows the new title."""
+    lesson.title = title.strip()
+    lesson.full_clean()
+    lesson.save(update_fields=["title"])
+    return lesson
+
+
+def lesson_delete(*, lesson: Lesson, user) -> Course:
+    """Delete a lesson with all its versions, scenes, renders and their files.
+
+    Refused (ValidationError) when a version is approved or published, or a render of
+    it is queued or running. Returns the course the lesson belonged to.
+    """
+    course = lesson.course
+    with transaction.atomic():
+        Lesson.objects.select_for_update().filter(pk=lesson.pk).first()
+        _refuse_deletion_if_blocked(Lesson.objects.filter(pk=lesson.pk))
+        _remove_media_on_commit([lesson.pk])
+        logger.info("user %s deleted lesson %s (%s)", user.pk, lesson.pk, lesson.title)
+        lesson.delete()
+    return course
+
+
+def _refuse_deletion_if_blocked(lessons) -> None:
+    reasons = lesson_deletion_blockers(lessons)
+    if reasons:
+        raise ValidationError(reasons)
+
+
+def _remove_media_on_commit(lesson_ids: list[int]) -> None:
+    """Once the deletion commits, remove the lessons' scene images and render outputs.
+
+    An image another lesson's scene still names is kept.
+    """
+    scenes = Scene.objects.filter(version__lesson__in=lesson_ids).exclude(image="")
+    images = set(scenes.values_list("image", flat=True))
+    images -= set(
+        Scene.objects.filter(image__in=images)
+        .exclude(version__lesson__in=lesson_ids)
+        .values_list("image", flat=True)
+    )
+    media_root = Path(settings.MEDIA_ROOT).resolve()
+    outputs = [
+        (media_root / output_dir).resolve()
+        for output_dir in RenderJob.objects.filter(version__lesson__in=lesson_ids)
+        .exclude(output_dir="")
+        .values_list("output_dir", flat=True)
+    ]
+
+    def remove() -> None:
+        storage = Scene._meta.get_field("image").storage
+        for name in sorted(images):
+            storage.delete(name)
+        for folder in outputs:
+            if folder.is_relative_to(media_root) and folder != media_root:
+                shutil.rmtree(folder, ignore_errors=True)
+        for lesson_id in lesson_ids:
+            # The lesson's own image folder (scene_image_path), once it is empty.
+            with contextlib.suppress(OSError):
+                (media_root / "scenes" / str(lesson_id)).rmdir()
+
+    transaction.on_commit(remove)
 
 
 def _next_version_number(lesson: Lesson) -> int:

@@ -12,6 +12,8 @@ urlpatterns = [
     path("imports/<uuid:pending_id>/discard/", views.import_discard, name="import_discard"),
     path("imports/<uuid:pending_id>/images/<int:index>/", views.import_image, name="import_image"),
     path("lessons/<int:lesson_id>/", views.lesson_detail, name="lesson_detail"),
+    path("lessons/<int:lesson_id>/edit/", views.lesson_edit, name="lesson_edit"),
+    path("lessons/<int:lesson_id>/delete/", views.lesson_delete, name="lesson_delete"),
     path("versions/<int:version_id>/", views.version_detail, name="version_detail"),
     path("versions/<int:version_id>/scenes/", views.scene_add, name="scene_add"),
     path(
@@ -51,6 +53,7 @@ urlpatterns = [
     # Course pages last: a course slug could otherwise shadow the fixed paths above.
     path("<str:slug>/", views.course_detail, name="course_detail"),
     path("<str:slug>/edit/", views.course_edit, name="course_edit"),
+    path("<str:slug>/delete/", views.course_delete, name="course_delete"),
     path("<str:slug>/classes/", views.course_classrooms, name="course_classrooms"),
     path("<str:slug>/lessons/", views.lesson_create, name="lesson_create"),
     path("<str:slug>/import/", views.lesson_import, name="lesson_import"),

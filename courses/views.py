@@ -41,6 +41,7 @@ from courses.forms import (
 from courses.media import ranged_file_response
 from courses.models import Checkpoint, RenderStatus, SceneKind, SceneRole, VersionStatus
 from courses.templatetags.studio import STAGE_LABELS
+from courses.uploads import refused_uploads, upload_size_limited
 from synthesis.errors import LessonImportError, SynthesisError
 
 teacher_required = role_required(Role.TEACHER)
@@ -119,6 +120,29 @@ def course_edit(request, slug):
 
 
 @teacher_required
+@require_http_methods(["GET", "POST"])
+def course_delete(request, slug):
+    """A confirmation page; its POST deletes the course unless a lesson is live or rendering."""
+    course = selectors.course_for_editor(user=request.user, slug=slug)
+    lessons = course.lessons.all()
+    blockers = selectors.lesson_deletion_blockers(lessons)
+    if request.method == "POST":
+        try:
+            services.course_delete(course=course, user=request.user)
+        except ValidationError as error:
+            blockers = _validation_messages(error)
+        else:
+            messages.success(request, _("Course “%(title)s” deleted.") % {"title": course.title})
+            return redirect("courses:course_list")
+    context = {
+        "course": course,
+        "blockers": blockers,
+        "summary": selectors.deletion_summary(lessons),
+    }
+    return render(request, "courses/course_confirm_delete.html", context)
+
+
+@teacher_required
 @require_POST
 def course_classrooms(request, slug):
     course = selectors.course_for_editor(user=request.user, slug=slug)
@@ -160,9 +184,57 @@ def lesson_detail(request, lesson_id):
 
 @teacher_required
 @require_http_methods(["GET", "POST"])
+def lesson_edit(request, lesson_id):
+    """Rename a lesson."""
+    lesson = selectors.lesson_for_editor(user=request.user, lesson_id=lesson_id)
+    form = LessonForm(request.POST or None, initial={"title": lesson.title})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.lesson_update(lesson=lesson, title=form.cleaned_data["title"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Lesson renamed."))
+            return redirect(_version_url(lesson.latest_version))
+    context = {"course": lesson.course, "lesson": lesson, "form": form}
+    return render(request, "courses/lesson_form.html", context)
+
+
+@teacher_required
+@require_http_methods(["GET", "POST"])
+def lesson_delete(request, lesson_id):
+    """A confirmation page; its POST deletes the lesson unless it is live or rendering."""
+    lesson = selectors.lesson_for_editor(user=request.user, lesson_id=lesson_id)
+    lessons = selectors.lessons_by_id([lesson.pk])
+    blockers = selectors.lesson_deletion_blockers(lessons)
+    if request.method == "POST":
+        try:
+            course = services.lesson_delete(lesson=lesson, user=request.user)
+        except ValidationError as error:
+            blockers = _validation_messages(error)
+        else:
+            messages.success(request, _("Lesson “%(title)s” deleted.") % {"title": lesson.title})
+            return redirect("courses:course_detail", slug=course.slug)
+    context = {
+        "course": lesson.course,
+        "lesson": lesson,
+        "blockers": blockers,
+        "summary": selectors.deletion_summary(lessons),
+    }
+    return render(request, "courses/lesson_confirm_delete.html", context)
+
+
+@upload_size_limited
+@teacher_required
+@require_http_methods(["GET", "POST"])
 def lesson_import(request, slug):
     course = selectors.course_for_editor(user=request.user, slug=slug)
-    form = LessonImportForm(request.POST or None, request.FILES or None)
+    posted = request.method == "POST"  # bound even when the only field was a refused file
+    form = LessonImportForm(
+        request.POST if posted else None,
+        request.FILES if posted else None,
+        refused_uploads=refused_uploads(request),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             pending = services.pending_import_create(
@@ -348,13 +420,14 @@ def version_submit(request, version_id):
 # Scenes ---------------------------------------------------------------------------------
 
 
+@upload_size_limited
 @teacher_required
 @require_http_methods(["GET", "POST"])
 def scene_edit(request, scene_id):
     scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
     version = scene.version
     if request.method == "POST":
-        form = SceneForm(request.POST, request.FILES)
+        form = SceneForm(request.POST, request.FILES, refused_uploads=refused_uploads(request))
         if form.is_valid():
             data = dict(form.cleaned_data)
             try:

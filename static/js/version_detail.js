@@ -1,5 +1,6 @@
 // Lesson version page: live render progress over a WebSocket, with polling as a fallback,
-// cancel without a reload, the preview swapped in when the render ends, and delete confirmation.
+// cancel without a reload, the preview swapped in when the render ends, a hint when no render
+// worker picks the job up, and delete confirmation.
 (function () {
   "use strict";
 
@@ -24,6 +25,7 @@
   var retryForm = document.getElementById("retry-form");
   var finished = false;
   var pollTimer = null;
+  var waitTimer = null;
   var socket = null;
 
   function formatDuration(seconds) {
@@ -56,6 +58,10 @@
       badge.textContent = status.textContent;
       badge.className = status.className;
     });
+    box.querySelectorAll("[data-waiting]").forEach(function (hint) {
+      hint.hidden = hint.dataset.waiting !== job.waiting;
+    });
+    scheduleWaitCheck(job);
     var renderButton = document.getElementById("render-button");
     if (renderButton) renderButton.disabled = !job.finished;
     cancelForm.hidden = job.finished;
@@ -66,6 +72,16 @@
       if (socket) socket.close();
       if (job.status === "succeeded") loadPreview();
     }
+  }
+
+  // A queued job sends no progress, so nothing would tell the page that it has waited
+  // long enough for the "no render worker" hint: ask once it has, then now and then.
+  function scheduleWaitCheck(job) {
+    if (waitTimer) window.clearTimeout(waitTimer);
+    waitTimer = null;
+    if (job.status !== "queued" || pollTimer) return;
+    var delayS = job.waiting_hint_in_s > 0 ? job.waiting_hint_in_s : 15;
+    waitTimer = window.setTimeout(poll, delayS * 1000);
   }
 
   function loadPreview() {

@@ -54,10 +54,16 @@ def world(version, alice, media):
 OWNED_VIEWS = [
     ("course_detail", ["slug"], "get"),
     ("course_edit", ["slug"], "get"),
+    ("course_delete", ["slug"], "get"),
+    ("course_delete", ["slug"], "post"),
     ("course_classrooms", ["slug"], "post"),
     ("lesson_create", ["slug"], "post"),
     ("lesson_import", ["slug"], "get"),
     ("lesson_detail", ["lesson"], "get"),
+    ("lesson_edit", ["lesson"], "get"),
+    ("lesson_edit", ["lesson"], "post"),
+    ("lesson_delete", ["lesson"], "get"),
+    ("lesson_delete", ["lesson"], "post"),
     ("version_detail", ["version"], "get"),
     ("scene_add", ["version"], "post"),
     ("checkpoints_generate", ["version"], "post"),
@@ -275,7 +281,7 @@ def test_oversized_upload_gets_a_form_error(client, alice, course, media, settin
     settings.LECTERN_MAX_UPLOAD_BYTES = 1000
     client.force_login(alice)
     response = upload(client, course, "big.pdf", b"%PDF-1.4\n" + bytes(5000))
-    assert "files can be at most" in response.content.decode()
+    assert "“big.pdf” is larger than 1000" in response.content.decode()
     assert_nothing_saved(media)
 
 
