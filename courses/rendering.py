@@ -92,6 +92,7 @@ def _render_into(job: RenderJob, staging: Path, recorder: RenderProgressRecorder
         cache_dir=Path(settings.LECTERN_CACHE_DIR),
         progress=recorder,
         should_cancel=recorder.should_cancel,
+        cache_max_bytes=settings.LECTERN_CACHE_MAX_MB * 1024 * 1024,
     )
     published = Path(settings.MEDIA_ROOT) / RENDERS_DIR / str(job.pk)
     if published.exists():  # a retried task of the same job

@@ -1,4 +1,4 @@
-"""course_update, course_delete, lesson_update, lesson_delete: what they change, what they refuse."""
+"""Renaming and deleting courses and lessons: what the services change, what they refuse."""
 
 from __future__ import annotations
 
