@@ -318,6 +318,7 @@ class _Render:
             )
             said = []
             for text in split_sentences(scene.narration, language):
+                self.reporter.check_cancel()
                 try:
                     sentence = speak(
                         text, language=language, voice=self.settings.voice, cache_dir=self.cache_dir
