@@ -19,6 +19,7 @@ from synthesis.markdown_blocks import (
     Block,
     Directive,
     Heading,
+    ParagraphNumbering,
     Text,
     front_matter_text,
     parse_blocks,
@@ -27,6 +28,7 @@ from synthesis.markdown_math import join_words
 from synthesis.markdown_scenes import (
     AutoPlanner,
     SceneDraft,
+    Spoken,
     bullet_text,
     end_sentence,
     plan_explicit,
@@ -38,6 +40,7 @@ from synthesis.markdown_source import (
     prepare_source,
     read_lesson_text,
 )
+from synthesis.sentence_parts import sentences_with_parts
 from synthesis.storyboard import Scene, SourceRef, Storyboard, Visual
 
 LESSON_FILE = "lesson.md"
@@ -65,13 +68,19 @@ def import_lesson_folder(folder: Path, *, language: str | None = None) -> Storyb
     language = requested or _front_matter_language(front_matter, lesson_path.name)
     language = language or detect_language(body)
 
-    blocks = without_instructor_notes(parse_blocks(prepare_source(body, language), language))
-    title, title_index = _lesson_title(front_matter, blocks, folder)
+    prepared, source_lines = prepare_source(body, language)
+    # Paragraph numbers count the file's own paragraphs; counting the prepared text's
+    # is the same (and skips a second parse) when preparing changed nothing.
+    numbering = None if prepared == body else ParagraphNumbering.of(body, source_lines)
+    blocks = without_instructor_notes(parse_blocks(prepared, language, numbering=numbering))
+    title, title_index, title_in_lesson = _lesson_title(front_matter, blocks, folder)
     if _has_slide_breaks(blocks):
         drafts, plan_warnings = plan_explicit(blocks, language=language, title=title)
     else:
         planner = AutoPlanner(blocks, language=language, title=title)
-        drafts = planner.plan(title_card=title, skip_index=title_index)
+        drafts = planner.plan(
+            title_card=title, skip_index=title_index, title_in_lesson=title_in_lesson
+        )
         plan_warnings = planner.warnings
     warnings.extend(f"{lesson_path.name}: {warning}" for warning in plan_warnings)
 
@@ -130,8 +139,13 @@ def _front_matter_language(front_matter: dict, file_name: str) -> str | None:
         raise LessonImportError(f"{file_name} front matter: {error}") from error
 
 
-def _lesson_title(front_matter: dict, blocks: list[Block], folder: Path) -> tuple[str, int | None]:
-    """The title, and the index of the heading that gave it (that heading is not a section)."""
+def _lesson_title(
+    front_matter: dict, blocks: list[Block], folder: Path
+) -> tuple[str, int | None, bool]:
+    """The title, the index of the heading that gave it, and whether lesson.md holds it.
+
+    That heading is not a section; a title lesson.md does not hold is the folder's name.
+    """
     first_heading = next((i for i, b in enumerate(blocks) if isinstance(b, Heading)), None)
     heading = blocks[first_heading] if first_heading is not None else None
     title = front_matter.get("title")
@@ -139,14 +153,15 @@ def _lesson_title(front_matter: dict, blocks: list[Block], folder: Path) -> tupl
         title = str(title).strip()
         # A first H1 that repeats the front-matter title would be said twice.
         same = isinstance(heading, Heading) and heading.level == 1 and heading.display == title
-        return title, first_heading if same else None
+        return title, first_heading if same else None, True
     if isinstance(heading, Heading) and heading.level == 1:
-        return heading.display, first_heading
+        return heading.display, first_heading, True
     if isinstance(heading, Heading) and not any(
         isinstance(b, Text) for b in blocks[:first_heading]
     ):
-        return heading.display, None
-    return folder.resolve().name.replace("-", " ").replace("_", " ").strip().capitalize(), None
+        return heading.display, None, True
+    name = folder.resolve().name.replace("-", " ").replace("_", " ").strip().capitalize()
+    return name, None, False
 
 
 def _has_slide_breaks(blocks: list[Block]) -> bool:
@@ -167,13 +182,13 @@ def _scenes(
     for number, draft in enumerate(drafts, start=1):
         problems = list(draft.notes)
         visual = _visual(draft, root=root, problems=problems, language=language)
-        narration = join_words([part for part in draft.narration if part])
-        if not narration:
-            narration = draft.fallback or end_sentence(draft.title, language)
+        parts = [part for part in draft.narration if part.text.strip()]
+        if not parts:
+            title = Spoken(end_sentence(draft.title, language), from_lesson=False)
+            parts = [draft.fallback or title]
             if draft.fallback_note:
                 problems.append(draft.fallback_note)
-        paragraphs = sorted(set(draft.paragraphs))
-        sources = tuple(SourceRef(file=lesson_name, paragraph=p) for p in paragraphs)
+        narration = join_words([part.text for part in parts])
         scene = Scene(
             id=f"s{number:02d}",
             visual=visual,
@@ -181,11 +196,28 @@ def _scenes(
             language=language,
             concepts=draft.concepts,
             role=draft.role,  # type: ignore[arg-type]
-            sources=sources or (SourceRef(file=lesson_name),),
+            sources=sentence_sources(parts, narration, language=language, file=lesson_name),
         )
         scenes.append(scene)
         warnings.extend(f"scene {number}: {problem}" for problem in problems)
     return scenes, warnings
+
+
+def sentence_sources(
+    parts: list[Spoken], narration: str, *, language: str, file: str
+) -> tuple[SourceRef, ...]:
+    """One SourceRef per sentence of `narration` (joined from `parts`), in order."""
+    sources: list[SourceRef] = []
+    for sentence, index in sentences_with_parts([p.text for p in parts], narration, language):
+        part = parts[index]
+        sources.append(
+            SourceRef(
+                file=file if part.from_lesson else "",
+                paragraph=part.paragraph if part.from_lesson else None,
+                sentence=sentence,
+            )
+        )
+    return tuple(sources)
 
 
 def _visual(draft: SceneDraft, *, root: Path, problems: list[str], language: str) -> Visual:

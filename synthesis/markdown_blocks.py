@@ -9,6 +9,7 @@ this module walks its tokens once and keeps, for each block, both what is *said*
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -124,14 +125,51 @@ def front_matter_text(markdown: str) -> tuple[str | None, str]:
     return None, markdown
 
 
-def parse_blocks(markdown: str, language: str) -> list[Block]:
-    """The blocks of a prepared lesson body, in reading order."""
-    return _BlockWalker(language).walk(PARSER.parse(markdown))
+@dataclass(frozen=True)
+class ParagraphNumbering:
+    """Numbers paragraphs as the lesson file has them, though the parser reads prepared text.
+
+    prepare_source drops lines (d2l labels, other frameworks' tabs), so counting the
+    prepared text's paragraphs would drift from the file a teacher opens.
+    """
+
+    source_lines: tuple[int, ...]  # for each prepared line, its line in the lesson body
+    paragraph_starts: tuple[int, ...]  # lines of the body where its paragraphs start
+
+    @classmethod
+    def of(cls, body: str, source_lines: list[int]) -> ParagraphNumbering:
+        starts = []
+        for token in PARSER.parse(body):
+            if token.map is None:
+                continue
+            if token.type == "paragraph_open" or (
+                token.type == "html_block" and _html_is_paragraph(token.content)
+            ):
+                starts.append(token.map[0])
+        return cls(tuple(source_lines), tuple(starts))
+
+    def number(self, prepared_line: int) -> int:
+        """The number (from 1) of the body paragraph that holds this prepared line."""
+        if not self.source_lines:
+            return 1
+        line = self.source_lines[min(prepared_line, len(self.source_lines) - 1)]
+        return max(1, bisect_right(self.paragraph_starts, line))
+
+
+def parse_blocks(
+    markdown: str, language: str, *, numbering: ParagraphNumbering | None = None
+) -> list[Block]:
+    """The blocks of a prepared lesson body, in reading order.
+
+    Paragraphs are numbered by `numbering` when given, else counted in `markdown` itself.
+    """
+    return _BlockWalker(language, numbering).walk(PARSER.parse(markdown))
 
 
 class _BlockWalker:
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, numbering: ParagraphNumbering | None) -> None:
         self.language = language
+        self.numbering = numbering
         self.blocks: list[Block] = []
         self.paragraph = 0
         self.list_depth = 0
@@ -169,7 +207,7 @@ class _BlockWalker:
         elif kind == "table_open":
             return self.table(tokens, index)
         elif kind == "html_block":
-            self.html_block(token.content)
+            self.html_block(token)
         elif kind == "container_div_open":
             self.blocks.append(DivOpen(token.info.strip().lower() or "div"))
         elif kind == "container_div_close":
@@ -178,8 +216,14 @@ class _BlockWalker:
             self.blocks.append(Rule())
         return index + 1
 
+    def next_paragraph(self, token: Token) -> None:
+        if self.numbering is None or token.map is None:
+            self.paragraph += 1
+        else:
+            self.paragraph = self.numbering.number(token.map[0])
+
     def paragraph_block(self, token: Token, inline: Token) -> None:
-        self.paragraph += 1
+        self.next_paragraph(token)
         raw_lines = inline.content.splitlines()
         if _is_grid_table(raw_lines):
             # A Pandoc grid table: keep its ASCII layout on a code slide, never read it.
@@ -240,16 +284,17 @@ class _BlockWalker:
             self.blocks.append(Table(tuple(rows)))
         return index + 1
 
-    def html_block(self, html: str) -> None:
+    def html_block(self, token: Token) -> None:
+        html = token.content
         for match in _DIRECTIVE.finditer(html):
             name, value = match.group(1).lower(), match.group(2).strip()
             self.blocks.append(Directive(name, value, self.paragraph))
-        reader = _HtmlReader()
-        reader.feed(html)
-        reader.close()
+        reader = _read_html(html)
         text = _tidy(" ".join(reader.text))
+        # An HTML block with words or a picture is a paragraph of the lesson.
+        if text or reader.images:
+            self.next_paragraph(token)
         if text:
-            self.paragraph += 1
             self.add_text(_speakable(text), text)
         for code in reader.code:
             self.blocks.append(Code(code, "text"))
@@ -330,6 +375,19 @@ class _HtmlReader(HTMLParser):
             self._pre.append(data)
         else:
             self.text.append(data)
+
+
+def _read_html(html: str) -> _HtmlReader:
+    reader = _HtmlReader()
+    reader.feed(html)
+    reader.close()
+    return reader
+
+
+def _html_is_paragraph(html: str) -> bool:
+    """The rule html_block follows: an HTML block with words or a picture is a paragraph."""
+    reader = _read_html(html)
+    return bool(_tidy(" ".join(reader.text)) or reader.images)
 
 
 def _image_attributes_rule(state: StateInline, silent: bool) -> bool:

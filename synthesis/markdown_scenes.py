@@ -85,6 +85,20 @@ _SENTENCE_END = tuple(".!?。！？:：;；…")
 _CLOSERS = "\"'”’)）」』]"
 
 
+@dataclass(frozen=True)
+class Spoken:
+    """One part of a scene's narration and where it came from.
+
+    paragraph: the lesson paragraph it was read from (None for words of the lesson outside
+    any paragraph: the lesson title, a heading, a narration comment).
+    from_lesson: False for words the importer wrote itself ("Here is the code.").
+    """
+
+    text: str
+    paragraph: int | None = None
+    from_lesson: bool = True
+
+
 @dataclass
 class SceneDraft:
     """A scene being planned; markdown.py checks its image and turns it into a Scene."""
@@ -92,8 +106,7 @@ class SceneDraft:
     kind: str
     title: str
     subtitle: str = ""
-    narration: list[str] = field(default_factory=list)
-    paragraphs: list[int] = field(default_factory=list)
+    narration: list[Spoken] = field(default_factory=list)
     bullets: list[str] = field(default_factory=list)
     code: str = ""
     code_language: str = ""
@@ -105,7 +118,7 @@ class SceneDraft:
     # True once words from the lesson (prose, a narration comment) are in the narration.
     from_text: bool = False
     # Said when the narration stays empty, and the warning that goes with it (if any).
-    fallback: str = ""
+    fallback: Spoken | None = None
     fallback_note: str = ""
     fallback_is_text: bool = False
 
@@ -165,6 +178,11 @@ def bullet_text(display: str, language: str) -> str:
     return cut.rstrip(" ,，;；:：") + "…"
 
 
+def generic_narration(kind: str, language: str) -> Spoken:
+    """What a code, formula or table scene says when no text narrates it (no source)."""
+    return Spoken(GENERIC_NARRATION[kind][language], from_lesson=False)
+
+
 def label_for(kind: str, language: str) -> str:
     english, chinese = DIV_LABELS.get(kind, (kind.replace("-", " ").capitalize(), kind))
     return chinese if language == "zh" else english
@@ -187,9 +205,12 @@ class AutoPlanner:
         self.waiting: SceneDraft | None = None  # a visual still looking for narration
         self.last_visual: SceneDraft | None = None  # a visual the next one may merge into
 
-    def plan(self, *, title_card: str | None, skip_index: int | None) -> list[SceneDraft]:
+    def plan(
+        self, *, title_card: str | None, skip_index: int | None, title_in_lesson: bool = True
+    ) -> list[SceneDraft]:
+        """The drafts in order; title_in_lesson: whether lesson.md holds the title card's words."""
         if title_card:
-            spoken = end_sentence(title_card, self.language)
+            spoken = Spoken(end_sentence(title_card, self.language), from_lesson=title_in_lesson)
             self.drafts.append(SceneDraft("title", title_card, narration=[spoken]))
         for index, block in enumerate(self.blocks):
             if index != skip_index:
@@ -353,7 +374,8 @@ class AutoPlanner:
         # The first scene of a challenge or solution says what it is.
         owner = next((f for f in reversed(self.frames) if f.kind != "div"), frame)
         if owner.intro:
-            draft.narration.append(owner.intro)
+            # "Challenge: Paper Writing." is the importer's label, not a sentence of the lesson.
+            draft.narration.append(Spoken(owner.intro, from_lesson=False))
             owner.intro = ""
         self.drafts.append(draft)
         return draft
@@ -364,26 +386,24 @@ class AutoPlanner:
         if isinstance(block, Image):
             draft = self.new_draft("image", title)
             draft.image = block
-            draft.paragraphs.append(block.paragraph)
             describe_image(draft, block, lang)
         elif isinstance(block, Code):
             draft = self.new_draft("code", title)
             draft.code = code_for_slide(block.code, draft.notes)
             draft.code_language = block.language
-            draft.fallback = GENERIC_NARRATION["code"][lang]
+            draft.fallback = generic_narration("code", lang)
         elif isinstance(block, Math):
             draft = self.new_draft("text", title)
             draft.math.append(block.latex)
-            draft.fallback = GENERIC_NARRATION["math"][lang]
+            draft.fallback = generic_narration("math", lang)
         else:
             draft = self.new_draft("text", title)
             draft.bullets.extend(table_bullets(block, lang))
-            draft.fallback = GENERIC_NARRATION["table"][lang]
+            draft.fallback = generic_narration("table", lang)
         return draft
 
     def add_piece(self, draft: SceneDraft, piece: _Piece, *, with_bullet: bool) -> None:
-        draft.narration.append(end_sentence(piece.speech, self.language))
-        draft.paragraphs.append(piece.paragraph)
+        draft.narration.append(Spoken(end_sentence(piece.speech, self.language), piece.paragraph))
         draft.from_text = True
         if with_bullet and piece.bullet and len(draft.bullets) <= MAX_BULLETS:
             draft.bullets.append(piece.bullet)
@@ -462,13 +482,14 @@ def describe_image(draft: SceneDraft, image: Image, language: str) -> None:
     """What an image scene says when no paragraph narrates it: its description, else its title."""
     description = image.alt or image.caption
     if description:
-        draft.fallback = end_sentence(description, language)
+        draft.fallback = Spoken(end_sentence(description, language), image.paragraph)
         draft.fallback_is_text = True
         draft.fallback_note = (
             f"no text narrates image '{image.src}'; reading its description (alt text) instead"
         )
     else:
-        draft.fallback = end_sentence(draft.title, language)
+        # The slide title stands in for missing words: the importer's choice, not a sentence.
+        draft.fallback = Spoken(end_sentence(draft.title, language), from_lesson=False)
         draft.fallback_note = (
             f"no text narrates image '{image.src}' and it has no description (alt text);"
             " reading the slide title instead"
@@ -550,14 +571,16 @@ def chunk_draft(
         return None
     title = headings[0].display if headings else title
     if images:
-        draft = SceneDraft("image", title, image=images[0], paragraphs=[images[0].paragraph])
+        draft = SceneDraft("image", title, image=images[0])
         describe_image(draft, images[0], language)
     elif codes:
         draft = SceneDraft("code", title, code_language=codes[0].language)
         draft.code = code_for_slide("\n".join(c.code for c in codes), draft.notes)
-        draft.fallback = GENERIC_NARRATION["code"][language]
+        draft.fallback = generic_narration("code", language)
     elif headings and not (texts or formulas or tables):
-        draft = SceneDraft("title", title, fallback=end_sentence(headings[0].speech, language))
+        draft = SceneDraft(
+            "title", title, fallback=Spoken(end_sentence(headings[0].speech, language))
+        )
         draft.subtitle = headings[1].display if len(headings) > 1 else ""
     else:
         draft = SceneDraft("text", title)
@@ -569,7 +592,7 @@ def chunk_draft(
             draft.bullets.extend(table_bullets(table, language))
         draft.bullets = draft.bullets[:MAX_BULLETS]
         kind = "math" if formulas else "table" if tables else "code"
-        draft.fallback = GENERIC_NARRATION[kind][language]
+        draft.fallback = generic_narration(kind, language)
     if draft.kind != "title" and not draft.fallback_note:
         draft.fallback_note = (
             "no narration on this slide; add text or a <!-- narration: ... --> comment"
@@ -581,14 +604,14 @@ def chunk_draft(
             " give each its own <!-- slide -->"
         )
     for text in texts:
-        draft.paragraphs.append(text.paragraph)
         if text.note:
             draft.notes.append(text.note)
     if narration:
-        draft.narration = [narration]
+        # The comment is in lesson.md but in no paragraph.
+        draft.narration = [Spoken(narration)]
         draft.from_text = True
     elif texts:
-        draft.narration = [end_sentence(t.speech, language) for t in texts]
+        draft.narration = [Spoken(end_sentence(t.speech, language), t.paragraph) for t in texts]
         draft.from_text = True
     for directive in directives:
         if directive.name == "concepts":
@@ -601,7 +624,7 @@ def chunk_draft(
                 draft.notes.append(
                     f"unknown role '{directive.value}'; choose one of {', '.join(ROLES)}"
                 )
-    seconds = speech_seconds(join_words(draft.narration))
+    seconds = speech_seconds(join_words([part.text for part in draft.narration]))
     if seconds > MAX_SCENE_SPEECH_S:
         draft.notes.append(
             f"the narration is about {seconds:.0f} s long; consider splitting this slide"

@@ -109,13 +109,23 @@ def detect_language(markdown: str) -> str:
     return "zh" if ideographs and ideographs >= latin_words else "en"
 
 
-def prepare_source(markdown: str, language: str) -> str:
-    """Rewrite d2l directives and Pandoc divs (outside code) into what the parser expects."""
-    markdown = _canonical_divs(_keep_one_framework(markdown))
-    return "".join(
+# One line of a lesson body: its number there (from 0) and its text with its line break.
+Line = tuple[int, str]
+
+
+def prepare_source(markdown: str, language: str) -> tuple[str, list[int]]:
+    """Rewrite d2l directives and Pandoc divs (outside code) into what the parser expects.
+
+    Returns the text and, for each of its lines, the line of `markdown` it came from, so
+    paragraphs can be numbered as the teacher's file has them (some lines are dropped).
+    """
+    lines = list(enumerate(markdown.splitlines(keepends=True)))
+    lines = _without_label_lines(_canonical_divs(_keep_one_framework(lines)))
+    text = "".join(
         segment if is_code else _tidy_d2l(segment, language)
-        for is_code, segment in _segments(markdown)
+        for is_code, segment in _segments("".join(line for _, line in lines))
     )
+    return text, [number for number, _ in lines]
 
 
 def _without_code(markdown: str) -> str:
@@ -124,9 +134,21 @@ def _without_code(markdown: str) -> str:
 
 def _segments(markdown: str) -> list[tuple[bool, str]]:
     """Split into (is_code, text) runs at fenced code blocks, keeping every character."""
+    lines = markdown.splitlines(keepends=True)
     segments: list[tuple[bool, list[str]]] = []
+    for line, in_code in zip(lines, _code_flags(lines), strict=True):
+        if segments and segments[-1][0] == in_code:
+            segments[-1][1].append(line)
+        else:
+            segments.append((in_code, [line]))
+    return [(is_code, "".join(lines)) for is_code, lines in segments]
+
+
+def _code_flags(lines: list[str]) -> list[bool]:
+    """For each line, whether it belongs to a fenced code block (its fences included)."""
+    flags: list[bool] = []
     fence = ""
-    for line in markdown.splitlines(keepends=True):
+    for line in lines:
         match = _CODE_FENCE.match(line)
         in_code = bool(fence)
         if fence:
@@ -140,20 +162,17 @@ def _segments(markdown: str) -> list[tuple[bool, str]]:
         elif match:
             fence = match.group(1)
             in_code = True
-        if segments and segments[-1][0] == in_code:
-            segments[-1][1].append(line)
-        else:
-            segments.append((in_code, [line]))
-    return [(is_code, "".join(lines)) for is_code, lines in segments]
+        flags.append(in_code)
+    return flags
 
 
-def _keep_one_framework(markdown: str) -> str:
+def _keep_one_framework(lines: list[Line]) -> list[Line]:
     """Drop d2l :begin_tab: blocks written for other frameworks than D2L_FRAMEWORK."""
-    if ":begin_tab:" not in markdown:
-        return markdown
-    kept: list[str] = []
+    if not any(":begin_tab:" in line for _, line in lines):
+        return lines
+    kept: list[Line] = []
     skipping = False
-    for line in markdown.splitlines(keepends=True):
+    for number, line in lines:
         begin = _TAB_BEGIN.match(line)
         if begin:
             skipping = not _tab_is_shown(begin.group(1))
@@ -162,8 +181,8 @@ def _keep_one_framework(markdown: str) -> str:
             skipping = False
             continue
         if not skipping:
-            kept.append(line)
-    return "".join(kept)
+            kept.append((number, line))
+    return kept
 
 
 def _tab_is_shown(tabs: str) -> bool:
@@ -171,7 +190,7 @@ def _tab_is_shown(tabs: str) -> bool:
     return D2L_FRAMEWORK in names or "all" in names
 
 
-def _canonical_divs(markdown: str) -> str:
+def _canonical_divs(lines: list[Line]) -> list[Line]:
     """Give every Pandoc div fence a length that encodes its depth.
 
     Pandoc closes a div with any run of three or more colons; markdown-it-container
@@ -179,27 +198,38 @@ def _canonical_divs(markdown: str) -> str:
     at depth d to 3 + MAX_DIV_DEPTH - d colons makes the two agree.
     """
     depth = 0
-    lines: list[str] = []
-    for is_code, segment in _segments(markdown):
-        if is_code:
-            lines.append(segment)
+    rewritten: list[Line] = []
+    for (number, line), in_code in zip(lines, _code_flags([t for _, t in lines]), strict=True):
+        if in_code:
+            rewritten.append((number, line))
             continue
-        for line in segment.splitlines(keepends=True):
-            newline = "\n" if line.endswith("\n") else ""
-            opening = _DIV_OPEN.match(line)
-            closing = _DIV_CLOSE.match(line)
-            if opening and depth < MAX_DIV_DEPTH:
-                indent, braces, word = opening.groups()
-                line = f"{indent}{':' * (3 + MAX_DIV_DEPTH - depth)} {_div_name(braces, word)}"
-                line += newline
-                depth += 1
-            elif closing:
-                if depth == 0:
-                    continue  # a stray closing fence closes nothing
-                depth -= 1
-                line = f"{closing.group(1)}{':' * (3 + MAX_DIV_DEPTH - depth)}{newline}"
-            lines.append(line)
-    return "".join(lines)
+        newline = "\n" if line.endswith("\n") else ""
+        opening = _DIV_OPEN.match(line)
+        closing = _DIV_CLOSE.match(line)
+        if opening and depth < MAX_DIV_DEPTH:
+            indent, braces, word = opening.groups()
+            line = f"{indent}{':' * (3 + MAX_DIV_DEPTH - depth)} {_div_name(braces, word)}"
+            line += newline
+            depth += 1
+        elif closing:
+            if depth == 0:
+                continue  # a stray closing fence closes nothing
+            depth -= 1
+            line = f"{closing.group(1)}{':' * (3 + MAX_DIV_DEPTH - depth)}{newline}"
+        rewritten.append((number, line))
+    return rewritten
+
+
+def _without_label_lines(lines: list[Line]) -> list[Line]:
+    """Drop d2l `:label:` lines (outside code); labels that lead a line of text are cut."""
+    kept: list[Line] = []
+    for (number, line), in_code in zip(lines, _code_flags([t for _, t in lines]), strict=True):
+        if not in_code and ":" in line:
+            line = _LABEL_LINE.sub("", line)
+            if not line:
+                continue
+        kept.append((number, line))
+    return kept
 
 
 def _div_name(braces: str | None, word: str | None) -> str:
@@ -213,8 +243,9 @@ def _div_name(braces: str | None, word: str | None) -> str:
 
 
 def _tidy_d2l(text: str, language: str) -> str:
+    # Label lines are gone already (_without_label_lines); every rewrite here keeps the
+    # line breaks, so prepare_source's line numbers stay true.
     if ":" in text:
-        text = _LABEL_LINE.sub("", text)
         text = _LABEL_INLINE.sub("", text)
         text = _CITE.sub("", text)
         text = _REFERENCE.sub(lambda match: _spoken_reference(match, language), text)

@@ -39,12 +39,19 @@ class Visual:
 
 @dataclass(frozen=True)
 class SourceRef:
-    """Where a narrated sentence came from in imported material."""
+    """Where one narrated sentence came from in imported material.
+
+    An importer gives a scene one SourceRef per sentence of its narration, in order, as
+    `synthesis.sentences.split_sentences(narration, language)` splits it; `sentence`
+    repeats that sentence so the pairing survives edits. An empty `file` marks a sentence
+    the importer wrote itself ("Here is the code."), which comes from no file.
+    """
 
     file: str
     paragraph: int | None = None
     page: int | None = None
     slide: int | None = None
+    sentence: str = ""
 
 
 @dataclass(frozen=True)

@@ -131,21 +131,24 @@ def _imported_scene(scene: sb.Scene, *, workdir: Path, warnings: list[str]) -> I
 
 
 def sentence_sources(scene: sb.Scene) -> tuple[SentenceSource, ...]:
-    """Give each narrated sentence one of the scene's source references.
+    """One source per narrated sentence, exactly as the reader reported them.
 
-    The reader reports sources per sentence when it can; when the counts differ, each
-    sentence takes the reference at the same relative position (paragraphs run in order).
+    synthesis.markdown gives one SourceRef per sentence of the narration, in order, each
+    naming its sentence. Should the two ever disagree, sentences are paired with sources
+    by their words, never by position: a sentence with no source of its own gets none.
     """
     sentences = split_sentences(scene.narration, scene.language)
-    refs = scene.sources
-    if not sentences or not refs:
-        return ()
-    result = []
-    for index, sentence in enumerate(sentences):
-        ref = refs[index * len(refs) // len(sentences)]
-        result.append(
-            SentenceSource(
-                sentence, file=ref.file, page=ref.page, slide=ref.slide, paragraph=ref.paragraph
-            )
+    refs: list[sb.SourceRef | None] = list(scene.sources)
+    if [ref.sentence for ref in scene.sources] != sentences:
+        by_sentence = {ref.sentence: ref for ref in scene.sources if ref.sentence}
+        refs = [by_sentence.get(sentence) for sentence in sentences]
+    return tuple(
+        SentenceSource(
+            sentence,
+            file=ref.file if ref else "",
+            page=ref.page if ref else None,
+            slide=ref.slide if ref else None,
+            paragraph=ref.paragraph if ref else None,
         )
-    return tuple(result)
+        for sentence, ref in zip(sentences, refs, strict=True)
+    )

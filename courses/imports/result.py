@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from synthesis.sentences import split_sentences
+from synthesis.sentence_parts import sentences_with_parts
 
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
@@ -22,15 +22,22 @@ _CHINESE_SHARE = 0.3
 
 @dataclass(frozen=True)
 class SentenceSource:
-    """Where one narrated sentence came from: file, and page, slide or paragraph in it."""
+    """Where one narrated sentence came from: file, and page, slide or paragraph in it.
+
+    An empty file marks a sentence no file holds (one the importer wrote, such as
+    "Here is the code."); it is stored as the sentence alone, like one a teacher typed.
+    """
 
     sentence: str
-    file: str
+    file: str = ""
     page: int | None = None
     slide: int | None = None
     paragraph: int | None = None
 
     def as_json(self) -> dict[str, Any]:
+        """`Scene.narration_sources` form: {"sentence", "file", "page", "slide", "paragraph"}."""
+        if not self.file:
+            return {"sentence": self.sentence}
         return {key: value for key, value in asdict(self).items() if value is not None}
 
 
@@ -108,26 +115,21 @@ def narration_from_paragraphs(
     is spoken and captioned as a sentence of its own. Sentences are split from the joined
     narration, exactly as the editor and the renderer split it, so every sentence finds
     its source; one that runs across a paragraph break belongs to the paragraph where it
-    starts.
+    starts. Paragraphs keep their numbers in `paragraphs` even when one of them is empty.
     """
     joiner = "" if language == "zh" else " "
-    cleaned = [_end_sentence(normalise_text(p), language) for p in paragraphs]
-    cleaned = [p for p in cleaned if p]
-    narration = joiner.join(cleaned)
-    starts, offset = [], 0
-    for text in cleaned:
-        starts.append(offset)
-        offset += len(text) + len(joiner)
-    sources, cursor = [], 0
-    for sentence in split_sentences(narration, language):
-        found = narration.find(sentence, cursor)
-        position = found if found >= 0 else cursor
-        cursor = position + len(sentence) if found >= 0 else cursor
-        paragraph = sum(1 for start in starts if start <= position)
-        sources.append(
-            SentenceSource(sentence, file=file, page=page, slide=slide, paragraph=max(paragraph, 1))
+    numbered = [
+        (n, _end_sentence(normalise_text(p), language)) for n, p in enumerate(paragraphs, 1)
+    ]
+    numbered = [(number, text) for number, text in numbered if text]
+    narration = joiner.join(text for _, text in numbered)
+    sources = tuple(
+        SentenceSource(sentence, file=file, page=page, slide=slide, paragraph=numbered[index][0])
+        for sentence, index in sentences_with_parts(
+            [text for _, text in numbered], narration, language
         )
-    return narration, tuple(sources)
+    )
+    return narration, sources
 
 
 def _end_sentence(text: str, language: str) -> str:

@@ -12,9 +12,12 @@ import pytest
 
 from synthesis.errors import LessonImportError
 from synthesis.markdown import import_lesson_folder
+from synthesis.markdown_blocks import PARSER, front_matter_text
 from synthesis.markdown_math import latex_to_speech
 from synthesis.markdown_scenes import MAX_SCENE_SPEECH_S, speech_seconds
-from synthesis.storyboard import Storyboard
+from synthesis.sentence_parts import sentences_with_parts
+from synthesis.sentences import split_sentences
+from synthesis.storyboard import SourceRef, Storyboard
 from tests.corpus import LESSONS, copy_corpus_lesson, corpus_lesson
 
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -63,13 +66,77 @@ def test_corpus_lesson_imports_into_a_sensible_storyboard(corpus, name):
 
 
 @pytest.mark.parametrize("name", LESSONS)
-def test_corpus_sources_point_back_to_lesson_paragraphs(corpus, name):
+def test_corpus_scenes_have_one_source_per_narrated_sentence(corpus, name):
     scenes = corpus[name].scenes
     paragraphs = [ref.paragraph for s in scenes for ref in s.sources if ref.paragraph]
 
-    assert all(ref.file == "lesson.md" for s in scenes for ref in s.sources)
+    for scene in scenes:
+        sentences = split_sentences(scene.narration, scene.language)
+        assert [ref.sentence for ref in scene.sources] == sentences, scene.id
+    assert {ref.file for s in scenes for ref in s.sources} <= {"lesson.md", ""}
     assert len(set(paragraphs)) > len(scenes) / 2
     assert paragraphs == sorted(paragraphs)  # scenes follow the lesson's order
+
+
+def lesson_paragraphs(folder: Path) -> list[str]:
+    """The paragraphs of lesson.md as written, whitespace and emphasis marks removed."""
+    _, body = front_matter_text((folder / "lesson.md").read_text("utf-8"))
+    lines = body.splitlines(keepends=True)
+    paragraphs = []
+    for token in PARSER.parse(body):
+        if token.type == "paragraph_open" and token.map:
+            paragraphs.append(re.sub(r"[\s*]+", "", "".join(lines[slice(*token.map)])))
+    return paragraphs
+
+
+def words_to_find(sentence: str, language: str) -> list[str]:
+    """Words of a sentence that its paragraph must hold as written.
+
+    English: the first three words. Chinese: four characters in a row, any of them, since
+    the sentence may open with a spoken cross-reference ("该公式" for :eqref:`...`) or
+    symbol ("伊塔" for $\\eta$).
+    """
+    if language == "zh":
+        runs = re.findall(r"[\u4e00-\u9fff]{4,}", sentence)
+        return [run[i : i + 4] for run in runs for i in range(len(run) - 3)]
+    return re.findall(r"[A-Za-z]{3,}", sentence)[:3]
+
+
+# zh-linear-regression: d2l :label: lines are paragraphs of the file but not of the lesson.
+@pytest.mark.parametrize("name", ["en-git-changes", "zh-linear-regression"])
+def test_corpus_sentence_sources_name_the_paragraph_of_lesson_md_that_says_them(corpus, name):
+    storyboard = corpus[name]
+    paragraphs = lesson_paragraphs(corpus_lesson(name))
+    checked = 0
+
+    for scene in storyboard.scenes:
+        for ref in scene.sources:
+            words = words_to_find(ref.sentence, storyboard.language)
+            if ref.paragraph is None or not words:
+                continue
+            text = paragraphs[ref.paragraph - 1]
+            if storyboard.language == "en":
+                assert all(word in text for word in words), (scene.id, ref)
+            elif any(word in p for p in paragraphs for word in words):
+                # (A sentence that is all spoken formula, "艾普西隆服从…", is written nowhere.)
+                assert any(word in text for word in words), (scene.id, ref)
+            else:
+                continue
+            checked += 1
+    assert checked > 100
+
+
+def test_corpus_sentence_links_to_its_paragraph_by_first_words(corpus):
+    paragraphs = lesson_paragraphs(corpus_lesson("en-git-basics"))
+    refs = [ref for scene in corpus["en-git-basics"].scenes for ref in scene.sources]
+
+    start = next(r for r in refs if r.sentence.startswith("We'll start by exploring how version"))
+    following = refs[refs.index(start) + 1]
+
+    assert paragraphs[start.paragraph - 1].startswith("We'llstartbyexploringhowversion")
+    # The next sentence of the same paragraph points at the same paragraph.
+    assert following.paragraph == start.paragraph
+    assert following.sentence.replace(" ", "") in paragraphs[start.paragraph - 1]
 
 
 def test_titles_come_from_front_matter_or_first_heading(corpus):
@@ -339,6 +406,121 @@ def test_narration_comment_outside_slide_mode_is_reported(tmp_path):
 
     assert "ignored" not in all_narration(storyboard)
     assert any("narration comment" in warning for warning in storyboard.warnings)
+
+
+# -- sources: one per narrated sentence ---------------------------------------------------------
+
+
+def source_pairs(scene) -> list[tuple[str, str, int | None]]:
+    return [(ref.sentence, ref.file, ref.paragraph) for ref in scene.sources]
+
+
+def test_each_sentence_names_the_paragraph_it_was_read_from(tmp_path):
+    folder = write_lesson(tmp_path / "photo", EXPLICIT, {"images/leaf.svg": svg_bytes()})
+
+    title, light, leaf, code, formula = import_lesson_folder(folder).scenes
+
+    assert source_pairs(light) == [
+        ("Plants use light to make sugar.", "lesson.md", 1),
+        ("Chlorophyll absorbs red and blue light.", "lesson.md", 1),
+        ("Leaves are green.", "lesson.md", 2),
+        ("Roots hold water.", "lesson.md", 3),
+    ]
+    assert source_pairs(formula) == [("Energy is m c squared.", "lesson.md", 5)]
+
+
+def test_lesson_words_outside_paragraphs_name_the_file_only(tmp_path):
+    folder = write_lesson(tmp_path / "photo", EXPLICIT, {"images/leaf.svg": svg_bytes()})
+
+    title, _, leaf, _, _ = import_lesson_folder(folder).scenes
+
+    assert title.sources == (SourceRef(file="lesson.md", sentence="Photosynthesis."),)
+    # A <!-- narration: --> comment is in lesson.md, but in no paragraph.
+    assert source_pairs(leaf) == [("The teacher says this instead.", "lesson.md", None)]
+
+
+def test_title_made_from_the_folder_name_has_no_source(tmp_path):
+    folder = write_lesson(tmp_path / "plant-cells", "Cells have walls.\n")
+
+    title, text = import_lesson_folder(folder).scenes
+
+    assert title.sources == (SourceRef(file="", sentence="Plant cells."),)
+    assert source_pairs(text) == [("Cells have walls.", "lesson.md", 1)]
+
+
+def test_sentences_the_importer_wrote_have_no_source(tmp_path):
+    folder = write_lesson(
+        tmp_path / "l",
+        "# Loops\n\n```python\nfor i in range(3):\n    print(i)\n```\n\n"
+        "::: challenge\n\n## Count\n\nCount to three.\n\n:::\n",
+    )
+
+    storyboard = import_lesson_folder(folder)
+
+    code, challenge = storyboard.scenes[1:]
+    assert source_pairs(code) == [("Here is the code.", "", None)]
+    assert source_pairs(challenge) == [
+        ("Challenge: Count.", "", None),  # the importer's label for the div
+        ("Count to three.", "lesson.md", 1),
+    ]
+
+
+def test_sentence_running_into_the_next_paragraph_belongs_where_it_starts(tmp_path):
+    folder = write_lesson(
+        tmp_path / "l",
+        "# Diff\n\nWe compare two things:\n\nthe old file and the new one.\n\nThat is all.\n",
+    )
+
+    text = import_lesson_folder(folder).scenes[1]
+
+    assert source_pairs(text) == [
+        ("We compare two things: the old file and the new one.", "lesson.md", 1),
+        ("That is all.", "lesson.md", 3),
+    ]
+
+
+def test_sentence_parts_are_found_whatever_whitespace_the_splitter_removes():
+    # Line breaks and spaces between Chinese characters vanish when sentences are split.
+    parts = ["One\n  two. Three.", "   ", "四 五。六。"]
+
+    pairs = sentences_with_parts(parts, " ".join(parts), "zh")
+
+    assert pairs == [("One two.", 0), ("Three.", 0), ("四五。", 2), ("六。", 2)]
+
+
+def test_image_read_by_its_alt_text_names_the_paragraph_holding_it(tmp_path):
+    folder = write_lesson(
+        tmp_path / "l",
+        '# Cells\n\nIntro text.\n\n## HTML\n\n<p><img src="a.svg" alt="An HTML cell"></p>\n\n'
+        "## Markdown\n\n![A plant cell](b.svg)\n\n## End\n\nLast words.\n",
+        {"a.svg": svg_bytes(), "b.svg": svg_bytes()},
+    )
+
+    storyboard = import_lesson_folder(folder)
+
+    sources = {ref.sentence: ref.paragraph for s in storyboard.scenes for ref in s.sources}
+    # An HTML block holding a picture counts as a paragraph, like one holding words.
+    assert sources["Intro text."] == 1
+    assert sources["An HTML cell."] == 2
+    assert sources["A plant cell."] == 3
+    assert sources["Last words."] == 4
+
+
+def test_paragraphs_are_numbered_as_lesson_md_has_them_around_d2l_labels(tmp_path):
+    folder = write_lesson(
+        tmp_path / "l",
+        "# 线性回归\n:label:`sec_linear`\n\n回归是一种建模方法。它很常用。\n\n"
+        ":begin_tab:`mxnet`\n只在 MXNet 中。\n:end_tab:\n\n第三段。\n",
+    )
+
+    text = import_lesson_folder(folder, language="zh").scenes[1]
+
+    # lesson.md's paragraphs: the label line (1), the prose (2), the MXNet tab (3), 第三段 (4).
+    assert source_pairs(text) == [
+        ("回归是一种建模方法。", "lesson.md", 2),
+        ("它很常用。", "lesson.md", 2),
+        ("第三段。", "lesson.md", 4),
+    ]
 
 
 # -- images ------------------------------------------------------------------------------------
