@@ -277,80 +277,115 @@ def join_segments(
     """
     if not segment_paths:
         raise SynthesisError("the lesson has no segments to join")
+    # x264 starts decoding timestamps a frame or two early when it reorders B-frames, but
+    # not in a segment too short to have any: every segment's decoding times are moved to
+    # the largest such lead, so they keep rising across the joins.
+    leads = [_decode_lead_ticks(path) for path in segment_paths]
+    joiner = _Joiner(max(leads), fps)
     options = {"movflags": "+faststart+use_metadata_tags"}
     output = av.open(str(out_path), "w", format="mp4", options=options)
     try:
         output.metadata.update(metadata)
         with av.open(str(segment_paths[0])) as first:
-            out_video = output.add_stream_from_template(first.streams.video[0])
-            out_audio = output.add_stream_from_template(first.streams.audio[0])
+            joiner.video = output.add_stream_from_template(first.streams.video[0])
+            joiner.audio = output.add_stream_from_template(first.streams.audio[0])
             extradata = first.streams.video[0].codec_context.extradata
-        video_offset_frames = 0
-        audio_written = None  # samples written so far, None before the first packet
-        segment_frames: list[int] = []
         for index, path in enumerate(segment_paths):
             with av.open(str(path)) as segment:
-                video_in = segment.streams.video[0]
-                if video_in.codec_context.extradata != extradata:
+                if segment.streams.video[0].codec_context.extradata != extradata:
                     raise SynthesisError(
                         f"segment {path.name} was encoded with different parameters; "
                         "clear the segment cache and render again"
                     )
-                ticks_per_frame = _ticks_per_frame(video_in.time_base, fps)
-                segment_start_samples = audio_samples_for_frames(video_offset_frames, fps)
-                timed: list[tuple[float, av.Packet]] = []
-                frames_here = 0
-                for packet in segment.demux():
-                    if packet.size == 0:
-                        continue
-                    if packet.stream.type == "video":
-                        frames_here += 1
-                        shift = video_offset_frames * ticks_per_frame
-                        packet.pts += shift
-                        packet.dts += shift
-                        packet.stream = out_video
-                        timed.append((float(packet.dts * packet.time_base), packet))
-                        continue
-                    if packet.pts < 0:
-                        if audio_written is None:
-                            # The first segment's priming packet stays: the MP4 edit list hides it.
-                            packet.stream = out_audio
-                            timed.append((float(packet.pts * packet.time_base), packet))
-                            audio_written = 0
-                        continue
-                    if audio_written is None:
-                        audio_written = 0
-                    intended = segment_start_samples + packet.pts
-                    if intended + AAC_FRAME_SAMPLES // 2 <= audio_written:
-                        continue
-                    packet.pts = packet.dts = audio_written
-                    packet.duration = AAC_FRAME_SAMPLES
-                    audio_written += AAC_FRAME_SAMPLES
-                    packet.stream = out_audio
-                    timed.append((packet.pts / AUDIO_RATE_HZ, packet))
-                # Interleave this segment's packets by time; the rest of the file is not held.
-                timed.sort(key=lambda item: item[0])
-                total_samples = audio_samples_for_frames(video_offset_frames + frames_here, fps)
-                last_audio = _last_audio(timed) if index == len(segment_paths) - 1 else -1
-                for position, (_, packet) in enumerate(timed):
+                packets = joiner.segment_packets(segment, leads[index])
+                last_audio = _last_audio(packets) if index == len(segment_paths) - 1 else -1
+                for position, packet in enumerate(packets):
                     if position == last_audio:
                         # The last AAC packet is cut to the video's end, as the encoder does.
-                        packet.duration = max(1, min(AAC_FRAME_SAMPLES, total_samples - packet.pts))
+                        packet.duration = max(
+                            1, min(AAC_FRAME_SAMPLES, joiner.total_samples - packet.pts)
+                        )
                     output.mux(packet)
-                segment_frames.append(frames_here)
-                video_offset_frames += frames_here
             if on_segment is not None:
                 on_segment(index)
     finally:
         output.close()
-    total_frames = video_offset_frames
-    audio_end = min(audio_written or 0, audio_samples_for_frames(total_frames, fps))
-    return JoinedVideo(out_path, total_frames, fps, audio_end, tuple(segment_frames))
+    audio_end = min(joiner.audio_written or 0, joiner.total_samples)
+    return JoinedVideo(out_path, joiner.frames, fps, audio_end, tuple(joiner.segment_frames))
 
 
-def _last_audio(timed: list[tuple[float, av.Packet]]) -> int:
-    for position in range(len(timed) - 1, -1, -1):
-        if timed[position][1].stream.type == "audio":
+def _decode_lead_ticks(path: Path) -> int:
+    """How far a segment's first decoding timestamp comes before its first frame's time."""
+    with av.open(str(path)) as container:
+        for packet in container.demux(video=0):
+            if packet.dts is not None and packet.pts is not None:
+                return max(0, packet.pts - packet.dts)
+    return 0
+
+
+class _Joiner:
+    """Re-times one segment's packets after another's for join_segments."""
+
+    def __init__(self, lead_ticks: int, fps: int) -> None:
+        self.lead_ticks = lead_ticks
+        self.fps = fps
+        self.video = None
+        self.audio = None
+        self.frames = 0  # video frames written so far
+        self.audio_written: int | None = None  # samples written, None before the first packet
+        self.segment_frames: list[int] = []
+
+    @property
+    def total_samples(self) -> int:
+        return audio_samples_for_frames(self.frames, self.fps)
+
+    def segment_packets(self, segment, segment_lead_ticks: int) -> list[av.Packet]:
+        """The segment's packets re-timed for the output, interleaved by time."""
+        ticks_per_frame = _ticks_per_frame(segment.streams.video[0].time_base, self.fps)
+        video_shift = self.frames * ticks_per_frame
+        dts_shift = video_shift - (self.lead_ticks - segment_lead_ticks)
+        start_samples = self.total_samples
+        timed: list[tuple[float, av.Packet]] = []
+        frames_here = 0
+        for packet in segment.demux():
+            if packet.size == 0:
+                continue
+            if packet.stream.type == "video":
+                frames_here += 1
+                packet.pts += video_shift
+                packet.dts += dts_shift
+                packet.stream = self.video
+                timed.append((float(packet.dts * packet.time_base), packet))
+            elif self._keep_audio(packet, start_samples):
+                packet.stream = self.audio
+                timed.append((float(packet.pts * packet.time_base), packet))
+        self.frames += frames_here
+        self.segment_frames.append(frames_here)
+        # Interleave this segment's packets by time; the rest of the file is not held.
+        timed.sort(key=lambda item: item[0])
+        return [packet for _, packet in timed]
+
+    def _keep_audio(self, packet: av.Packet, start_samples: int) -> bool:
+        """Whether to write an AAC packet, re-timing it when kept."""
+        if packet.pts < 0:
+            if self.audio_written is not None:
+                return False
+            # The first segment's priming packet stays: the MP4 edit list hides it.
+            self.audio_written = 0
+            return True
+        if self.audio_written is None:
+            self.audio_written = 0
+        if start_samples + packet.pts + AAC_FRAME_SAMPLES // 2 <= self.audio_written:
+            return False
+        packet.pts = packet.dts = self.audio_written
+        packet.duration = AAC_FRAME_SAMPLES
+        self.audio_written += AAC_FRAME_SAMPLES
+        return True
+
+
+def _last_audio(packets: list[av.Packet]) -> int:
+    for position in range(len(packets) - 1, -1, -1):
+        if packets[position].stream.type == "audio":
             return position
     return -1
 

@@ -35,11 +35,13 @@ def marked_segment(path, frame_count, *, size=SIZE, quality="draft", audio_s=Non
     width, height = size
     frames = np.full((frame_count, height, width, 3), 30, dtype=np.uint8)
     mark_frame = round(MARK_S * FPS)
-    frames[mark_frame] = 255
+    if mark_frame < frame_count:
+        frames[mark_frame] = 255
     samples = round((audio_s if audio_s is not None else frame_count / FPS) * AUDIO_RATE_HZ)
     audio = np.zeros(samples, dtype=np.float32)
     mark_sample = round(MARK_S * AUDIO_RATE_HZ)
-    audio[mark_sample : mark_sample + 480] = 0.8 * np.sin(np.arange(480) * 2 * np.pi / 48)
+    if mark_sample + 480 <= samples:
+        audio[mark_sample : mark_sample + 480] = 0.8 * np.sin(np.arange(480) * 2 * np.pi / 48)
     batches = (frames[i : i + 8] for i in range(0, frame_count, 8))
     return encode_segment(
         path,
@@ -244,3 +246,16 @@ def test_held_and_moving_segments_join_at_every_quality(tmp_path, quality):
     joined = join_segments(paths, tmp_path / "joined.mp4", fps=FPS, metadata={})
 
     assert joined.frame_count == decoded_frame_count(joined.path) == 12
+
+
+def test_segments_too_short_for_b_frames_join_with_longer_ones(tmp_path):
+    # At 1-2 fps a transition is a frame or two: x264 reorders nothing there.
+    lengths = [20, 1, 20, 2, 20]
+    segments = [marked_segment(tmp_path / f"s{i}.mp4", n) for i, n in enumerate(lengths)]
+
+    joined = join_segments([s.path for s in segments], tmp_path / "j.mp4", fps=FPS, metadata={})
+
+    assert joined.frame_count == decoded_frame_count(joined.path) == sum(lengths)
+    info = ffprobe(joined.path)
+    audio_s = float(stream(info, "audio")["duration"])
+    assert abs(audio_s - float(stream(info, "video")["duration"])) < 1 / FPS
