@@ -152,6 +152,16 @@ def encode_segment(
     return SegmentFile(out_path, frame_count, fps, sample_count)
 
 
+def encoder_fingerprint(encoder: EncoderSettings) -> dict[str, object]:
+    """Everything about encoding that changes a segment's bytes, for segment cache keys."""
+    return {
+        **encoder.as_dict(),
+        "held": _x264_options(encoder, still=True),
+        "moving": _x264_options(encoder, still=False),
+        "audio": {"codec": "aac", "rate_hz": AUDIO_RATE_HZ, "layout": "mono"},
+    }
+
+
 def _yuv_frame(rgb: np.ndarray) -> av.VideoFrame:
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
     # BT.709 limited range, and say so in the stream: browsers assume it for HD.

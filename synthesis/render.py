@@ -30,6 +30,7 @@ from synthesis.encode import (
     boundary_frames,
     container_metadata,
     encode_segment,
+    encoder_fingerprint,
     encoder_settings,
     frame_at,
     join_segments,
@@ -339,7 +340,7 @@ class _Render:
             "size": list(self.size_px),
             "fps": self.settings.fps,
             "quality": self.settings.quality,
-            "encoder": self.encoder.as_dict(),
+            "encoder": encoder_fingerprint(self.encoder),
         }
 
     def _plan_scenes(self, spoken: list[list]) -> list[_PlannedScene]:

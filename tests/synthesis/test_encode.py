@@ -259,3 +259,14 @@ def test_segments_too_short_for_b_frames_join_with_longer_ones(tmp_path):
     info = ffprobe(joined.path)
     audio_s = float(stream(info, "audio")["duration"])
     assert abs(audio_s - float(stream(info, "video")["duration"])) < 1 / FPS
+
+
+def test_encoder_fingerprint_changes_with_the_x264_options(monkeypatch):
+    import synthesis.encode as encode
+
+    settings = encoder_settings("standard", 30)
+    before = encode.encoder_fingerprint(settings)
+    assert before == encode.encoder_fingerprint(encoder_settings("standard", 30))
+    assert before != encode.encoder_fingerprint(encoder_settings("high", 30))
+    monkeypatch.setattr(encode, "HELD_PARAMS", encode.HELD_PARAMS + ":aq-strength=1.0")
+    assert encode.encoder_fingerprint(settings) != before
