@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -23,13 +24,23 @@ ATTRIBUTION = (
 )
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-# The scene the one-scene-edit measurement changes (0-based), in the middle of the lesson.
-EDITED_SCENE_INDEX = 6
+EditKind = Literal["image", "slide"]
 
 
-def edited_scene_index(scene_count: int) -> int:
-    """The scene an edit changes: EDITED_SCENE_INDEX, or the middle one of a shorter lesson."""
-    return min(EDITED_SCENE_INDEX, scene_count // 2)
+def edited_scene_index(storyboard: Storyboard, kind: EditKind) -> int:
+    """The scene an edit of this kind changes: the first image (or slide) from mid-lesson on.
+
+    Image scenes move (Ken Burns) and slides hold still in Lectern, so the two kinds of edit
+    cost differently; the benchmark measures both.
+    """
+    scenes = storyboard.scenes
+    wanted = (
+        (lambda s: s.visual.kind == "image")
+        if kind == "image"
+        else (lambda s: s.visual.kind != "image")
+    )
+    order = list(range(len(scenes) // 2, len(scenes))) + list(range(len(scenes) // 2))
+    return next((i for i in order if wanted(scenes[i])), len(scenes) // 2)
 
 
 def _font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
@@ -358,12 +369,12 @@ def _scenes(images: dict[str, Path]) -> list[Scene]:
 
 
 def reference_storyboard(
-    image_dir: Path, *, scene_count: int = 12, edited: bool = False
+    image_dir: Path, *, scene_count: int = 12, edited: EditKind | None = None
 ) -> Storyboard:
     """The reference lesson with scene_count scenes (scenes past 12 are distinct review scenes).
 
-    edited=True changes the visual and narration of one scene (edited_scene_index), as a
-    teacher fixing a slide would.
+    edited changes the visual and narration of one scene of that kind (edited_scene_index),
+    as a teacher fixing a slide or a picture would.
     """
     base = _scenes(draw_images(image_dir))
     scenes: list[Scene] = []
@@ -378,17 +389,19 @@ def reference_storyboard(
                 narration=f"Review, part {round_number}. {scene.narration}",
             )
         scenes.append(scene)
-    if edited:
-        position = edited_scene_index(scene_count)
-        scene = scenes[position]
-        scenes[position] = replace(
-            scene,
-            visual=replace(scene.visual, title=f"{scene.visual.title} (edited)"),
-            narration=scene.narration + " Take a photograph of your own project today.",
-        )
-    return Storyboard(
+    storyboard = Storyboard(
         title="Keeping Track of Changes with Git",
         language="en",
         scenes=tuple(scenes),
         attribution=ATTRIBUTION,
     )
+    if edited is None:
+        return storyboard
+    position = edited_scene_index(storyboard, edited)
+    scene = scenes[position]
+    scenes[position] = replace(
+        scene,
+        visual=replace(scene.visual, title=f"{scene.visual.title} (edited)"),
+        narration=scene.narration + " Take a moment to try this on your own project today.",
+    )
+    return replace(storyboard, scenes=tuple(scenes))

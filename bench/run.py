@@ -25,7 +25,7 @@ if __package__ in (None, ""):
 
 from bench import environment, measure, report  # noqa: E402
 from bench.prepare import PreparedLesson, prepare_lesson  # noqa: E402
-from bench.reference_lesson import edited_scene_index, reference_storyboard  # noqa: E402
+from bench.reference_lesson import EditKind, edited_scene_index, reference_storyboard  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "latest.json"
@@ -39,8 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--moviepy-rounds",
         type=int,
-        default=2,
-        help="rounds for the slow moviepy peer, at most --rounds (default 2)",
+        default=1,
+        help="rounds for the slow moviepy peer, at most --rounds (default 1)",
     )
     parser.add_argument("--scenes", type=int, default=12, help="scenes in the main lesson")
     parser.add_argument(
@@ -60,6 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-memory", action="store_true", help="skip the 3 vs 24 scenes run")
     parser.add_argument("--no-ssim", action="store_true", help="skip lossless renders and SSIM")
     parser.add_argument(
+        "--moviepy-ssim-scenes",
+        type=int,
+        default=3,
+        help="score moviepy's SSIM on the first N scenes (its lossless render is slow)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="smoke run: 3 scenes at 640x360, 1 round, memory 2 vs 4 scenes",
@@ -71,7 +77,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.rounds, args.moviepy_rounds, args.scenes = 1, 1, 3
         args.size, args.memory_scenes = "640x360", "2,4"
         if args.out == DEFAULT_OUT:
-            args.out = REPO_ROOT / "bench" / "results" / "quick.json"
+            # A smoke run's numbers are not results: keep them out of the repository.
+            args.out = Path(tempfile.gettempdir()) / "lectern-bench-quick.json"
     args.moviepy_rounds = min(args.moviepy_rounds, args.rounds)
     width, height = (int(part) for part in args.size.lower().split("x"))
     args.size_px = (width, height)
@@ -95,7 +102,9 @@ class Bench:
     def log(self, message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
-    def prepare(self, name: str, scene_count: int, *, edited: bool = False) -> PreparedLesson:
+    def prepare(
+        self, name: str, scene_count: int, *, edited: EditKind | None = None
+    ) -> PreparedLesson:
         started = time.perf_counter()
         storyboard = reference_storyboard(
             self.work_dir / "images", scene_count=scene_count, edited=edited
@@ -199,43 +208,75 @@ class Bench:
                 runs[name].append(self.run(name, lesson, f"{name}-round{round_index + 1}"))
         return {name: found for name, found in runs.items() if found}
 
-    def quality(self, lesson: PreparedLesson, runs: dict[str, list[dict]]) -> dict[str, dict]:
-        """SSIM of each renderer's last encoded video against the same pipeline made lossless."""
+    def quality(
+        self,
+        lesson: PreparedLesson,
+        runs: dict[str, list[dict]],
+        excerpts: dict[str, PreparedLesson],
+    ) -> dict[str, dict]:
+        """SSIM of each renderer's encoded video against the same pipeline made lossless.
+
+        A renderer listed in excerpts (moviepy: a lossless render of the whole lesson would
+        take as long as a round) is scored on that shorter lesson, encoded and lossless.
+        """
         found = {}
         for name, renderer_runs in runs.items():
-            reference = self.run(name, lesson, f"{name}-lossless", lossless=True)
-            encoded = Path(renderer_runs[-1]["path"])
+            scored = excerpts.get(name, lesson)
+            if name in excerpts:
+                encoded_run = self.run(name, scored, f"{name}-excerpt")
+            else:
+                encoded_run = renderer_runs[-1]
+            reference = self.run(name, scored, f"{name}-lossless", lossless=True)
             started = time.perf_counter()
-            score = measure.ssim(encoded, Path(reference["path"]))
+            score = measure.ssim(Path(encoded_run["path"]), Path(reference["path"]))
             self.log(f"{name}: SSIM {score:.4f} ({time.perf_counter() - started:.0f} s to compute)")
             found[name] = {
                 "ssim": round(score, 5),
+                "scored_on": f"first {len(scored.storyboard.scenes)} scenes"
+                if name in excerpts
+                else "the whole lesson",
                 "reference_frames": reference["video"]["frame_count"],
-                "encoded_frames": renderer_runs[-1]["video"]["frame_count"],
+                "encoded_frames": encoded_run["video"]["frame_count"],
                 "reference_size_bytes": reference["video"]["size_bytes"],
                 "lossless_render_wall_s": round(reference["wall_s"], 2),
             }
         return found
 
-    def rerender(self, lesson: PreparedLesson, edited: PreparedLesson, full_wall_s: float) -> dict:
-        """Lectern after a one-scene edit, its segment cache warm from a render of the original."""
+    def rerender(
+        self, lesson: PreparedLesson, edits: dict[str, PreparedLesson], full_wall_s: float
+    ) -> dict:
+        """Lectern after one-scene edits, its segment cache warm from a render of the original.
+
+        Each edit (a slide, an image scene) starts from a copy of the same warm cache.
+        """
         cache_dir = self.fresh_cache("lectern-rerender")
         warmup = self.run("lectern", lesson, "lectern-rerender-warmup", cache_dir=cache_dir)
         unchanged = self.run("lectern", lesson, "lectern-rerender-unchanged", cache_dir=cache_dir)
-        edit = self.run("lectern", edited, "lectern-rerender-edit", cache_dir=cache_dir)
-        cache = edit.get("lectern", {}).get("statistics", {}).get("cache", {})
-        return {
-            "edited_scene": edited_scene_index(len(lesson.storyboard.scenes)) + 1,
+        found: dict[str, object] = {
             "full_wall_s": full_wall_s,
             "warmup_wall_s": round(warmup["wall_s"], 2),
             "unchanged_wall_s": round(unchanged["wall_s"], 2),
-            "edit_wall_s": round(edit["wall_s"], 2),
-            "edit_cpu_s": round(edit["cpu_s"], 2),
-            "edit_fraction_of_full": round(edit["wall_s"] / full_wall_s, 4),
-            "segments_encoded": cache.get("segments_encoded"),
-            "cache": cache,
-            "stage_s": edit.get("lectern", {}).get("statistics", {}).get("stage_s"),
+            "edits": {},
         }
+        for kind, edited in edits.items():
+            edit_cache = self.work_dir / "caches" / f"lectern-rerender-{kind}"
+            shutil.rmtree(edit_cache, ignore_errors=True)
+            shutil.copytree(cache_dir, edit_cache, symlinks=True)
+            edit = self.run("lectern", edited, f"lectern-rerender-{kind}", cache_dir=edit_cache)
+            statistics = edit.get("lectern", {}).get("statistics", {})
+            position = edited_scene_index(edited.storyboard, kind)
+            found["edits"][kind] = {
+                "scene": position + 1,
+                "scene_id": edited.storyboard.scenes[position].id,
+                "wall_s": round(edit["wall_s"], 2),
+                "cpu_s": round(edit["cpu_s"], 2),
+                "fraction_of_full": round(edit["wall_s"] / full_wall_s, 4),
+                "cache": statistics.get("cache", {}),
+                "stage_s": statistics.get("stage_s"),
+            }
+        # The target is judged on the costlier edit, so it holds whichever scene a teacher edits.
+        found["edit_fraction_of_full"] = max(e["fraction_of_full"] for e in found["edits"].values())
+        return found
 
     def memory(self, lessons: dict[int, PreparedLesson]) -> dict:
         """Lectern's peak memory for a short and a long lesson, each from a cold segment cache."""
@@ -305,11 +346,18 @@ def main(argv: list[str] | None = None) -> dict:
             "runs": runs,
         }
         if not args.no_ssim:
-            results["quality"] = bench.quality(lesson, runs)
+            excerpts = {}
+            if "moviepy" in runs and args.moviepy_ssim_scenes < args.scenes:
+                count = args.moviepy_ssim_scenes
+                excerpts["moviepy"] = bench.prepare(f"excerpt-{count}", count)
+            results["quality"] = bench.quality(lesson, runs, excerpts)
         if lectern_runs and not args.no_rerender:
-            edited = bench.prepare("edited", args.scenes, edited=True)
+            edits = {
+                kind: bench.prepare(f"edited-{kind}", args.scenes, edited=kind)
+                for kind in ("slide", "image")
+            }
             full_wall_s = results["summary"]["lectern"]["wall_s"]
-            results["rerender"] = bench.rerender(lesson, edited, full_wall_s)
+            results["rerender"] = bench.rerender(lesson, edits, full_wall_s)
         if lectern_runs and not args.no_memory:
             lessons = {
                 count: bench.prepare(f"memory-{count}", count) for count in args.memory_counts
