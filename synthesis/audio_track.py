@@ -1,9 +1,8 @@
 """A scene's sound: sentence clips placed at their times, an optional music bed ducked under them.
 
-moviepy does the sequencing (AudioArrayClip placed with `with_start`, mixed by
-CompositeAudioClip, edged with AudioFadeIn/AudioFadeOut); PyAV decodes music files. The
-result is cut or padded to the exact sample count of the scene's video so that joined
-segments never drift.
+moviepy does the sequencing (AudioArrayClip placed with `with_start`, mixed chunk by chunk
+by CompositeAudioClip); PyAV decodes music files. The result is exactly as many samples as
+the scene's video lasts, so joined segments never drift.
 """
 
 from __future__ import annotations
@@ -14,15 +13,16 @@ from pathlib import Path
 
 import av
 import numpy as np
-from moviepy import AudioArrayClip, CompositeAudioClip, afx
+from moviepy import AudioArrayClip, CompositeAudioClip
 
-from synthesis.encode import AUDIO_RATE_HZ, fit_audio
+from synthesis.encode import AUDIO_RATE_HZ
 from synthesis.errors import SynthesisError
 from synthesis.speech.audio import read_wav
 from synthesis.timeline import TimedSentence
 
 # Short fades keep a clip's first and last samples from clicking against silence.
 EDGE_FADE_S = 0.005
+_CHUNK_S = 5.0
 # Ducking ramps: music dips just before a sentence and comes back just after it.
 DUCK_ATTACK_S = 0.15
 DUCK_RELEASE_S = 0.3
@@ -45,23 +45,38 @@ class MusicBed:
 def scene_audio(
     sentences: Sequence[TimedSentence], sample_count: int, *, music: MusicBed | None = None
 ) -> np.ndarray:
-    """Mono float32 sound for one scene, exactly sample_count samples long."""
+    """Mono float32 sound for one scene, exactly sample_count samples long.
+
+    Clips are kept mono float32 and the mix is rendered in chunks into the output, so memory
+    stays near 4 bytes per sample of the scene, however long it is.
+    """
     duration_s = sample_count / AUDIO_RATE_HZ
     clips = [_sentence_clip(sentence) for sentence in sentences if sentence.wav_path is not None]
     if music is not None:
         bed = _music_samples(music, duration_s) * _music_envelope(music, sentences, sample_count)
-        clips.append(AudioArrayClip(_stereo(bed), fps=AUDIO_RATE_HZ))
+        clips.append(AudioArrayClip(bed.reshape(-1, 1), fps=AUDIO_RATE_HZ))
+    mixed = np.zeros(sample_count, dtype=np.float32)
     if not clips:
-        return np.zeros(sample_count, dtype=np.float32)
+        return mixed
     track = CompositeAudioClip(clips).with_duration(duration_s)
-    mixed = track.to_soundarray(fps=AUDIO_RATE_HZ)
-    mono = mixed.mean(axis=1) if mixed.ndim == 2 else mixed
-    return fit_audio(np.clip(mono, -1.0, 1.0), sample_count)
+    position = 0
+    for chunk in track.iter_chunks(chunk_duration=_CHUNK_S, fps=AUDIO_RATE_HZ):
+        # moviepy hands back stereo frames; both channels carry the same mono signal.
+        chunk = chunk[: sample_count - position, 0]
+        mixed[position : position + len(chunk)] = chunk
+        position += len(chunk)
+    return np.clip(mixed, -1.0, 1.0, out=mixed)
 
 
-def _stereo(samples: np.ndarray) -> np.ndarray:
-    # Two equal channels: moviepy's array clips and fades assume stereo frames.
-    return np.repeat(np.asarray(samples, dtype=np.float64).reshape(-1, 1), 2, axis=1)
+def _faded(samples: np.ndarray, fade_s: float) -> np.ndarray:
+    """Linear fade-in and fade-out of fade_s at the ends (in place on a float32 copy)."""
+    faded = np.array(samples, dtype=np.float32)
+    ramp = min(len(faded) // 2, round(fade_s * AUDIO_RATE_HZ))
+    if ramp > 0:
+        slope = np.linspace(0.0, 1.0, ramp, endpoint=False, dtype=np.float32)
+        faded[:ramp] *= slope
+        faded[len(faded) - ramp :] *= slope[::-1]
+    return faded
 
 
 def _sentence_clip(sentence: TimedSentence) -> AudioArrayClip:
@@ -71,22 +86,15 @@ def _sentence_clip(sentence: TimedSentence) -> AudioArrayClip:
             f"narration clip {sentence.wav_path.name} is {raw.sample_rate} Hz, "
             f"expected {AUDIO_RATE_HZ} Hz"
         )
-    return (
-        AudioArrayClip(_stereo(raw.samples), fps=AUDIO_RATE_HZ)
-        .with_start(sentence.start_s)
-        .with_effects([afx.AudioFadeIn(EDGE_FADE_S), afx.AudioFadeOut(EDGE_FADE_S)])
-    )
+    samples = _faded(raw.samples, EDGE_FADE_S).reshape(-1, 1)  # (n, 1) mono
+    return AudioArrayClip(samples, fps=AUDIO_RATE_HZ).with_start(sentence.start_s)
 
 
 def _music_samples(music: MusicBed, duration_s: float) -> np.ndarray:
     """The music from its start, looped to duration_s, faded in and out, as mono samples."""
     sample_count = round(duration_s * AUDIO_RATE_HZ)
     looped = np.resize(_decode_music(music.path, sample_count), sample_count)  # loops it
-    fade_s = min(music.fade_s, duration_s / 2)
-    faded = AudioArrayClip(_stereo(looped), fps=AUDIO_RATE_HZ).with_effects(
-        [afx.AudioFadeIn(fade_s), afx.AudioFadeOut(fade_s)]
-    )
-    return fit_audio(faded.to_soundarray(fps=AUDIO_RATE_HZ).mean(axis=1), sample_count)
+    return _faded(looped, min(music.fade_s, duration_s / 2))
 
 
 def _decode_music(path: Path, max_samples: int) -> np.ndarray:
