@@ -19,9 +19,9 @@ from av.video.reformatter import ColorRange, Colorspace
 from synthesis.errors import SynthesisError
 
 AUDIO_RATE_HZ = 48_000
+# AAC packets hold 1024 samples; ffmpeg's encoder puts one packet of encoder delay
+# ("priming", with a negative timestamp) before the first sample.
 AAC_FRAME_SAMPLES = 1024
-# ffmpeg's AAC encoder puts one packet of encoder delay ("priming") before the first sample.
-AAC_PRIMING_SAMPLES = 1024
 AUDIO_BITRATE_BPS = 128_000
 # A keyframe every few seconds: seeking stays quick while held slides cost few I-frames.
 GOP_S = 4.0
@@ -36,7 +36,7 @@ class EncoderSettings:
     crf: int
     gop_frames: int
     audio_bitrate_bps: int = AUDIO_BITRATE_BPS
-    threads: int = 0  # 0: let x264 choose
+    threads: int = 0  # x264 threads per segment; 0 lets x264 choose
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -203,16 +203,6 @@ def _encode_audio(container, stream, samples: np.ndarray) -> None:
             container.mux(packet)
     for packet in stream.encode(None):
         container.mux(packet)
-
-
-def read_segment(path: Path, fps: int) -> SegmentFile:
-    """Frame and sample counts of an encoded segment, from its stream headers."""
-    with av.open(str(path)) as container:
-        video = container.streams.video[0]
-        sound = container.streams.audio[0]
-        frame_count = video.frames
-        audio_samples = round(float(sound.duration * sound.time_base) * AUDIO_RATE_HZ)
-    return SegmentFile(path, frame_count, fps, audio_samples)
 
 
 def boundary_frames(path: Path) -> tuple[np.ndarray, np.ndarray]:
