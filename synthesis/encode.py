@@ -121,19 +121,25 @@ def encode_segment(
         sound.bit_rate = encoder.audio_bitrate_bps
 
         frame_count = 0
+        frame = None
+        converted = None  # the RGB picture `frame` holds, kept for held scenes
         for batch in frame_batches:
             if batch.ndim != 4 or batch.shape[1:] != (height_px, width_px, 3):
                 raise SynthesisError(
                     f"frames shaped {batch.shape} do not match the video size "
                     f"{width_px}x{height_px}"
                 )
-            # A batch broadcast from one picture (stride 0 along frames, as held scenes come
-            # from the compositor) is converted once: the conversion costs as much as x264.
-            held = batch.strides[0] == 0
-            frame = None
-            for rgb in batch:
-                if frame is None or not held:
+            # Converting to YUV costs as much as x264 on a held frame, so a held scene converts
+            # each picture once: a batch broadcast from one picture (stride 0 along frames, as
+            # the compositor sends them) at a glance, repeats in other batches by comparison.
+            broadcast = batch.strides[0] == 0
+            for index, rgb in enumerate(batch):
+                repeat = (index > 0 and broadcast) or (
+                    still and converted is not None and np.array_equal(rgb, converted)
+                )
+                if not repeat:
                     frame = _yuv_frame(rgb)
+                    converted = rgb.copy() if still else None
                 frame.pts = frame_count
                 frame_count += 1
                 for packet in video.encode(frame):

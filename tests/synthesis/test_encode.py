@@ -270,3 +270,31 @@ def test_encoder_fingerprint_changes_with_the_x264_options(monkeypatch):
     assert before != encode.encoder_fingerprint(encoder_settings("high", 30))
     monkeypatch.setattr(encode, "HELD_PARAMS", encode.HELD_PARAMS + ":aq-strength=1.0")
     assert encode.encoder_fingerprint(settings) != before
+
+
+def test_held_segment_shows_every_picture_switch_inside_and_across_batches(tmp_path):
+    width, height = SIZE
+    red = np.zeros((height, width, 3), dtype=np.uint8)
+    red[:] = (200, 30, 30)
+    blue = np.zeros_like(red)
+    blue[:] = (30, 30, 200)
+    expected = [red, red, red, blue, blue, blue, blue, red, red, red]
+    batches = [np.stack(expected[:5]), np.stack(expected[5:8]), np.stack(expected[8:])]
+    path = tmp_path / "switch.mp4"
+    encode_segment(
+        path,
+        iter(batches),
+        np.zeros(10),
+        fps=FPS,
+        size_px=SIZE,
+        encoder=encoder_settings("standard", FPS),
+        still=True,
+    )
+
+    import av
+
+    with av.open(str(path)) as container:
+        decoded = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(decoded) == len(expected)
+    for got, want in zip(decoded, expected, strict=True):
+        assert np.abs(got.astype(int) - want).mean() < 6
