@@ -169,7 +169,9 @@ def encoder_fingerprint(encoder: EncoderSettings) -> dict[str, object]:
 
 
 def _yuv_frame(rgb: np.ndarray) -> av.VideoFrame:
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    # Wrap the array without copying (from_ndarray's copy cost 2.3 ms a 720p frame); the
+    # conversion below reads it at once and makes a frame of its own.
+    frame = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(rgb), format="rgb24")
     # BT.709 limited range, and say so in the stream: browsers assume it for HD.
     return frame.reformat(
         format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
