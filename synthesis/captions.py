@@ -22,6 +22,7 @@ _TRANSCRIPT_NOTICE = {
 }
 _SCENE_FALLBACK = {"en": "Scene {n}", "zh": "第{n}部分"}
 _CODE_SLIDE = {"en": "Code slide", "zh": "代码幻灯片"}
+_SENTENCE_ENDS = tuple(".!?。！？…")
 _TIMESTAMP = re.compile(r"(?:(\d+):)?(\d{2}):(\d{2})\.(\d{3})")
 
 
@@ -122,14 +123,15 @@ def describe_visual(visual: Visual, language: str) -> str:
         parts.extend(visual.math)
         if visual.alt:
             parts.append(visual.alt)
-    separator = "。" if lang == "zh" else ". "
-    return separator.join(_strip_end(p) for p in parts if p.strip()) + (
-        "。" if lang == "zh" else "."
-    )
+    full_stop = "。" if lang == "zh" else "."
+    sentences = [_as_sentence(part, full_stop) for part in parts if part.strip()]
+    return ("" if lang == "zh" else " ").join(sentences)
 
 
-def _strip_end(text: str) -> str:
-    return " ".join(text.split()).rstrip(".。!！?？:：;；")
+def _as_sentence(text: str, full_stop: str) -> str:
+    """The text on one line, ending in punctuation (a full stop added only if it has none)."""
+    text = " ".join(text.split()).rstrip(",，;；:：")
+    return text if text.endswith(_SENTENCE_ENDS) else text + full_stop
 
 
 def description_track(timeline: LessonTimeline, language: str) -> list[Cue]:

@@ -132,3 +132,10 @@ def test_transcript_lists_scenes_narration_and_attribution(timeline):
     assert "A commit is a snapshot. It has a message & an author." in text
     assert "Commits" in text
     assert text.rstrip().endswith(credit)
+
+
+def test_descriptions_keep_questions_and_ellipses():
+    visual = Visual(kind="text", title="Questions", bullets=("Why use it?", "It seems…", "Keep"))
+    assert describe_visual(visual, "en") == "Questions. Why use it? It seems… Keep."
+    chinese = Visual(kind="text", title="问题", bullets=("为什么？", "保存历史"))
+    assert describe_visual(chinese, "zh") == "问题。为什么？保存历史。"
