@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from synthesis.storyboard import RenderSettings, Storyboard
 from synthesis.timeline import LessonTimeline
 
 MANIFEST_VERSION = 1
+_LOCK = threading.Lock()
 
 
 @dataclass
@@ -27,9 +29,16 @@ class RenderStats:
     frames_encoded: int = 0
     evicted: int = 0
     workers: int = 1
+    # Seconds spent inside encode jobs, summed over workers: slides, frames, sound, x264.
+    worker_s: dict[str, float] = field(default_factory=dict)
     compositor: str = ""
     device: str = ""
     encoder: dict[str, object] = field(default_factory=dict)
+
+    def add_worker_time(self, part: str, seconds: float) -> None:
+        """Count time a worker spent on one part of a segment (called from worker threads)."""
+        with _LOCK:
+            self.worker_s[part] = self.worker_s.get(part, 0.0) + seconds
 
     def as_dict(self, *, wall_s: float, duration_s: float) -> dict[str, object]:
         return {
@@ -46,6 +55,7 @@ class RenderStats:
             },
             "frames_encoded": self.frames_encoded,
             "workers": self.workers,
+            "worker_s": {name: round(seconds, 3) for name, seconds in self.worker_s.items()},
             "compositor": {"backend": self.compositor, "device": self.device},
             "encoder": self.encoder,
             "peak_rss_mb": peak_rss_mb(),

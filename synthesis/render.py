@@ -488,9 +488,12 @@ class _Render:
         frame_count = plan.timing.frame_count
 
         def job() -> None:
+            started = time.perf_counter()
             captions = burned_cues(plan.timing.cues, self.size_px) if settings.burn_captions else ()
+            base = self._base_image(plan)
+            self.stats.add_worker_time("slides", time.perf_counter() - started)
             scene_plan = ScenePlan(
-                base=self._base_image(plan),
+                base=base,
                 duration_s=plan.timing.duration_s,
                 fps=settings.fps,
                 size_px=self.size_px,
@@ -505,11 +508,15 @@ class _Render:
             )
             if boundary_dir is not None:
                 frames = _keep_boundaries(frames, boundary_dir / str(plan.timing.index))
+            frames = _TimedBatches(frames, self.stats, "frames")
+            started = time.perf_counter()
             audio = scene_audio(
                 plan.timing.sentences,
                 audio_samples_for_frames(frame_count, settings.fps),
                 music=self.music,
             )
+            self.stats.add_worker_time("audio", time.perf_counter() - started)
+            started = time.perf_counter()
             with self.store.writing(plan.key) as temp_path:
                 encode_segment(
                     temp_path,
@@ -521,6 +528,9 @@ class _Render:
                     still=plan.motion is None,
                     on_frames=lambda n: pool.worker_check((job_id, n)),
                 )
+            # Encoding time without the time spent waiting for frames.
+            encode_s = time.perf_counter() - started - frames.seconds
+            self.stats.add_worker_time("encode", encode_s)
             self._pin(plan.key)
 
         return job
@@ -763,6 +773,26 @@ def _motion(motion: dict[str, float] | None):
         start_center=(0.5, 0.5),
         end_center=(0.5, 0.5),
     )
+
+
+class _TimedBatches:
+    """Wraps a batch iterator and adds the time spent producing batches to the statistics."""
+
+    def __init__(self, batches: Iterator[np.ndarray], stats: RenderStats, part: str) -> None:
+        self.batches, self.stats, self.part = batches, stats, part
+        self.seconds = 0.0
+
+    def __iter__(self) -> _TimedBatches:
+        return self
+
+    def __next__(self) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return next(self.batches)
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds += elapsed
+            self.stats.add_worker_time(self.part, elapsed)
 
 
 def _exact_frames(batches: Iterator[np.ndarray], frame_count: int) -> Iterator[np.ndarray]:

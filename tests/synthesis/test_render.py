@@ -201,6 +201,8 @@ def test_manifest_describes_scenes_sentences_and_the_render(rendered):
     assert stats["encoder"]["preset"] == "veryfast"
     assert stats["peak_rss_mb"] > 0
     assert set(stats["stage_s"]) >= {"speech", "plan", "encode", "assemble"}
+    assert set(stats["worker_s"]) == {"slides", "frames", "audio", "encode"}
+    assert all(seconds >= 0 for seconds in stats["worker_s"].values())
 
 
 def test_captions_open_with_the_ai_notice_and_follow_the_narration(rendered):
