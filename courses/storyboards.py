@@ -34,7 +34,7 @@ def _scene(row: Scene, *, number: int, warnings: list[str]) -> sb.Scene:
         visual=_visual(row, number=number, warnings=warnings),
         narration=row.narration,
         language=row.language,
-        concepts=tuple(concept.name for concept in row.concepts.all()),
+        concepts=tuple(concept.slug for concept in row.concepts.all()),
         role=row.role,
         sources=tuple(
             sb.SourceRef(

@@ -43,23 +43,29 @@ def test_it_renders_a_lesson_from_the_database(tmp_path, alice, db):
     course = services.course_create(owner=alice, title="Version control", slug="git")
     lesson = services.lesson_create(course=course, title="Git basics", created_by=alice)
     version = lesson.versions.get()
-    Scene.objects.create(
+    # Created out of order: the render follows position.
+    second = Scene.objects.create(
         version=version,
         position=1,
         kind="text",
         title="Second",
-        body="Keep history\nUndo mistakes",
+        body="Keep history\n\nUndo mistakes",
         narration="History is kept.",
     )
-    Scene.objects.create(version=version, position=0, kind="title", title="Git basics",
-                         narration="Welcome.")  # fmt: skip
+    Scene.objects.create(
+        version=version, position=0, kind="title", title="Git basics", narration="Welcome."
+    )
+    second.concepts.set(services.concepts_for_names(course=course, names=["Version history"]))
     out = tmp_path / "db.mp4"
 
     call_command("render_lesson", str(lesson.pk), "-o", str(out), *SMALL)
 
     manifest = json.loads(out.with_suffix(".json").read_text("utf-8"))
     assert [s["title"] for s in manifest["scenes"]] == ["Git basics", "Second"]
+    assert manifest["scenes"][1]["concepts"] == ["version-history"]
     assert manifest["title"] == "Git basics"
+    descriptions = out.with_name("db.descriptions.vtt").read_text("utf-8")
+    assert "Second. Keep history. Undo mistakes." in descriptions
 
 
 def test_a_missing_folder_is_a_one_line_error(tmp_path):
