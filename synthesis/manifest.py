@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthesis.captions import scene_title
-from synthesis.storyboard import RenderSettings, Storyboard
+from synthesis.storyboard import RenderSettings, SourceRef, Storyboard
 from synthesis.timeline import LessonTimeline
 
 MANIFEST_VERSION = 1
@@ -104,8 +104,9 @@ def build_manifest(
                         "end_s": round(start_s + sentence.end_s, 3),
                         "engine": sentence.engine,
                         "voice": sentence.voice,
+                        "source": _source(scene.sources, number, sentence.text),
                     }
-                    for sentence in timing.sentences
+                    for number, sentence in enumerate(timing.sentences)
                 ],
             }
         )
@@ -157,6 +158,18 @@ def build_manifest(
         "warnings": list(warnings),
         "statistics": statistics,
     }
+
+
+def _source(sources: tuple[SourceRef, ...], number: int, text: str) -> dict[str, object] | None:
+    """Where sentence `number` of a scene came from, if its importer said so."""
+    ref = sources[number] if number < len(sources) else None
+    if ref is None or (ref.sentence and ref.sentence != text):
+        # Edited narration shifts sentences: pair by the sentence itself.
+        ref = next((r for r in sources if r.sentence == text), None)
+    if ref is None or not ref.file:
+        return None
+    fields = {"file": ref.file, "paragraph": ref.paragraph, "page": ref.page, "slide": ref.slide}
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def write_json(path: Path, data: dict[str, object]) -> None:

@@ -14,7 +14,14 @@ from synthesis.captions import parse_webvtt
 from synthesis.errors import RenderCancelled, SynthesisError
 from synthesis.render import output_paths, render
 from synthesis.segments import SegmentStore
-from synthesis.storyboard import RenderSettings, Scene, Storyboard, Visual, VoiceSettings
+from synthesis.storyboard import (
+    RenderSettings,
+    Scene,
+    SourceRef,
+    Storyboard,
+    Visual,
+    VoiceSettings,
+)
 from synthesis.timeline import Cue, unwrap_caption, wrap_caption
 from tests.synthesis.media_checks import ffprobe, stream
 
@@ -51,6 +58,7 @@ def lesson(image_path: Path, *, second_narration: str = "A commit is a snapshot.
                 Visual(kind="text", title="Commits", bullets=("Snapshots", "Messages")),
                 second_narration,
                 concepts=("commit",),
+                sources=(SourceRef("lesson.md", paragraph=4, sentence="A commit is a snapshot."),),
             ),
             Scene(
                 "diagram",
@@ -194,6 +202,8 @@ def test_manifest_describes_scenes_sentences_and_the_render(rendered):
     sentence = commits["sentences"][0]
     assert sentence["text"] == "A commit is a snapshot."
     assert sentence["engine"] == "espeak"
+    assert sentence["source"] == {"file": "lesson.md", "paragraph": 4}
+    assert manifest["scenes"][0]["sentences"][0]["source"] is None
     assert commits["start_s"] < sentence["start_s"] < sentence["end_s"] < commits["end_s"]
     stats = manifest["statistics"]
     assert stats["cache"]["scene_misses"] + stats["cache"]["scene_hits"] == 4
