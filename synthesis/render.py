@@ -413,7 +413,7 @@ class _Render:
             try:
                 load_image(Path(visual.image_path))
             except SynthesisError as exc:
-                problem = f"image '{visual.image_path}' could not be loaded ({exc})"
+                problem = str(exc)  # names the file
         if problem is None:
             return visual
         self.warnings.append(
