@@ -110,3 +110,11 @@ def test_the_command_exits_non_zero_with_one_line_on_bad_input(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"CommandError: '{tmp_path / 'nope'}' is neither a lesson folder nor a lesson id."
     ]
+
+
+def test_an_unwritable_output_folder_is_a_one_line_error(tmp_path):
+    folder = copy_corpus_lesson("en-git-basics", tmp_path, max_blocks=2)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be")
+    with pytest.raises(CommandError, match="not-a-folder"):
+        call_command("render_lesson", str(folder), "-o", str(blocker / "x.mp4"), *SMALL)

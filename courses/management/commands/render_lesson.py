@@ -76,6 +76,9 @@ class Command(BaseCommand):
             raise CommandError("The render was cancelled.") from error
         except SynthesisError as error:
             raise CommandError(str(error)) from error
+        except OSError as error:
+            # An unwritable output folder or a full disk: say which file, not a traceback.
+            raise CommandError(f"{error.filename or output}: {error.strerror or error}") from error
         finally:
             bar.close()
         for warning in result.warnings:
