@@ -443,11 +443,13 @@ class _Render:
     def _encode_missing(self, planned, timeline: LessonTimeline, transition_keys, temp_dir):
         from synthesis.frames.compositor import get_compositor
 
-        compositor = get_compositor(self.settings.device)
         stats = self.stats
-        stats.compositor, stats.device = compositor.name, self.settings.device
+        stats.device = self.settings.device
         stats.encoder = {**self.encoder.as_dict(), "codec": "libx264", "audio": "aac"}
         missing_scenes = [p.timing.index for p in planned if not self._pin(p.key)]
+        # Choosing a backend may load torch; a render served from the cache needs none.
+        compositor = get_compositor(self.settings.device) if missing_scenes else None
+        stats.compositor = compositor.name if compositor else "none: every scene was cached"
         missing_transitions = [i for i, key in enumerate(transition_keys) if not self._pin(key)]
         stats.scene_misses, stats.scene_hits = (
             len(missing_scenes),
