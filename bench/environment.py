@@ -12,7 +12,7 @@ from pathlib import Path
 import imageio_ffmpeg
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-_X264_BANNER = re.compile(rb"x264 - core \d+ r\d+ [0-9a-f]+")
+_X264_BANNER = re.compile(rb"x264 - core \d+( r\d+ [0-9a-f]+)?")
 
 
 def _first_line(argv: list[str]) -> str:

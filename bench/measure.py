@@ -35,13 +35,11 @@ class RunMeasurement:
 
     peak_tree_rss_bytes: the largest sum of RSS over the process and all its descendants seen
     in any sample (shared pages counted once per process, so it errs high).
-    max_process_rss_bytes: the largest single process (ru_maxrss), which needs no sampling.
     """
 
     wall_s: float
     cpu_s: float
     peak_tree_rss_bytes: int
-    max_process_rss_bytes: int
     # 1-minute load average before and after: other work on the machine inflates wall time.
     load_before: float
     load_after: float
@@ -124,12 +122,10 @@ def run_measured(argv: list[str], *, log_path: Path, cwd: Path | None = None) ->
         tail = log_path.read_text("utf-8", errors="replace")[-3000:]
         raise RendererFailed(f"{' '.join(argv[:4])} ... exited {process.returncode}:\n{tail}")
     cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    # ru_maxrss is in KiB on Linux, and is the largest child ever waited for, not a delta.
     return RunMeasurement(
         wall_s=wall_s,
         cpu_s=cpu_s,
         peak_tree_rss_bytes=peak,
-        max_process_rss_bytes=after.ru_maxrss * 1024,
         load_before=load_before,
         load_after=os.getloadavg()[0],
     )

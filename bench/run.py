@@ -285,7 +285,6 @@ class Bench:
             record = self.run("lectern", lesson, f"lectern-memory-{count}-scenes")
             found[str(count)] = {
                 "peak_rss_mb": round(record["peak_tree_rss_bytes"] / report.MB),
-                "max_process_rss_mb": round(record["max_process_rss_bytes"] / report.MB),
                 "wall_s": round(record["wall_s"], 2),
                 "video_duration_s": record["video"]["video_duration_s"],
             }
