@@ -64,8 +64,9 @@ MIN_SIDE_PX = 64
 DEVICES = ("auto", "cpu", "cuda")
 # Image scenes drift in slowly; slides hold still (cheaper to encode, easier to read).
 IMAGE_MOVE = {"start_zoom": 1.0, "end_zoom": 1.06}
-# Frames per batch from the compositor: about 24 MB of RGB whatever the size.
-_BATCH_BYTES = 24_000_000
+# Frames per batch from the compositor: about 8 MB of RGB whatever the size (24 MB
+# measured the same speed with ~50 MB more peak memory, see bench/README.md).
+_BATCH_BYTES = 8_000_000
 # Progress shares: speech, then encoding, then assembling the outputs.
 _SPEECH_SHARE, _ENCODE_SHARE = 10.0, 82.0
 

@@ -8,6 +8,7 @@ up with the audio.
 
 from __future__ import annotations
 
+import functools
 import io
 import wave
 from math import gcd
@@ -15,9 +16,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pyloudnorm
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
-from scipy.signal import resample_poly
 
 from .base import RawAudio
 
@@ -35,8 +33,6 @@ MIN_GATED_DURATION_S = 0.5
 RMS_TO_LUFS_OFFSET_DB = -0.8
 _FRAME_S = 0.01
 _LIMITER_WINDOW_S = 0.005
-
-_meter = pyloudnorm.Meter(OUTPUT_RATE_HZ)
 
 
 class SilentAudio(ValueError):
@@ -122,6 +118,8 @@ def resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
     """Polyphase resampling (exact ratio, anti-aliased)."""
     if from_hz == to_hz:
         return samples
+    from scipy.signal import resample_poly
+
     divisor = gcd(from_hz, to_hz)
     return resample_poly(samples, to_hz // divisor, from_hz // divisor)
 
@@ -137,9 +135,18 @@ def normalise_loudness(samples: np.ndarray, rate_hz: int) -> np.ndarray:
 def _integrated_lufs(samples: np.ndarray, rate_hz: int) -> float | None:
     if len(samples) < MIN_GATED_DURATION_S * rate_hz:
         return None
-    meter = _meter if rate_hz == OUTPUT_RATE_HZ else pyloudnorm.Meter(rate_hz)
+    meter = _loudness_meter(rate_hz)
     loudness = meter.integrated_loudness(samples)
     return float(loudness) if np.isfinite(loudness) else None
+
+
+@functools.cache
+def _loudness_meter(rate_hz: int):
+    # scipy and pyloudnorm (~75 MB, 0.6 s) load only when a clip is synthesised, not
+    # in renders whose narration all comes from the cache.
+    import pyloudnorm
+
+    return pyloudnorm.Meter(rate_hz)
 
 
 def active_rms_dbfs(samples: np.ndarray, rate_hz: int) -> float:
@@ -160,6 +167,8 @@ def limit_peaks(samples: np.ndarray, rate_hz: int) -> np.ndarray:
     if magnitude.max(initial=0.0) <= ceiling:
         return samples
     needed = np.minimum(1.0, ceiling / np.maximum(magnitude, 1e-12))
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
     window = max(1, int(rate_hz * _LIMITER_WINDOW_S))
     # The minimum over 2w+1 samples, averaged over w, never exceeds the gain a peak needs
     # (every average includes the peak's own minimum), and ramps smoothly into and out of it.
