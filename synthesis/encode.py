@@ -91,7 +91,7 @@ class SegmentFile:
 def encode_segment(
     out_path: Path,
     frame_batches: Iterable[np.ndarray],
-    audio: np.ndarray,
+    audio: np.ndarray | None,
     *,
     fps: int,
     size_px: tuple[int, int],
@@ -102,8 +102,9 @@ def encode_segment(
     """Encode RGB frame batches (B, H, W, 3) and mono float audio into an MP4 segment.
 
     The audio is padded with silence or cut to exactly the length of the frames, so that
-    joined segments never drift. on_frames(n) is called after each batch with the frame
-    count so far (for progress and cancellation: it may raise).
+    joined segments never drift; audio=None makes a video-only part for combine_parts.
+    on_frames(n) is called after each batch with the frame count so far (for progress and
+    cancellation: it may raise).
     """
     width_px, height_px = size_px
     container = av.open(str(out_path), "w", format="mp4")
@@ -117,8 +118,7 @@ def encode_segment(
         video.codec_context.color_range = ColorRange.MPEG
         video.codec_context.color_primaries = _BT709
         video.codec_context.color_trc = _BT709
-        sound = container.add_stream("aac", rate=AUDIO_RATE_HZ, layout="mono")
-        sound.bit_rate = encoder.audio_bitrate_bps
+        sound = _add_audio_stream(container, encoder) if audio is not None else None
 
         frame_count = 0
         frame = None
@@ -151,11 +151,61 @@ def encode_segment(
         for packet in video.encode(None):
             container.mux(packet)
 
+        sample_count = audio_samples_for_frames(frame_count, fps) if audio is not None else 0
+        if sound is not None:
+            _encode_audio(container, sound, fit_audio(audio, sample_count))
+    finally:
+        container.close()
+    return SegmentFile(out_path, frame_count, fps, sample_count)
+
+
+def combine_parts(
+    part_paths: Sequence[Path],
+    audio: np.ndarray,
+    out_path: Path,
+    *,
+    fps: int,
+    encoder: EncoderSettings,
+) -> SegmentFile:
+    """One segment from video-only parts (encode_segment with audio=None) and its audio.
+
+    A long scene is encoded as parts on several cores; each part starts on a GOP boundary of
+    the whole, so the remuxed video has the GOP layout of a single encode. The audio is
+    encoded here in one piece: AAC restarted mid-sentence at a part boundary would click.
+    """
+    if not part_paths:
+        raise SynthesisError("a segment needs at least one part")
+    lead_ticks = max(_decode_lead_ticks(path) for path in part_paths)
+    container = av.open(str(out_path), "w", format="mp4")
+    try:
+        with av.open(str(part_paths[0])) as first:
+            video = container.add_stream_from_template(first.streams.video[0])
+        sound = _add_audio_stream(container, encoder)
+        frame_count = 0
+        for path in part_paths:
+            with av.open(str(path)) as part:
+                stream = part.streams.video[0]
+                shift = frame_count * _ticks_per_frame(stream.time_base, fps)
+                dts_shift = shift - (lead_ticks - _decode_lead_ticks(path))
+                for packet in part.demux(stream):
+                    if packet.size == 0:
+                        continue
+                    packet.pts += shift
+                    packet.dts += dts_shift
+                    packet.stream = video
+                    container.mux(packet)
+                    frame_count += 1
         sample_count = audio_samples_for_frames(frame_count, fps)
         _encode_audio(container, sound, fit_audio(audio, sample_count))
     finally:
         container.close()
     return SegmentFile(out_path, frame_count, fps, sample_count)
+
+
+def _add_audio_stream(container, encoder: EncoderSettings):
+    sound = container.add_stream("aac", rate=AUDIO_RATE_HZ, layout="mono")
+    sound.bit_rate = encoder.audio_bitrate_bps
+    return sound
 
 
 def encoder_fingerprint(encoder: EncoderSettings) -> dict[str, object]:

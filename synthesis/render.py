@@ -9,6 +9,7 @@ sidecars first and the MP4 last, so a failed or cancelled render leaves nothing 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import queue
 import shutil
@@ -28,6 +29,7 @@ from synthesis.audio_track import MusicBed, scene_audio
 from synthesis.encode import (
     audio_samples_for_frames,
     boundary_frames,
+    combine_parts,
     container_metadata,
     encode_segment,
     encoder_fingerprint,
@@ -37,6 +39,7 @@ from synthesis.encode import (
 )
 from synthesis.errors import RenderCancelled, SynthesisError
 from synthesis.manifest import RenderStats, build_manifest, write_json
+from synthesis.prefetch import prefetched
 from synthesis.segments import SegmentStore, content_key, file_digest
 from synthesis.sentences import split_sentences
 from synthesis.storyboard import (
@@ -67,6 +70,9 @@ IMAGE_MOVE = {"start_zoom": 1.0, "end_zoom": 1.06}
 # Frames per batch from the compositor: about 8 MB of RGB whatever the size (24 MB
 # measured the same speed with ~50 MB more peak memory, see bench/README.md).
 _BATCH_BYTES = 8_000_000
+# Moving scenes are encoded in parts of this many GOPs (8 s at 30 fps), so a long scene
+# keeps both cores busy when it is the only one to render (one edited scene).
+_PART_GOPS = 2
 # Progress shares: speech, then encoding, then assembling the outputs.
 _SPEECH_SHARE, _ENCODE_SHARE = 10.0, 82.0
 
@@ -359,27 +365,43 @@ class _Render:
                     f"scene {position + 1} ({scene.id}): no narration; its visual is held "
                     "for 3 s without sound"
                 )
-            visual = self._usable_visual(position, scene)
-            motion = IMAGE_MOVE if visual.kind == "image" else None
-            burned = self.settings.burn_captions
-            fields = {
-                "visual": _visual_fields(visual),
-                "language": self.languages[position],
-                "sentences": [
-                    [s.text, file_digest(s.wav_path), round(s.start_s, 6), round(s.end_s, 6)]
-                    for s in timing.sentences
-                ],
-                "captions": [[round(c.start_s, 6), round(c.end_s, 6), c.text] for c in timing.cues]
-                if burned
-                else None,
-                "frames": timing.frame_count,
-                "motion": motion,
-                "opening_label": position == 0,
-                "pixels": self._pixel_fields(),
-                "music": self._music_fields(),
-            }
-            planned.append(_PlannedScene(timing, visual, motion, content_key("scene", fields)))
+            planned.append(self._planned_scene(position, scene, timing))
         return planned
+
+    def _planned_scene(self, position: int, scene: Scene, timing: SceneTiming) -> _PlannedScene:
+        # An image is loaded (to check it) only when its segment is not in the cache:
+        # decoding pictures and drawing SVGs was most of a cached re-render's plan.
+        visual = scene.visual
+        if visual.kind == "image" and visual.image_path and Path(visual.image_path).is_file():
+            with contextlib.suppress(OSError):  # unreadable: checked and reported below
+                motion, key = self._scene_key(position, timing, visual)
+                if self._pin(key) is not None:
+                    return _PlannedScene(timing, visual, motion, key)
+        visual = self._usable_visual(position, scene)
+        motion, key = self._scene_key(position, timing, visual)
+        return _PlannedScene(timing, visual, motion, key)
+
+    def _scene_key(self, position: int, timing: SceneTiming, visual: Visual):
+        """The scene's motion and the segment key over everything that decides its content."""
+        motion = IMAGE_MOVE if visual.kind == "image" else None
+        burned = self.settings.burn_captions
+        fields = {
+            "visual": _visual_fields(visual),
+            "language": self.languages[position],
+            "sentences": [
+                [s.text, file_digest(s.wav_path), round(s.start_s, 6), round(s.end_s, 6)]
+                for s in timing.sentences
+            ],
+            "captions": [[round(c.start_s, 6), round(c.end_s, 6), c.text] for c in timing.cues]
+            if burned
+            else None,
+            "frames": timing.frame_count,
+            "motion": motion,
+            "opening_label": position == 0,
+            "pixels": self._pixel_fields(),
+            "music": self._music_fields(),
+        }
+        return motion, content_key("scene", fields)
 
     def _music_fields(self) -> dict[str, object] | None:
         if self.music is None:
@@ -447,7 +469,13 @@ class _Render:
         stats = self.stats
         stats.device = self.settings.device
         stats.encoder = {**self.encoder.as_dict(), "codec": "libx264", "audio": "aac"}
-        missing_scenes = [p.timing.index for p in planned if not self._pin(p.key)]
+        # A scene shown twice (same key) is encoded once.
+        first_of_key = {p.key: p.timing.index for p in reversed(planned)}
+        missing_scenes = [
+            p.timing.index
+            for p in planned
+            if first_of_key[p.key] == p.timing.index and not self._pin(p.key)
+        ]
         # Choosing a backend may load torch; a render served from the cache needs none.
         compositor = get_compositor(self.settings.device) if missing_scenes else None
         stats.compositor = compositor.name if compositor else "none: every scene was cached"
@@ -469,11 +497,18 @@ class _Render:
         stats.workers = pool.workers
         progress = _EncodeProgress(self.reporter, total_frames)
         self.reporter.report("encode", 1, _SPEECH_SHARE, message="encoding")
+        parts_dir = temp_dir / "parts"
+        parts_dir.mkdir()
         scene_jobs = [
-            self._scene_job(
-                planned[i], compositor, pool, boundary_dir if i in needs_boundary else None
-            )
+            job
             for i in missing_scenes
+            for job in self._scene_jobs(
+                planned[i],
+                compositor,
+                pool,
+                boundary_dir if i in needs_boundary else None,
+                parts_dir,
+            )
         ]
         pool.run(scene_jobs, progress.tick)
         transition_jobs = [
@@ -483,60 +518,112 @@ class _Render:
         pool.run(transition_jobs, progress.tick)
         stats.frames_encoded = progress.frames_done
 
-    def _scene_job(self, plan: _PlannedScene, compositor, pool: _Jobs, boundary_dir: Path | None):
-        from synthesis.frames.compositor import ScenePlan
+    def _scene_jobs(
+        self, plan: _PlannedScene, compositor, pool: _Jobs, boundary_dir: Path | None, temp_dir
+    ) -> list[Callable[[], None]]:
+        """Jobs that encode one scene: a single job, or one per part of a long moving scene.
 
-        job_id = ("scene", plan.timing.index)
+        The parts of a scene run on different workers; the worker that finishes the last
+        part joins them with the scene's audio and stores the segment.
+        """
         settings = self.settings
         frame_count = plan.timing.frame_count
+        ranges = part_ranges(frame_count, self.encoder.gop_frames, moving=plan.motion is not None)
+        scene_plan = _Once(lambda: self._scene_plan(plan))
+        part_paths = [temp_dir / f"{plan.timing.index}.{n}.mp4" for n in range(len(ranges))]
+        unfinished = _Countdown(len(ranges))
 
-        def job() -> None:
+        def encode(number: int, frame_range: range) -> None:
+            job_id = ("scene", plan.timing.index, number)
+            frames = self._composed(plan, scene_plan(), compositor, frame_range, boundary_dir)
             started = time.perf_counter()
-            captions = burned_cues(plan.timing.cues, self.size_px) if settings.burn_captions else ()
-            base = self._base_image(plan)
-            self.stats.add_worker_time("slides", time.perf_counter() - started)
-            scene_plan = ScenePlan(
-                base=base,
-                duration_s=plan.timing.duration_s,
-                fps=settings.fps,
-                size_px=self.size_px,
-                motion=_motion(plan.motion),
-                captions=captions,
-                language=self.languages[plan.timing.index],
-                opening_label=plan.timing.index == 0,
-            )
-            batch = max(1, min(32, _BATCH_BYTES // (self.size_px[0] * self.size_px[1] * 3)))
-            frames = _exact_frames(
-                compositor.scene_frames(scene_plan, batch_size=batch), frame_count
-            )
-            if boundary_dir is not None:
-                frames = _keep_boundaries(frames, boundary_dir / str(plan.timing.index))
-            frames = _TimedBatches(frames, self.stats, "frames")
-            started = time.perf_counter()
-            audio = scene_audio(
-                plan.timing.sentences,
-                audio_samples_for_frames(frame_count, settings.fps),
-                music=self.music,
-            )
-            self.stats.add_worker_time("audio", time.perf_counter() - started)
-            started = time.perf_counter()
-            with self.store.writing(plan.key) as temp_path:
+            if len(ranges) == 1:
+                with self.store.writing(plan.key) as temp_path:
+                    encode_segment(
+                        temp_path,
+                        frames,
+                        self._scene_audio(plan),
+                        fps=settings.fps,
+                        size_px=self.size_px,
+                        encoder=self.encoder,
+                        still=plan.motion is None,
+                        on_frames=lambda n: pool.worker_check((job_id, n)),
+                    )
+            else:
                 encode_segment(
-                    temp_path,
+                    part_paths[number],
                     frames,
-                    audio,
+                    None,
                     fps=settings.fps,
                     size_px=self.size_px,
                     encoder=self.encoder,
-                    still=plan.motion is None,
+                    still=False,
                     on_frames=lambda n: pool.worker_check((job_id, n)),
                 )
-            # Encoding time without the time spent waiting for frames.
-            encode_s = time.perf_counter() - started - frames.seconds
-            self.stats.add_worker_time("encode", encode_s)
-            self._pin(plan.key)
+            # Encoding time without the time spent waiting for composed frames.
+            self.stats.add_worker_time("encode", time.perf_counter() - started - frames.seconds)
+            last = unfinished.done_one()
+            if len(ranges) > 1 and last:
+                audio = self._scene_audio(plan)
+                started = time.perf_counter()
+                with self.store.writing(plan.key) as temp_path:
+                    combine_parts(
+                        part_paths, audio, temp_path, fps=settings.fps, encoder=self.encoder
+                    )
+                self.stats.add_worker_time("encode", time.perf_counter() - started)
+                for path in part_paths:
+                    path.unlink()
+            if last:
+                self._pin(plan.key)
 
-        return job
+        return [functools.partial(encode, n, r) for n, r in enumerate(ranges)]
+
+    def _scene_plan(self, plan: _PlannedScene):
+        from synthesis.frames.compositor import ScenePlan
+
+        started = time.perf_counter()
+        captions = (
+            burned_cues(plan.timing.cues, self.size_px) if self.settings.burn_captions else ()
+        )
+        base = self._base_image(plan)
+        self.stats.add_worker_time("slides", time.perf_counter() - started)
+        return ScenePlan(
+            base=base,
+            duration_s=plan.timing.duration_s,
+            fps=self.settings.fps,
+            size_px=self.size_px,
+            motion=_motion(plan.motion),
+            captions=captions,
+            language=self.languages[plan.timing.index],
+            opening_label=plan.timing.index == 0,
+        )
+
+    def _composed(self, plan, scene_plan, compositor, frame_range: range, boundary_dir):
+        """The frames of frame_range, composed on a second thread while x264 encodes."""
+        batch = max(1, min(32, _BATCH_BYTES // (self.size_px[0] * self.size_px[1] * 3)))
+        frames = _exact_frames(
+            compositor.scene_frames(scene_plan, batch_size=batch, frame_range=frame_range),
+            len(frame_range),
+        )
+        if boundary_dir is not None:
+            frames = _keep_boundaries(
+                frames,
+                boundary_dir / str(plan.timing.index),
+                first=frame_range.start == 0,
+                last=frame_range.stop == plan.timing.frame_count,
+            )
+        composed = _TimedBatches(frames, lambda s: self.stats.add_worker_time("frames", s))
+        return _TimedBatches(prefetched(composed))
+
+    def _scene_audio(self, plan: _PlannedScene) -> np.ndarray:
+        started = time.perf_counter()
+        audio = scene_audio(
+            plan.timing.sentences,
+            audio_samples_for_frames(plan.timing.frame_count, self.settings.fps),
+            music=self.music,
+        )
+        self.stats.add_worker_time("audio", time.perf_counter() - started)
+        return audio
 
     def _base_image(self, plan: _PlannedScene) -> Image.Image:
         from synthesis.frames.images import ImageLoadError
@@ -553,7 +640,7 @@ class _Render:
     def _transition_job(self, index, key, planned, timeline, pool: _Jobs, boundary_dir: Path):
         from synthesis.frames.compositor import crossfade_frames
 
-        job_id = ("transition", index)
+        job_id = ("transition", index, 0)
         frame_count = timeline.transition_frames
 
         def job() -> None:
@@ -638,20 +725,20 @@ class _EncodeProgress:
     def __init__(self, reporter: _Reporter, total_frames: int) -> None:
         self.reporter = reporter
         self.total_frames = total_frames
-        self.per_job: dict[tuple[str, int], int] = {}
+        self.per_job: dict[tuple[str, int, int], int] = {}
         self.started = time.perf_counter()
 
     @property
     def frames_done(self) -> int:
         return sum(self.per_job.values())
 
-    def tick(self, event: tuple[tuple[str, int], int]) -> None:
+    def tick(self, event: tuple[tuple[str, int, int], int]) -> None:
         job_id, frames = event
         self.per_job[job_id] = frames
         fraction = min(1.0, self.frames_done / self.total_frames) if self.total_frames else 1.0
         elapsed_s = time.perf_counter() - self.started
         eta_s = round(elapsed_s / fraction * (1 - fraction), 1) if fraction > 0.02 else None
-        kind, index = job_id
+        kind, index, _ = job_id
         count = self.reporter.scene_count
         message = (
             f"scene {index + 1} of {count}"
@@ -720,7 +807,7 @@ class _Jobs:
         self.events: queue.Queue = queue.Queue()
         self.cancelled = threading.Event()
 
-    def worker_check(self, event: tuple[tuple[str, int], int]) -> None:
+    def worker_check(self, event: tuple[tuple[str, int, int], int]) -> None:
         """Called by a worker after each batch with (job id, frames done so far)."""
         self.events.put(event)
         if self.cancelled.is_set():
@@ -761,6 +848,53 @@ class _Jobs:
             on_event(event)
 
 
+def part_ranges(frame_count: int, gop_frames: int, *, moving: bool) -> list[range]:
+    """How a scene is split for encoding: moving scenes in parts of _PART_GOPS whole GOPs.
+
+    A held scene costs little and stays whole. Parts start on GOP boundaries, so together
+    they have the GOP layout of a single encode; a last part shorter than half a part is
+    added to the one before it.
+    """
+    size = gop_frames * _PART_GOPS
+    if not moving or frame_count < size + size // 2:
+        return [range(frame_count)]
+    starts = list(range(0, frame_count, size))
+    if frame_count - starts[-1] < size // 2:
+        starts.pop()
+    ends = [*starts[1:], frame_count]
+    return [range(start, end) for start, end in zip(starts, ends, strict=True)]
+
+
+class _Once:
+    """A value made on first use by whichever thread asks first; the others wait for it."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._value: object = None
+        self._made = False
+
+    def __call__(self):
+        with self._lock:
+            if not self._made:
+                self._value = self._make()
+                self._made = True
+            return self._value
+
+
+class _Countdown:
+    """Counts finished parts across threads; done_one() is true for the last one only."""
+
+    def __init__(self, count: int) -> None:
+        self._remaining = count
+        self._lock = threading.Lock()
+
+    def done_one(self) -> bool:
+        with self._lock:
+            self._remaining -= 1
+            return self._remaining == 0
+
+
 def _worker_count() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
@@ -779,10 +913,12 @@ def _motion(motion: dict[str, float] | None):
 
 
 class _TimedBatches:
-    """Wraps a batch iterator and adds the time spent producing batches to the statistics."""
+    """Wraps a batch iterator and sums the time spent waiting for each batch (on_wait too)."""
 
-    def __init__(self, batches: Iterator[np.ndarray], stats: RenderStats, part: str) -> None:
-        self.batches, self.stats, self.part = batches, stats, part
+    def __init__(
+        self, batches: Iterator[np.ndarray], on_wait: Callable[[float], None] | None = None
+    ) -> None:
+        self.batches, self.on_wait = batches, on_wait
         self.seconds = 0.0
 
     def __iter__(self) -> _TimedBatches:
@@ -795,7 +931,8 @@ class _TimedBatches:
         finally:
             elapsed = time.perf_counter() - started
             self.seconds += elapsed
-            self.stats.add_worker_time(self.part, elapsed)
+            if self.on_wait is not None:
+                self.on_wait(elapsed)
 
 
 def _exact_frames(batches: Iterator[np.ndarray], frame_count: int) -> Iterator[np.ndarray]:
@@ -817,15 +954,18 @@ def _exact_frames(batches: Iterator[np.ndarray], frame_count: int) -> Iterator[n
         yield np.repeat(last, fill, axis=0)
 
 
-def _keep_boundaries(batches: Iterator[np.ndarray], stem: Path) -> Iterator[np.ndarray]:
-    last = None
+def _keep_boundaries(
+    batches: Iterator[np.ndarray], stem: Path, *, first: bool, last: bool
+) -> Iterator[np.ndarray]:
+    """Pass batches through, saving the first and/or last frame for the transitions."""
+    final = None
     for batch in batches:
-        if last is None:
+        if first and final is None:
             np.save(f"{stem}.first.npy", batch[0])
-        last = batch[-1]
+        final = batch[-1]
         yield batch
-    if last is not None:
-        np.save(f"{stem}.last.npy", last)
+    if last and final is not None:
+        np.save(f"{stem}.last.npy", final)
 
 
 def poster_time_s(timeline: LessonTimeline) -> float:

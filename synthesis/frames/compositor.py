@@ -85,9 +85,15 @@ class Compositor(Protocol):
     name: str
 
     def scene_frames(
-        self, plan: ScenePlan, batch_size: int = DEFAULT_BATCH_SIZE
+        self,
+        plan: ScenePlan,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        frame_range: range | None = None,
     ) -> Iterator[np.ndarray]:
-        """Batches of frames, each (B, H, W, 3) uint8, plan.frame_count frames in all."""
+        """Batches of frames, each (B, H, W, 3) uint8: the frames of the range (default all).
+
+        A range lets a long scene be made in parts, each exactly as in the whole scene.
+        """
         ...
 
 
@@ -144,8 +150,8 @@ def crop_boxes(
     return np.stack([x0, y0, x0 + box_width, y0 + box_height], axis=1)
 
 
-def prepare_scene(plan: ScenePlan) -> PreparedScene:
-    """Scale the base, compute every frame's crop box and pre-render the overlays."""
+def prepare_scene(plan: ScenePlan, frame_range: range | None = None) -> PreparedScene:
+    """Scale the base, compute the crop box of every frame (of the range) and the overlays."""
     if plan.fps <= 0 or plan.duration_s <= 0:
         raise SynthesisError(
             "a scene needs a positive length and frame rate, "
@@ -165,12 +171,21 @@ def prepare_scene(plan: ScenePlan) -> PreparedScene:
         columns.append(times_s < OPENING_LABEL_S)
     overlays.append(corner_mark_overlay(size_px=plan.size_px, language=plan.language))
     columns.append(np.ones(count, dtype=bool))
+    chosen = slice(None) if frame_range is None else _frame_slice(frame_range, count)
     return PreparedScene(
         base=_base_at_output_size(plan.base, plan.size_px),
-        boxes=crop_boxes(plan.motion, count, plan.size_px),
+        boxes=crop_boxes(plan.motion, count, plan.size_px)[chosen],
         overlays=tuple(overlays),
-        active=np.stack(columns, axis=1),
+        active=np.stack(columns, axis=1)[chosen],
     )
+
+
+def _frame_slice(frames: range, frame_count: int) -> slice:
+    if frames.step != 1 or not 0 <= frames.start < frames.stop <= frame_count:
+        raise SynthesisError(
+            f"frames {frames.start}-{frames.stop} are not a part of a {frame_count}-frame scene"
+        )
+    return slice(frames.start, frames.stop)
 
 
 def held_batches(

@@ -30,10 +30,13 @@ class PillowCompositor:
     name = "pillow"
 
     def scene_frames(
-        self, plan: ScenePlan, batch_size: int = DEFAULT_BATCH_SIZE
+        self,
+        plan: ScenePlan,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        frame_range: range | None = None,
     ) -> Iterator[np.ndarray]:
-        """Batches of frames, each (B, H, W, 3) uint8, plan.frame_count frames in all."""
-        scene = prepare_scene(plan)
+        """Batches of frames, each (B, H, W, 3) uint8: the frames of the range (default all)."""
+        scene = prepare_scene(plan, frame_range)
         if plan.motion is None:
             yield from held_batches(scene, batch_size, lambda active: _still(scene, active))
             return

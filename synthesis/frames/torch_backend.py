@@ -32,10 +32,13 @@ class TorchCompositor:
 
     @torch.inference_mode()
     def scene_frames(
-        self, plan: ScenePlan, batch_size: int = DEFAULT_BATCH_SIZE
+        self,
+        plan: ScenePlan,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        frame_range: range | None = None,
     ) -> Iterator[np.ndarray]:
-        """Batches of frames, each (B, H, W, 3) uint8, plan.frame_count frames in all."""
-        scene = prepare_scene(plan)
+        """Batches of frames, each (B, H, W, 3) uint8: the frames of the range (default all)."""
+        scene = prepare_scene(plan, frame_range)
         base = torch.from_numpy(np.array(scene.base)).to(self.device)  # (H, W, 3) uint8
         base = base.permute(2, 0, 1).unsqueeze(0).float()  # (1, 3, H, W)
         overlays = [_overlay_tensors(overlay.rgba, self.device) for overlay in scene.overlays]

@@ -203,3 +203,23 @@ def test_cuda_compositor_is_chosen_and_makes_frames():
 def test_ken_burns_zoom_below_one_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
         KenBurnsMove(0.9, 1.0)
+
+
+@pytest.mark.parametrize("motion", [KenBurnsMove(), None], ids=["moving", "held"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_frame_range_makes_exactly_those_frames_of_the_whole_scene(backend, motion):
+    plan = _plan(motion=motion, duration_s=2.0)
+    compositor = get_compositor(backend)
+    whole = np.concatenate(list(compositor.scene_frames(plan, batch_size=4)))
+
+    part = np.concatenate(
+        list(compositor.scene_frames(plan, batch_size=3, frame_range=range(7, 16)))
+    )
+
+    np.testing.assert_array_equal(part, whole[7:16])
+
+
+def test_a_frame_range_outside_the_scene_is_refused():
+    plan = _plan(duration_s=1.0)
+    with pytest.raises(SynthesisError, match="not a part of a 10-frame scene"):
+        list(get_compositor("pillow").scene_frames(plan, frame_range=range(5, 12)))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import av
 import numpy as np
 import pytest
 
 from synthesis.encode import (
     AUDIO_RATE_HZ,
     boundary_frames,
+    combine_parts,
     container_metadata,
     encode_segment,
     encoder_settings,
@@ -298,3 +300,55 @@ def test_held_segment_shows_every_picture_switch_inside_and_across_batches(tmp_p
     assert len(decoded) == len(expected)
     for got, want in zip(decoded, expected, strict=True):
         assert np.abs(got.astype(int) - want).mean() < 6
+
+
+def test_parts_combine_into_one_segment_with_the_gop_layout_and_audio_of_a_whole(tmp_path):
+    # 150 moving frames (brightness rises each frame) in two parts cut at a GOP boundary,
+    # and one audio track with a click in the second part.
+    encoder = encoder_settings("draft", FPS)
+    gop = encoder.gop_frames
+    ramp = np.arange(150, dtype=np.float32) * 200 / 150 + 20  # 1.3 levels a frame
+    frames = np.broadcast_to(ramp[:, None, None, None], (150, SIZE[1], SIZE[0], 3))
+    frames = frames.astype(np.uint8)
+    paths = []
+    for number, (start, stop) in enumerate([(0, gop), (gop, 150)]):
+        paths.append(tmp_path / f"part{number}.mp4")
+        part = encode_segment(
+            paths[-1],
+            (frames[i : min(i + 8, stop)] for i in range(start, stop, 8)),
+            None,
+            fps=FPS,
+            size_px=SIZE,
+            encoder=encoder,
+            still=False,
+        )
+        assert part.audio_samples == 0
+        assert [s["codec_type"] for s in ffprobe(part.path)["streams"]] == ["video"]
+    click_s = (gop + 10) / FPS
+    audio = np.zeros(round(150 / FPS * AUDIO_RATE_HZ), dtype=np.float32)
+    click = round(click_s * AUDIO_RATE_HZ)
+    audio[click : click + 480] = 0.8 * np.sin(np.arange(480) * 2 * np.pi / 48)
+
+    segment = combine_parts(paths, audio, tmp_path / "whole.mp4", fps=FPS, encoder=encoder)
+
+    with av.open(str(segment.path)) as container:
+        decoded = list(container.decode(video=0))
+    assert segment.frame_count == len(decoded) == 150
+    assert [i for i, frame in enumerate(decoded) if frame.key_frame] == list(range(0, 150, gop))
+    # Every frame is where it was made, on both sides of the cut.
+    levels = np.array([frame.to_ndarray(format="rgb24").mean() for frame in decoded])
+    assert np.abs(levels - ramp).max() < 3
+    info = ffprobe(segment.path)
+    assert float(stream(info, "audio")["duration"]) == pytest.approx(150 / FPS, abs=1e-3)
+    samples = decoded_audio(segment.path)
+    onset_s = np.argmax(np.abs(samples) > 0.2) / AUDIO_RATE_HZ
+    assert onset_s == pytest.approx(click_s, abs=0.005)
+    # The combined segment joins with whole ones like any other.
+    other = marked_segment(tmp_path / "other.mp4", 20, quality="draft")
+    joined = join_segments(
+        [other.path, segment.path],
+        tmp_path / "lesson.mp4",
+        fps=FPS,
+        metadata=container_metadata(title="T", language="en", render_key="k" * 64),
+    )
+    assert joined.frame_count == 170 == decoded_frame_count(joined.path)

@@ -6,6 +6,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -513,3 +515,72 @@ def test_a_missing_music_file_is_refused(tmp_path, picture, cache_dir):
             cache_dir=cache_dir,
             music=tmp_path / "nope.mp3",
         )
+
+
+@pytest.mark.parametrize(
+    ("frame_count", "moving", "expected"),
+    [
+        (500, False, [(0, 500)]),  # held scenes stay whole
+        (350, True, [(0, 350)]),  # shorter than a part and a half
+        (360, True, [(0, 240), (240, 360)]),
+        (525, True, [(0, 240), (240, 525)]),  # a short remainder joins the part before
+        (600, True, [(0, 240), (240, 480), (480, 600)]),
+    ],
+)
+def test_moving_scenes_are_split_into_gop_aligned_parts(frame_count, moving, expected):
+    ranges = render_module.part_ranges(frame_count, 120, moving=moving)
+
+    assert [(r.start, r.stop) for r in ranges] == expected
+
+
+def test_a_scene_encoded_in_parts_matches_one_encoded_whole(
+    tmp_path, picture, speech_cache, monkeypatch
+):
+    # One-second GOPs make the 3 s silent image scene long enough to be split.
+    monkeypatch.setattr("synthesis.encode.GOP_S", 1.0)
+    combined = []
+    real_combine = render_module.combine_parts
+
+    def counting_combine(part_paths, *args, **kwargs):
+        combined.append(len(part_paths))
+        return real_combine(part_paths, *args, **kwargs)
+
+    monkeypatch.setattr(render_module, "combine_parts", counting_combine)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    storyboard = Storyboard(
+        title="Parts",
+        language="en",
+        scenes=(Scene("photo", Visual(kind="image", image_path=str(picture)), ""),),
+    )
+    in_parts = render(
+        storyboard,
+        tmp_path / "parts.mp4",
+        settings=SETTINGS,
+        cache_dir=fresh_cache(tmp_path / "a", speech_cache),
+    )
+    monkeypatch.setattr(render_module, "_PART_GOPS", 100)
+    whole = render(
+        storyboard,
+        tmp_path / "whole.mp4",
+        settings=SETTINGS,
+        cache_dir=fresh_cache(tmp_path / "b", speech_cache),
+    )
+
+    assert combined == [2]  # the split render only
+
+    def decoded(path):
+        with av.open(str(path)) as container:
+            frames = list(container.decode(video=0))
+        keyframes = [i for i, frame in enumerate(frames) if frame.key_frame]
+        return np.stack([f.to_ndarray(format="rgb24") for f in frames]), keyframes
+
+    part_frames, part_keys = decoded(in_parts.video)
+    whole_frames, whole_keys = decoded(whole.video)
+    assert part_keys == whole_keys == [0, 10, 20]
+    assert part_frames.shape == whole_frames.shape == (30, 144, 256, 3)
+    # Different x264 decisions at the cut, the same pictures.
+    difference = np.abs(part_frames.astype(int) - whole_frames.astype(int)).mean(axis=(1, 2, 3))
+    assert difference.max() < 2.0
+    info = ffprobe(in_parts.video)
+    assert abs(float(stream(info, "audio")["duration"]) - in_parts.duration_s) < 1 / FPS
