@@ -98,8 +98,12 @@ def encode_segment(
     encoder: EncoderSettings,
     still: bool,
     on_frames: Callable[[int], None] | None = None,
+    pixel_format: str = "rgb24",
 ) -> SegmentFile:
-    """Encode RGB frame batches (B, H, W, 3) and mono float audio into an MP4 segment.
+    """Encode frame batches and mono float audio into an MP4 segment.
+
+    Batches are RGB (B, H, W, 3), or with pixel_format "yuv420p" planar BT.709 frames
+    (B, H * 3 // 2, W) as synthesis.frames.yuv makes them.
 
     The audio is padded with silence or cut to exactly the length of the frames, so that
     joined segments never drift; audio=None makes a video-only part for combine_parts.
@@ -123,12 +127,24 @@ def encode_segment(
         frame_count = 0
         frame = None
         converted = None  # the RGB picture `frame` holds, kept for held scenes
+        planar = pixel_format == "yuv420p"
+        frame_shape = (height_px * 3 // 2, width_px) if planar else (height_px, width_px, 3)
         for batch in frame_batches:
-            if batch.ndim != 4 or batch.shape[1:] != (height_px, width_px, 3):
+            if batch.shape[1:] != frame_shape:
                 raise SynthesisError(
                     f"frames shaped {batch.shape} do not match the video size "
                     f"{width_px}x{height_px}"
                 )
+            if planar:
+                for picture in batch:
+                    frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
+                    frame.pts = frame_count
+                    frame_count += 1
+                    for packet in video.encode(frame):
+                        container.mux(packet)
+                if on_frames is not None:
+                    on_frames(frame_count)
+                continue
             # Converting to YUV costs as much as x264 on a held frame, so a held scene converts
             # each picture once: a batch broadcast from one picture (stride 0 along frames, as
             # the compositor sends them) at a glance, repeats in other batches by comparison.

@@ -532,6 +532,7 @@ class _Render:
         scene_plan = _Once(lambda: self._scene_plan(plan))
         part_paths = [temp_dir / f"{plan.timing.index}.{n}.mp4" for n in range(len(ranges))]
         unfinished = _Countdown(len(ranges))
+        pixel_format = _pixel_format(compositor, plan)
 
         def encode(number: int, frame_range: range) -> None:
             job_id = ("scene", plan.timing.index, number)
@@ -548,6 +549,7 @@ class _Render:
                         encoder=self.encoder,
                         still=plan.motion is None,
                         on_frames=lambda n: pool.worker_check((job_id, n)),
+                        pixel_format=pixel_format,
                     )
             else:
                 encode_segment(
@@ -559,6 +561,7 @@ class _Render:
                     encoder=self.encoder,
                     still=False,
                     on_frames=lambda n: pool.worker_check((job_id, n)),
+                    pixel_format=pixel_format,
                 )
             # Encoding time without the time spent waiting for composed frames.
             self.stats.add_worker_time("encode", time.perf_counter() - started - frames.seconds)
@@ -601,9 +604,13 @@ class _Render:
     def _composed(self, plan, scene_plan, compositor, frame_range: range, boundary_dir):
         """The frames of frame_range, composed on a second thread while x264 encodes."""
         batch = max(1, min(32, _BATCH_BYTES // (self.size_px[0] * self.size_px[1] * 3)))
+        make = (
+            compositor.scene_frames_yuv420
+            if _pixel_format(compositor, plan) == "yuv420p"
+            else compositor.scene_frames
+        )
         frames = _exact_frames(
-            compositor.scene_frames(scene_plan, batch_size=batch, frame_range=frame_range),
-            len(frame_range),
+            make(scene_plan, batch_size=batch, frame_range=frame_range), len(frame_range)
         )
         if boundary_dir is not None:
             frames = _keep_boundaries(
@@ -957,15 +964,30 @@ def _exact_frames(batches: Iterator[np.ndarray], frame_count: int) -> Iterator[n
 def _keep_boundaries(
     batches: Iterator[np.ndarray], stem: Path, *, first: bool, last: bool
 ) -> Iterator[np.ndarray]:
-    """Pass batches through, saving the first and/or last frame for the transitions."""
+    """Pass batches through, saving the first and/or last frame (as RGB) for transitions."""
     final = None
     for batch in batches:
         if first and final is None:
-            np.save(f"{stem}.first.npy", batch[0])
+            np.save(f"{stem}.first.npy", _as_rgb(batch[0]))
         final = batch[-1]
         yield batch
     if last and final is not None:
-        np.save(f"{stem}.last.npy", final)
+        np.save(f"{stem}.last.npy", _as_rgb(final))
+
+
+def _as_rgb(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim == 3:
+        return frame
+    from synthesis.frames.yuv import yuv420_to_rgb
+
+    return yuv420_to_rgb(frame)
+
+
+def _pixel_format(compositor, plan: _PlannedScene) -> str:
+    """Moving scenes are composed in the encoder's YUV 4:2:0 where the backend can."""
+    if plan.motion is not None and hasattr(compositor, "scene_frames_yuv420"):
+        return "yuv420p"
+    return "rgb24"
 
 
 def poster_time_s(timeline: LessonTimeline) -> float:

@@ -22,6 +22,7 @@ from synthesis.frames.compositor import (
     held_batches,
     prepare_scene,
 )
+from synthesis.frames.yuv import planar_overlay, rgb_to_planes, write_planes
 
 
 class PillowCompositor:
@@ -50,6 +51,39 @@ class PillowCompositor:
                 )
                 _paste_overlays(frame, scene, scene.active[index])
                 batch[slot] = np.asarray(frame)
+            yield batch
+
+    def scene_frames_yuv420(
+        self,
+        plan: ScenePlan,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        frame_range: range | None = None,
+    ) -> Iterator[np.ndarray]:
+        """A moving scene as batches of planar YUV 4:2:0 frames (B, H * 3 // 2, W) uint8.
+
+        The same crop boxes as scene_frames, applied to each plane (chroma at half scale),
+        so x264 gets its own pixel format without an RGB -> YUV conversion per frame.
+        """
+        scene = prepare_scene(plan, frame_range)
+        planes = rgb_to_planes(scene.base)
+        overlays = [planar_overlay(overlay) for overlay in scene.overlays]
+        width, height = plan.size_px
+        half_size = (width // 2, height // 2)
+        for start in range(0, scene.frame_count, batch_size):
+            stop = min(start + batch_size, scene.frame_count)
+            batch = np.empty((stop - start, height * 3 // 2, width), dtype=np.uint8)
+            for slot, index in enumerate(range(start, stop)):
+                box = tuple(scene.boxes[index])
+                half_box = tuple(value / 2 for value in box)
+                frame = (
+                    planes[0].resize(plan.size_px, Image.Resampling.BILINEAR, box=box),
+                    planes[1].resize(half_size, Image.Resampling.BILINEAR, box=half_box),
+                    planes[2].resize(half_size, Image.Resampling.BILINEAR, box=half_box),
+                )
+                for overlay, shown in zip(overlays, scene.active[index], strict=True):
+                    if shown:
+                        overlay.paste_onto(frame)
+                write_planes(batch[slot], frame)
             yield batch
 
 

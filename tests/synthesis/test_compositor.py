@@ -17,6 +17,7 @@ from synthesis.frames.compositor import (
 )
 from synthesis.frames.overlays import caption_overlay, corner_mark_overlay
 from synthesis.frames.slides import render_visual
+from synthesis.frames.yuv import yuv420_to_rgb
 from synthesis.storyboard import Visual
 
 torch = pytest.importorskip("torch")
@@ -223,3 +224,36 @@ def test_a_frame_range_outside_the_scene_is_refused():
     plan = _plan(duration_s=1.0)
     with pytest.raises(SynthesisError, match="not a part of a 10-frame scene"):
         list(get_compositor("pillow").scene_frames(plan, frame_range=range(5, 12)))
+
+
+@pytest.mark.parametrize("size_px", [(320, 180), (250, 142)], ids=["16x9", "odd-halves"])
+def test_yuv_frames_are_the_rgb_frames_in_the_encoders_pixel_format(size_px):
+    # Captions, the opening label and the corner mark, blended in YUV instead of RGB.
+    plan = _plan(size_px, duration_s=1.0)
+    compositor = get_compositor("pillow")
+    rgb = np.concatenate(list(compositor.scene_frames(plan, batch_size=4)))
+
+    yuv = np.concatenate(
+        list(compositor.scene_frames_yuv420(plan, batch_size=3, frame_range=range(2, 10)))
+    )
+
+    width, height = size_px
+    assert yuv.dtype == np.uint8
+    assert yuv.shape == (8, height * 3 // 2, width)
+    back = np.stack([yuv420_to_rgb(frame) for frame in yuv]).astype(int)
+    expected = np.stack([yuv420_to_rgb(rgb_to_yuv420(frame)) for frame in rgb[2:10]]).astype(int)
+    difference = np.abs(back - expected)
+    assert difference.mean() < 1.5
+    # Only soft edges differ by more than a few levels (chroma shared by 2x2 pixels).
+    assert np.percentile(difference, 99) <= 12
+
+
+def rgb_to_yuv420(frame: np.ndarray) -> np.ndarray:
+    """What the encoder makes of an RGB frame: BT.709 limited-range YUV 4:2:0."""
+    import av
+    from av.video.reformatter import ColorRange, Colorspace
+
+    converted = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24").reformat(
+        format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
+    )
+    return converted.to_ndarray()
