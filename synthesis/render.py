@@ -237,6 +237,7 @@ class _Render:
         self.warnings: list[str] = list(storyboard.warnings)
         self.pins: dict[str, Path] = {}  # segment hash -> a path eviction cannot remove
         self.pin_dir: Path = Path()
+        self.compositor = None  # chosen when something needs encoding
 
     def render(self, out_path: Path, temp_dir: Path) -> RenderResult:
         wall_start = time.perf_counter()
@@ -478,6 +479,7 @@ class _Render:
         ]
         # Choosing a backend may load torch; a render served from the cache needs none.
         compositor = get_compositor(self.settings.device) if missing_scenes else None
+        self.compositor = compositor
         stats.compositor = compositor.name if compositor else "none: every scene was cached"
         missing_transitions = [i for i, key in enumerate(transition_keys) if not self._pin(key)]
         stats.scene_misses, stats.scene_hits = (
@@ -489,37 +491,36 @@ class _Render:
         total_frames = sum(planned[i].timing.frame_count for i in missing_scenes)
         total_frames += timeline.transition_frames * len(missing_transitions)
 
-        # Boundary frames of scenes encoded now, kept on disk for the transitions after them.
-        boundary_dir = temp_dir / "boundaries"
-        boundary_dir.mkdir()
-        needs_boundary = {i for t in missing_transitions for i in (t, t + 1)}
         pool = _Jobs(self.reporter, _worker_count())
         stats.workers = pool.workers
         progress = _EncodeProgress(self.reporter, total_frames)
         self.reporter.report("encode", 1, _SPEECH_SHARE, message="encoding")
         parts_dir = temp_dir / "parts"
         parts_dir.mkdir()
-        scene_jobs = [
+        # Each scene's plan (its slide drawn or image loaded) is made once, by whichever
+        # job needs it first: one of its parts, or a transition composing its end frame.
+        plans_by_key = {
+            planned[i].key: _Once(functools.partial(self._scene_plan, planned[i]))
+            for i in missing_scenes
+        }
+        jobs = [
             job
             for i in missing_scenes
             for job in self._scene_jobs(
-                planned[i],
-                compositor,
-                pool,
-                boundary_dir if i in needs_boundary else None,
-                parts_dir,
+                planned[i], plans_by_key[planned[i].key], compositor, pool, parts_dir
             )
         ]
-        pool.run(scene_jobs, progress.tick)
-        transition_jobs = [
-            self._transition_job(i, transition_keys[i], planned, timeline, pool, boundary_dir)
+        # Transitions need no scene finished: they compose the end frames they fade between,
+        # so they run beside the scenes and fill the gaps between parts.
+        jobs += [
+            self._transition_job(i, transition_keys[i], planned, timeline, pool, plans_by_key)
             for i in missing_transitions
         ]
-        pool.run(transition_jobs, progress.tick)
+        pool.run(jobs, progress.tick)
         stats.frames_encoded = progress.frames_done
 
     def _scene_jobs(
-        self, plan: _PlannedScene, compositor, pool: _Jobs, boundary_dir: Path | None, temp_dir
+        self, plan: _PlannedScene, scene_plan: _Once, compositor, pool: _Jobs, parts_dir: Path
     ) -> list[Callable[[], None]]:
         """Jobs that encode one scene: a single job, or one per part of a long moving scene.
 
@@ -529,14 +530,13 @@ class _Render:
         settings = self.settings
         frame_count = plan.timing.frame_count
         ranges = part_ranges(frame_count, self.encoder.gop_frames, moving=plan.motion is not None)
-        scene_plan = _Once(lambda: self._scene_plan(plan))
-        part_paths = [temp_dir / f"{plan.timing.index}.{n}.mp4" for n in range(len(ranges))]
+        part_paths = [parts_dir / f"{plan.timing.index}.{n}.mp4" for n in range(len(ranges))]
         unfinished = _Countdown(len(ranges))
         pixel_format = _pixel_format(compositor, plan)
 
         def encode(number: int, frame_range: range) -> None:
             job_id = ("scene", plan.timing.index, number)
-            frames = self._composed(plan, scene_plan(), compositor, frame_range, boundary_dir)
+            frames = self._composed(plan, scene_plan(), compositor, frame_range)
             started = time.perf_counter()
             if len(ranges) == 1:
                 with self.store.writing(plan.key) as temp_path:
@@ -601,7 +601,7 @@ class _Render:
             opening_label=plan.timing.index == 0,
         )
 
-    def _composed(self, plan, scene_plan, compositor, frame_range: range, boundary_dir):
+    def _composed(self, plan, scene_plan, compositor, frame_range: range):
         """The frames of frame_range, composed on a second thread while x264 encodes."""
         batch = max(1, min(32, _BATCH_BYTES // (self.size_px[0] * self.size_px[1] * 3)))
         make = (
@@ -612,13 +612,6 @@ class _Render:
         frames = _exact_frames(
             make(scene_plan, batch_size=batch, frame_range=frame_range), len(frame_range)
         )
-        if boundary_dir is not None:
-            frames = _keep_boundaries(
-                frames,
-                boundary_dir / str(plan.timing.index),
-                first=frame_range.start == 0,
-                last=frame_range.stop == plan.timing.frame_count,
-            )
         composed = _TimedBatches(frames, lambda s: self.stats.add_worker_time("frames", s))
         return _TimedBatches(prefetched(composed))
 
@@ -644,15 +637,15 @@ class _Render:
             fallback = _text_fallback(plan.timing.scene, language)
             return render_visual(fallback, size_px=self.size_px, language=language)
 
-    def _transition_job(self, index, key, planned, timeline, pool: _Jobs, boundary_dir: Path):
+    def _transition_job(self, index, key, planned, timeline, pool: _Jobs, plans_by_key):
         from synthesis.frames.compositor import crossfade_frames
 
         job_id = ("transition", index, 0)
         frame_count = timeline.transition_frames
 
         def job() -> None:
-            leaving = self._boundary(boundary_dir, index, "last", planned[index].key)
-            arriving = self._boundary(boundary_dir, index + 1, "first", planned[index + 1].key)
+            leaving = self._end_frame(planned[index], "last", plans_by_key)
+            arriving = self._end_frame(planned[index + 1], "first", plans_by_key)
             frames = crossfade_frames(leaving, arriving, frame_count)
             silence = np.zeros(audio_samples_for_frames(frame_count, self.settings.fps))
             with self.store.writing(key) as temp_path:
@@ -670,12 +663,18 @@ class _Render:
 
         return job
 
-    def _boundary(self, boundary_dir: Path, index: int, which: str, key: str) -> np.ndarray:
-        saved = boundary_dir / f"{index}.{which}.npy"
-        if saved.exists():
-            return np.load(saved)
-        first, last = boundary_frames(self._pinned(key))
-        return first if which == "first" else last
+    def _end_frame(self, plan: _PlannedScene, which: str, plans_by_key) -> np.ndarray:
+        """A scene's first or last frame (H, W, 3): composed if it is being encoded now,
+        else decoded from its cached segment."""
+        scene_plan = plans_by_key.get(plan.key)
+        if scene_plan is None:
+            first, last = boundary_frames(self._pinned(plan.key))
+            return first if which == "first" else last
+        frame = 0 if which == "first" else plan.timing.frame_count - 1
+        batches = self.compositor.scene_frames(
+            scene_plan(), batch_size=1, frame_range=range(frame, frame + 1)
+        )
+        return next(iter(batches))[0]
 
     # Outputs ------------------------------------------------------------------------------
 
@@ -959,28 +958,6 @@ def _exact_frames(batches: Iterator[np.ndarray], frame_count: int) -> Iterator[n
         fill = min(32, frame_count - produced)
         produced += fill
         yield np.repeat(last, fill, axis=0)
-
-
-def _keep_boundaries(
-    batches: Iterator[np.ndarray], stem: Path, *, first: bool, last: bool
-) -> Iterator[np.ndarray]:
-    """Pass batches through, saving the first and/or last frame (as RGB) for transitions."""
-    final = None
-    for batch in batches:
-        if first and final is None:
-            np.save(f"{stem}.first.npy", _as_rgb(batch[0]))
-        final = batch[-1]
-        yield batch
-    if last and final is not None:
-        np.save(f"{stem}.last.npy", _as_rgb(final))
-
-
-def _as_rgb(frame: np.ndarray) -> np.ndarray:
-    if frame.ndim == 3:
-        return frame
-    from synthesis.frames.yuv import yuv420_to_rgb
-
-    return yuv420_to_rgb(frame)
 
 
 def _pixel_format(compositor, plan: _PlannedScene) -> str:
