@@ -638,7 +638,7 @@ class _Render:
             return render_visual(fallback, size_px=self.size_px, language=language)
 
     def _transition_job(self, index, key, planned, timeline, pool: _Jobs, plans_by_key):
-        from synthesis.frames.compositor import crossfade_frames
+        from synthesis.frames.compositor import crossfade_batches
 
         job_id = ("transition", index, 0)
         frame_count = timeline.transition_frames
@@ -646,12 +646,12 @@ class _Render:
         def job() -> None:
             leaving = self._end_frame(planned[index], "last", plans_by_key)
             arriving = self._end_frame(planned[index + 1], "first", plans_by_key)
-            frames = crossfade_frames(leaving, arriving, frame_count)
+            frames = crossfade_batches(leaving, arriving, frame_count, batch_size=4)
             silence = np.zeros(audio_samples_for_frames(frame_count, self.settings.fps))
             with self.store.writing(key) as temp_path:
                 encode_segment(
                     temp_path,
-                    iter([frames]),
+                    frames,
                     silence,
                     fps=self.settings.fps,
                     size_px=self.size_px,

@@ -216,8 +216,15 @@ def crossfade_frames(a: np.ndarray, b: np.ndarray, n_frames: int) -> np.ndarray:
     a and b are single frames (H, W, 3) or batches (N, H, W, 3). With one frame, it is
     the halfway mix.
     """
+    return np.concatenate(list(crossfade_batches(a, b, n_frames, batch_size=n_frames)))
+
+
+def crossfade_batches(
+    a: np.ndarray, b: np.ndarray, n_frames: int, *, batch_size: int
+) -> Iterator[np.ndarray]:
+    """crossfade_frames in batches of at most batch_size frames, so memory stays bounded."""
     last_of_a = (a[-1] if a.ndim == 4 else a).astype(np.float32)
-    first_of_b = (b[0] if b.ndim == 4 else b).astype(np.float32)
+    first_of_b = b[0] if b.ndim == 4 else b
     if last_of_a.shape != first_of_b.shape:
         raise SynthesisError(
             f"cannot crossfade frames of different sizes {last_of_a.shape} and {first_of_b.shape}"
@@ -225,15 +232,18 @@ def crossfade_frames(a: np.ndarray, b: np.ndarray, n_frames: int) -> np.ndarray:
     if n_frames < 1:
         raise SynthesisError("a crossfade needs at least one frame")
     weights = [0.5] if n_frames == 1 else [k / (n_frames - 1) for k in range(n_frames)]
-    frames = np.empty((n_frames, *last_of_a.shape), dtype=np.uint8)
-    difference = first_of_b - last_of_a
+    difference = first_of_b.astype(np.float32)
+    difference -= last_of_a
     mixed = np.empty_like(last_of_a)  # one frame of float scratch, whatever n_frames is
-    for index, weight in enumerate(weights):
-        np.multiply(difference, weight, out=mixed)
-        mixed += last_of_a
-        np.rint(mixed, out=mixed)
-        frames[index] = np.clip(mixed, 0, 255, out=mixed)
-    return frames
+    for start in range(0, n_frames, batch_size):
+        chunk = weights[start : start + batch_size]
+        frames = np.empty((len(chunk), *last_of_a.shape), dtype=np.uint8)
+        for index, weight in enumerate(chunk):
+            np.multiply(difference, weight, out=mixed)
+            mixed += last_of_a
+            np.rint(mixed, out=mixed)
+            frames[index] = np.clip(mixed, 0, 255, out=mixed)
+        yield frames
 
 
 def get_compositor(device: str) -> Compositor:
