@@ -39,6 +39,7 @@ from synthesis.encode import (
 )
 from synthesis.errors import RenderCancelled, SynthesisError
 from synthesis.manifest import RenderStats, build_manifest, write_json
+from synthesis.memory import return_large_buffers_to_the_os
 from synthesis.prefetch import prefetched
 from synthesis.segments import SegmentStore, content_key, file_digest
 from synthesis.sentences import split_sentences
@@ -200,6 +201,7 @@ def render(
     if music is not None and not Path(music).is_file():
         raise SynthesisError(f"music file '{music}' does not exist")
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    return_large_buffers_to_the_os()
     run = _Render(
         storyboard,
         languages,
