@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Bump when frames, audio or encoding change in a way the key fields do not capture.
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 _HASH_CHUNK_BYTES = 1 << 20
 ABANDONED_WRITE_S = 24 * 3600
 

@@ -13,6 +13,7 @@ from synthesis.frames.compositor import (
     ScenePlan,
     crossfade_frames,
     get_compositor,
+    motion_hold_frames,
     plan_is_static,
 )
 from synthesis.frames.overlays import caption_overlay, corner_mark_overlay
@@ -257,3 +258,33 @@ def rgb_to_yuv420(frame: np.ndarray) -> np.ndarray:
         format="yuv420p", dst_colorspace=Colorspace.ITU709, dst_color_range=ColorRange.MPEG
     )
     return converted.to_ndarray()
+
+
+def test_a_slow_move_steps_fifteen_times_a_second_and_frames_repeat_in_pairs():
+    # The default drift (zoom 1.0 -> 1.06) over 4 s at 30 fps: under 0.1 px a frame.
+    plan = _plan(
+        (320, 180), KenBurnsMove(), duration_s=4.0, fps=30, captions=(), opening_label=False
+    )
+    assert motion_hold_frames(plan) == 2
+
+    yuv = np.concatenate(list(get_compositor("pillow").scene_frames_yuv420(plan, batch_size=5)))
+
+    pairs_equal = [np.array_equal(yuv[i], yuv[i + 1]) for i in range(0, len(yuv) - 1, 2)]
+    steps_equal = [np.array_equal(yuv[i], yuv[i + 2]) for i in range(0, len(yuv) - 2, 2)]
+    assert all(pairs_equal)
+    assert not all(steps_equal)  # the view still moves, every second frame
+
+
+@pytest.mark.parametrize(
+    ("motion", "fps", "expected"),
+    [
+        (KenBurnsMove(1.0, 2.0), 30, 1),  # a fast zoom moves every frame
+        (KenBurnsMove(), 10, 1),  # below 30 fps every frame is a step already
+        (KenBurnsMove(), 60, 4),
+        (None, 30, 1),
+    ],
+)
+def test_only_slow_moves_at_high_frame_rates_hold_steps(motion, fps, expected):
+    plan = _plan((320, 180), motion, duration_s=2.0, fps=fps)
+
+    assert motion_hold_frames(plan) == expected
