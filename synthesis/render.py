@@ -499,30 +499,41 @@ class _Render:
         self.reporter.report("encode", 1, _SPEECH_SHARE, message="encoding")
         parts_dir = temp_dir / "parts"
         parts_dir.mkdir()
-        # Each scene's plan (its slide drawn or image loaded) is made once, by whichever
-        # job needs it first: one of its parts, or a transition composing its end frame.
+        # Each scene's plan is made once, by whichever job needs it first: one of its parts,
+        # or a transition composing its end frame.
         plans_by_key = {
-            planned[i].key: _Once(functools.partial(self._scene_plan, planned[i]))
+            planned[i].key: _SharedPlan(functools.partial(self._scene_plan, planned[i]))
             for i in missing_scenes
         }
-        jobs = [
-            job
-            for i in missing_scenes
-            for job in self._scene_jobs(
+        # In lesson order, each transition right after the scene it leads into: it needs
+        # no scene finished (it composes the end frames it fades between), it fills gaps
+        # between parts, and the plans it shares are let go early.
+        scene_jobs = {
+            i: self._scene_jobs(
                 planned[i], plans_by_key[planned[i].key], compositor, pool, parts_dir
             )
-        ]
-        # Transitions need no scene finished: they compose the end frames they fade between,
-        # so they run beside the scenes and fill the gaps between parts.
-        jobs += [
-            self._transition_job(i, transition_keys[i], planned, timeline, pool, plans_by_key)
-            for i in missing_transitions
-        ]
+            for i in missing_scenes
+        }
+        transitions = set(missing_transitions)
+        jobs = []
+        for position in range(len(planned)):
+            jobs += scene_jobs.get(position, [])
+            if position - 1 in transitions:
+                jobs.append(
+                    self._transition_job(
+                        position - 1,
+                        transition_keys[position - 1],
+                        planned,
+                        timeline,
+                        pool,
+                        plans_by_key,
+                    )
+                )
         pool.run(jobs, progress.tick)
         stats.frames_encoded = progress.frames_done
 
     def _scene_jobs(
-        self, plan: _PlannedScene, scene_plan: _Once, compositor, pool: _Jobs, parts_dir: Path
+        self, plan: _PlannedScene, scene_plan: _SharedPlan, compositor, pool: _Jobs, parts_dir: Path
     ) -> list[Callable[[], None]]:
         """Jobs that encode one scene: a single job, or one per part of a long moving scene.
 
@@ -535,10 +546,17 @@ class _Render:
         part_paths = [parts_dir / f"{plan.timing.index}.{n}.mp4" for n in range(len(ranges))]
         unfinished = _Countdown(len(ranges))
         pixel_format = _pixel_format(compositor, plan)
+        scene_plan.add_users(len(ranges))
 
         def encode(number: int, frame_range: range) -> None:
+            try:
+                encode_part(number, frame_range)
+            finally:
+                scene_plan.done()
+
+        def encode_part(number: int, frame_range: range) -> None:
             job_id = ("scene", plan.timing.index, number)
-            frames = self._composed(plan, scene_plan(), compositor, frame_range)
+            frames = self._composed(plan, scene_plan.get(), compositor, frame_range)
             started = time.perf_counter()
             if len(ranges) == 1:
                 with self.store.writing(plan.key) as temp_path:
@@ -644,10 +662,18 @@ class _Render:
 
         job_id = ("transition", index, 0)
         frame_count = timeline.transition_frames
+        ends = (planned[index], planned[index + 1])
+        shared = [plans_by_key[p.key] for p in ends if p.key in plans_by_key]
+        for scene_plan in shared:
+            scene_plan.add_users(1)
 
         def job() -> None:
-            leaving = self._end_frame(planned[index], "last", plans_by_key)
-            arriving = self._end_frame(planned[index + 1], "first", plans_by_key)
+            try:
+                leaving = self._end_frame(planned[index], "last", plans_by_key)
+                arriving = self._end_frame(planned[index + 1], "first", plans_by_key)
+            finally:
+                for scene_plan in shared:
+                    scene_plan.done()
             frames = crossfade_batches(leaving, arriving, frame_count, batch_size=4)
             silence = np.zeros(audio_samples_for_frames(frame_count, self.settings.fps))
             with self.store.writing(key) as temp_path:
@@ -674,7 +700,7 @@ class _Render:
             return first if which == "first" else last
         frame = 0 if which == "first" else plan.timing.frame_count - 1
         batches = self.compositor.scene_frames(
-            scene_plan(), batch_size=1, frame_range=range(frame, frame + 1)
+            scene_plan.get(), batch_size=1, frame_range=range(frame, frame + 1)
         )
         return next(iter(batches))[0]
 
@@ -873,21 +899,35 @@ def part_ranges(frame_count: int, gop_frames: int, *, moving: bool) -> list[rang
     return [range(start, end) for start, end in zip(starts, ends, strict=True)]
 
 
-class _Once:
-    """A value made on first use by whichever thread asks first; the others wait for it."""
+class _SharedPlan:
+    """A scene's plan (its slide drawn, its image loaded), shared by the jobs that need it.
+
+    Made by whichever job asks first (the others wait for it) and let go when the last
+    user is done, so a long lesson holds the pictures of the scenes in progress only
+    (holding every plan to the end grew a 24-scene render by 50 MB).
+    """
 
     def __init__(self, make: Callable[[], object]) -> None:
         self._make = make
         self._lock = threading.Lock()
         self._value: object = None
-        self._made = False
+        self._users = 0
 
-    def __call__(self):
+    def add_users(self, count: int) -> None:
         with self._lock:
-            if not self._made:
+            self._users += count
+
+    def get(self):
+        with self._lock:
+            if self._value is None:
                 self._value = self._make()
-                self._made = True
             return self._value
+
+    def done(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users <= 0:
+                self._value = None
 
 
 class _Countdown:
