@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
-from moviepy import AudioArrayClip, CompositeAudioClip
 
 from synthesis.encode import AUDIO_RATE_HZ
 from synthesis.errors import SynthesisError
 from synthesis.speech.audio import read_wav
 from synthesis.timeline import TimedSentence
+
+if TYPE_CHECKING:
+    from moviepy import AudioArrayClip
 
 # Short fades keep a clip's first and last samples from clicking against silence.
 EDGE_FADE_S = 0.005
@@ -50,6 +53,10 @@ def scene_audio(
     Clips are kept mono float32 and the mix is rendered in chunks into the output, so memory
     stays near 4 bytes per sample of the scene, however long it is.
     """
+    # Imported here: moviepy takes 0.3 s to import, and a render served from the segment
+    # cache (a learner's variant, say) mixes nothing.
+    from moviepy import AudioArrayClip, CompositeAudioClip
+
     duration_s = sample_count / AUDIO_RATE_HZ
     clips = [_sentence_clip(sentence) for sentence in sentences if sentence.wav_path is not None]
     if music is not None:
@@ -80,6 +87,8 @@ def _faded(samples: np.ndarray, fade_s: float) -> np.ndarray:
 
 
 def _sentence_clip(sentence: TimedSentence) -> AudioArrayClip:
+    from moviepy import AudioArrayClip
+
     raw = read_wav(sentence.wav_path)
     if raw.sample_rate != AUDIO_RATE_HZ:
         raise SynthesisError(
