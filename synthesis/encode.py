@@ -7,7 +7,7 @@ first, audio exactly as long as the video), so a lesson is a packet-level remux 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -128,37 +128,17 @@ def encode_segment(
         sound = _add_audio_stream(container, encoder) if audio is not None else None
 
         frame_count = 0
-        frame = None
-        converted = None  # the RGB picture `frame` holds, kept for held scenes
-        planar = pixel_format == "yuv420p"
-        frame_shape = (height_px * 3 // 2, width_px) if planar else (height_px, width_px, 3)
+        converter = _FrameConverter(still=still, planar=pixel_format == "yuv420p")
+        frame_shape = (
+            (height_px * 3 // 2, width_px) if converter.planar else (height_px, width_px, 3)
+        )
         for batch in frame_batches:
             if batch.shape[1:] != frame_shape:
                 raise SynthesisError(
                     f"frames shaped {batch.shape} do not match the video size "
                     f"{width_px}x{height_px}"
                 )
-            if planar:
-                for picture in batch:
-                    frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
-                    frame.pts = frame_count
-                    frame_count += 1
-                    for packet in video.encode(frame):
-                        container.mux(packet)
-                if on_frames is not None:
-                    on_frames(frame_count)
-                continue
-            # Converting to YUV costs as much as x264 on a held frame, so a held scene converts
-            # each picture once: a batch broadcast from one picture (stride 0 along frames, as
-            # the compositor sends them) at a glance, repeats in other batches by comparison.
-            broadcast = batch.strides[0] == 0
-            for index, rgb in enumerate(batch):
-                repeat = (index > 0 and broadcast) or (
-                    still and converted is not None and np.array_equal(rgb, converted)
-                )
-                if not repeat:
-                    frame = _yuv_frame(rgb)
-                    converted = rgb.copy() if still else None
+            for frame in converter.frames(batch):
                 frame.pts = frame_count
                 frame_count += 1
                 for packet in video.encode(frame):
@@ -219,6 +199,37 @@ def combine_parts(
     finally:
         container.close()
     return SegmentFile(out_path, frame_count, fps, sample_count)
+
+
+class _FrameConverter:
+    """Turns frame batches into PyAV frames for x264.
+
+    Converting RGB to YUV costs as much as x264 on a held frame, so a held scene converts
+    each picture once: a batch broadcast from one picture (stride 0 along frames, as the
+    compositor sends them) at a glance, repeats in other batches by comparison. Planar YUV
+    batches are wrapped as they are.
+    """
+
+    def __init__(self, *, still: bool, planar: bool) -> None:
+        self.still = still
+        self.planar = planar
+        self._frame: av.VideoFrame | None = None
+        self._converted: np.ndarray | None = None  # the RGB picture _frame holds (held scenes)
+
+    def frames(self, batch: np.ndarray) -> Iterator[av.VideoFrame]:
+        if self.planar:
+            for picture in batch:
+                yield av.VideoFrame.from_ndarray(picture, format="yuv420p")
+            return
+        broadcast = batch.strides[0] == 0
+        for index, rgb in enumerate(batch):
+            repeat = (index > 0 and broadcast) or (
+                self.still and self._converted is not None and np.array_equal(rgb, self._converted)
+            )
+            if not repeat or self._frame is None:
+                self._frame = _yuv_frame(rgb)
+                self._converted = rgb.copy() if self.still else None
+            yield self._frame
 
 
 def _add_audio_stream(container, encoder: EncoderSettings):
