@@ -185,26 +185,28 @@ def prepare_scene(plan: ScenePlan, frame_range: range | None = None) -> Prepared
             f"not {plan.duration_s} s at {plan.fps} fps"
         )
     count = plan.frame_count
-    times_s = np.arange(count) / plan.fps  # (n,)
+    chosen = slice(None) if frame_range is None else _frame_slice(frame_range, count)
+    times_s = (np.arange(count) / plan.fps)[chosen]  # (n,) of the frames made
     overlays: list[Overlay] = []
     columns: list[np.ndarray] = []
     for cue in plan.captions:
-        overlay = caption_overlay(cue.text, size_px=plan.size_px)
+        shown = (times_s >= cue.start_s) & (times_s < cue.end_s)
+        # Only captions of the range are drawn: a part or one end frame needs few of them.
+        overlay = caption_overlay(cue.text, size_px=plan.size_px) if shown.any() else None
         if overlay is not None:
             overlays.append(overlay)
-            columns.append((times_s >= cue.start_s) & (times_s < cue.end_s))
+            columns.append(shown)
     if plan.opening_label:
         overlays.append(opening_label_overlay(size_px=plan.size_px, language=plan.language))
         columns.append(times_s < OPENING_LABEL_S)
     overlays.append(corner_mark_overlay(size_px=plan.size_px, language=plan.language))
-    columns.append(np.ones(count, dtype=bool))
-    chosen = slice(None) if frame_range is None else _frame_slice(frame_range, count)
+    columns.append(np.ones(len(times_s), dtype=bool))
     boxes = crop_boxes(plan.motion, count, plan.size_px, motion_hold_frames(plan))
     return PreparedScene(
         base=_base_at_output_size(plan.base, plan.size_px),
         boxes=boxes[chosen],
         overlays=tuple(overlays),
-        active=np.stack(columns, axis=1)[chosen],
+        active=np.stack(columns, axis=1),
     )
 
 
