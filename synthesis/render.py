@@ -375,14 +375,16 @@ class _Render:
         # An image is loaded (to check it) only when its segment is not in the cache:
         # decoding pictures and drawing SVGs was most of a cached re-render's plan.
         visual = scene.visual
+        keyed = None
         if visual.kind == "image" and visual.image_path and Path(visual.image_path).is_file():
             with contextlib.suppress(OSError):  # unreadable: checked and reported below
-                motion, key = self._scene_key(position, timing, visual)
-                if self._pin(key) is not None:
-                    return _PlannedScene(timing, visual, motion, key)
-        visual = self._usable_visual(position, scene)
-        motion, key = self._scene_key(position, timing, visual)
-        return _PlannedScene(timing, visual, motion, key)
+                keyed = self._scene_key(position, timing, visual)
+                if self._pin(keyed[1]) is not None:
+                    return _PlannedScene(timing, visual, *keyed)
+        usable = self._usable_visual(position, scene)
+        if keyed is None or usable is not visual:
+            keyed = self._scene_key(position, timing, usable)
+        return _PlannedScene(timing, usable, *keyed)
 
     def _scene_key(self, position: int, timing: SceneTiming, visual: Visual):
         """The scene's motion and the segment key over everything that decides its content."""
@@ -480,9 +482,10 @@ class _Render:
             if first_of_key[p.key] == p.timing.index and not self._pin(p.key)
         ]
         # Choosing a backend may load torch; a render served from the cache needs none.
-        compositor = get_compositor(self.settings.device) if missing_scenes else None
-        self.compositor = compositor
-        stats.compositor = compositor.name if compositor else "none: every scene was cached"
+        self.compositor = get_compositor(self.settings.device) if missing_scenes else None
+        stats.compositor = (
+            self.compositor.name if self.compositor else "none: every scene was cached"
+        )
         missing_transitions = [i for i, key in enumerate(transition_keys) if not self._pin(key)]
         stats.scene_misses, stats.scene_hits = (
             len(missing_scenes),
@@ -509,9 +512,7 @@ class _Render:
         # no scene finished (it composes the end frames it fades between), it fills gaps
         # between parts, and the plans it shares are let go early.
         scene_jobs = {
-            i: self._scene_jobs(
-                planned[i], plans_by_key[planned[i].key], compositor, pool, parts_dir
-            )
+            i: self._scene_jobs(planned[i], plans_by_key[planned[i].key], pool, parts_dir)
             for i in missing_scenes
         }
         transitions = set(missing_transitions)
@@ -533,7 +534,7 @@ class _Render:
         stats.frames_encoded = progress.frames_done
 
     def _scene_jobs(
-        self, plan: _PlannedScene, scene_plan: _SharedPlan, compositor, pool: _Jobs, parts_dir: Path
+        self, plan: _PlannedScene, scene_plan: _SharedPlan, pool: _Jobs, parts_dir: Path
     ) -> list[Callable[[], None]]:
         """Jobs that encode one scene: a single job, or one per part of a long moving scene.
 
@@ -545,7 +546,7 @@ class _Render:
         ranges = part_ranges(frame_count, self.encoder.gop_frames, moving=plan.motion is not None)
         part_paths = [parts_dir / f"{plan.timing.index}.{n}.mp4" for n in range(len(ranges))]
         unfinished = _Countdown(len(ranges))
-        pixel_format = _pixel_format(compositor, plan)
+        pixel_format = self._pixel_format(plan)
         scene_plan.add_users(len(ranges))
 
         def encode(number: int, frame_range: range) -> None:
@@ -556,7 +557,7 @@ class _Render:
 
         def encode_part(number: int, frame_range: range) -> None:
             job_id = ("scene", plan.timing.index, number)
-            frames = self._composed(plan, scene_plan.get(), compositor, frame_range)
+            frames = self._composed(scene_plan.get(), frame_range, pixel_format)
             started = time.perf_counter()
             if len(ranges) == 1:
                 with self.store.writing(plan.key) as temp_path:
@@ -621,13 +622,19 @@ class _Render:
             opening_label=plan.timing.index == 0,
         )
 
-    def _composed(self, plan, scene_plan, compositor, frame_range: range):
+    def _pixel_format(self, plan: _PlannedScene) -> str:
+        """Moving scenes are composed in the encoder's YUV 4:2:0 where the backend can."""
+        if plan.motion is not None and hasattr(self.compositor, "scene_frames_yuv420"):
+            return "yuv420p"
+        return "rgb24"
+
+    def _composed(self, scene_plan, frame_range: range, pixel_format: str):
         """The frames of frame_range, composed on a second thread while x264 encodes."""
         batch = max(1, min(32, _BATCH_BYTES // (self.size_px[0] * self.size_px[1] * 3)))
         make = (
-            compositor.scene_frames_yuv420
-            if _pixel_format(compositor, plan) == "yuv420p"
-            else compositor.scene_frames
+            self.compositor.scene_frames_yuv420
+            if pixel_format == "yuv420p"
+            else self.compositor.scene_frames
         )
         frames = _exact_frames(
             make(scene_plan, batch_size=batch, frame_range=frame_range), len(frame_range)
@@ -1000,13 +1007,6 @@ def _exact_frames(batches: Iterator[np.ndarray], frame_count: int) -> Iterator[n
         fill = min(32, frame_count - produced)
         produced += fill
         yield np.repeat(last, fill, axis=0)
-
-
-def _pixel_format(compositor, plan: _PlannedScene) -> str:
-    """Moving scenes are composed in the encoder's YUV 4:2:0 where the backend can."""
-    if plan.motion is not None and hasattr(compositor, "scene_frames_yuv420"):
-        return "yuv420p"
-    return "rgb24"
 
 
 def poster_time_s(timeline: LessonTimeline) -> float:
