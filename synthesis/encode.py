@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import av
 import numpy as np
@@ -158,28 +159,40 @@ def encode_segment(
     return SegmentFile(out_path, frame_count, fps, sample_count)
 
 
+def encode_audio(
+    out_path: Path, audio: np.ndarray, *, frame_count: int, fps: int, encoder: EncoderSettings
+) -> SegmentFile:
+    """An audio-only MP4 lasting exactly frame_count frames, for combine_parts."""
+    sample_count = audio_samples_for_frames(frame_count, fps)
+    container = av.open(str(out_path), "w", format="mp4")
+    try:
+        sound = _add_audio_stream(container, encoder)
+        _encode_audio(container, sound, fit_audio(audio, sample_count))
+    finally:
+        container.close()
+    return SegmentFile(out_path, frame_count, fps, sample_count)
+
+
 def combine_parts(
-    part_paths: Sequence[Path],
-    audio: np.ndarray,
-    out_path: Path,
-    *,
-    fps: int,
-    encoder: EncoderSettings,
+    part_paths: Sequence[Path], audio: SegmentFile, out_path: Path, *, fps: int
 ) -> SegmentFile:
     """One segment from video-only parts (encode_segment with audio=None) and its audio.
 
     A long scene is encoded as parts on several cores; each part starts on a GOP boundary of
-    the whole, so the remuxed video has the GOP layout of a single encode. The audio is
-    encoded here in one piece: AAC restarted mid-sentence at a part boundary would click.
+    the whole, so the remuxed video has the GOP layout of a single encode. The audio comes
+    from encode_audio, in one piece (AAC restarted mid-sentence at a part boundary would
+    click), encoded beside the parts. Nothing is encoded here.
     """
     if not part_paths:
         raise SynthesisError("a segment needs at least one part")
     lead_ticks = max(_decode_lead_ticks(path) for path in part_paths)
-    container = av.open(str(out_path), "w", format="mp4")
-    try:
+    with (
+        av.open(str(audio.path)) as sound_file,
+        av.open(str(out_path), "w", format="mp4") as container,
+    ):
         with av.open(str(part_paths[0])) as first:
             video = container.add_stream_from_template(first.streams.video[0])
-        sound = _add_audio_stream(container, encoder)
+        sound = container.add_stream_from_template(sound_file.streams.audio[0])
         frame_count = 0
         for path in part_paths:
             with av.open(str(path)) as part:
@@ -194,42 +207,54 @@ def combine_parts(
                     packet.stream = video
                     container.mux(packet)
                     frame_count += 1
-        sample_count = audio_samples_for_frames(frame_count, fps)
-        _encode_audio(container, sound, fit_audio(audio, sample_count))
-    finally:
-        container.close()
-    return SegmentFile(out_path, frame_count, fps, sample_count)
+        if frame_count != audio.frame_count:
+            raise SynthesisError(
+                f"the parts of {out_path.name} hold {frame_count} frames, "
+                f"but its audio lasts {audio.frame_count}"
+            )
+        for packet in sound_file.demux(sound_file.streams.audio[0]):
+            if packet.size:
+                packet.stream = sound
+                container.mux(packet)
+    return SegmentFile(out_path, frame_count, fps, audio.audio_samples)
 
 
 class _FrameConverter:
     """Turns frame batches into PyAV frames for x264.
 
     Converting RGB to YUV costs as much as x264 on a held frame, so a held scene converts
-    each picture once: a batch broadcast from one picture (stride 0 along frames, as the
-    compositor sends them) at a glance, repeats in other batches by comparison. Planar YUV
-    batches are wrapped as they are.
+    each picture once. The compositor sends a held picture as read-only broadcast views of
+    one array, so a repeat is usually the same memory (a pointer comparison; comparing the
+    pixels, as done otherwise, cost a page-faulted temporary array per batch). Senders never
+    write into a batch they have sent. Planar YUV batches are wrapped as they are.
     """
 
     def __init__(self, *, still: bool, planar: bool) -> None:
         self.still = still
         self.planar = planar
         self._frame: av.VideoFrame | None = None
-        self._converted: np.ndarray | None = None  # the RGB picture _frame holds (held scenes)
+        self._source: np.ndarray | None = None  # the RGB picture _frame was made from
 
     def frames(self, batch: np.ndarray) -> Iterator[av.VideoFrame]:
         if self.planar:
             for picture in batch:
-                yield av.VideoFrame.from_ndarray(picture, format="yuv420p")
+                yield _planar_frame(picture)
             return
-        broadcast = batch.strides[0] == 0
-        for index, rgb in enumerate(batch):
-            repeat = (index > 0 and broadcast) or (
-                self.still and self._converted is not None and np.array_equal(rgb, self._converted)
-            )
-            if not repeat or self._frame is None:
+        for rgb in batch:
+            if self._frame is None or not (self.still and self._is_source(rgb)):
                 self._frame = _yuv_frame(rgb)
-                self._converted = rgb.copy() if self.still else None
+                self._source = rgb
             yield self._frame
+
+    def _is_source(self, rgb: np.ndarray) -> bool:
+        source = self._source
+        if source is None:
+            return False
+        same_memory = (
+            rgb.__array_interface__["data"][0] == source.__array_interface__["data"][0]
+            and rgb.strides == source.strides
+        )
+        return same_memory or np.array_equal(rgb, source)
 
 
 def _add_audio_stream(container, encoder: EncoderSettings):
@@ -246,6 +271,18 @@ def encoder_fingerprint(encoder: EncoderSettings) -> dict[str, object]:
         "moving": _x264_options(encoder, still=False),
         "audio": {"codec": "aac", "rate_hz": AUDIO_RATE_HZ, "layout": "mono"},
     }
+
+
+def _planar_frame(picture: np.ndarray) -> av.VideoFrame:
+    """A planar YUV 4:2:0 frame (H * 3 // 2, W) for x264, wrapped without a copy.
+
+    The frame holds a reference to the array, which nothing writes to once it is sent.
+    PyAV 18.1 reads the height of such an array as rows // 6 * 4, which is wrong when H
+    is not a multiple of 4: those sizes are copied.
+    """
+    if picture.shape[0] % 6 == 0 and picture.flags.c_contiguous:
+        return av.VideoFrame.from_numpy_buffer(picture, format="yuv420p")
+    return av.VideoFrame.from_ndarray(picture, format="yuv420p")
 
 
 def _yuv_frame(rgb: np.ndarray) -> av.VideoFrame:
@@ -296,26 +333,23 @@ def _encode_audio(container, stream, samples: np.ndarray) -> None:
         container.mux(packet)
 
 
-def boundary_frames(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The first and last frames of a segment as RGB arrays (H, W, 3), decoding little."""
+def boundary_frame(path: Path, which: Literal["first", "last"]) -> np.ndarray:
+    """A segment's first or last frame as planar YUV 4:2:0 (H * 3 // 2, W), its own format.
+
+    The last frame is found by decoding only the last GOP.
+    """
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        first = _first_frame(container.decode(stream))
-        # Seek to the keyframe before the end and decode only that last GOP.
-        end_pts = stream.duration if stream.duration else 0
-        container.seek(max(0, end_pts - 1), stream=stream, backward=True, any_frame=False)
-        last = None
-        for last in container.decode(stream):  # noqa: B007 - keep the final frame
-            pass
-        if last is None:
+        if which == "last":
+            end_pts = stream.duration if stream.duration else 0
+            container.seek(max(0, end_pts - 1), stream=stream, backward=True, any_frame=False)
+        frame = None
+        for frame in container.decode(stream):  # noqa: B007 - the first, or the final one
+            if which == "first":
+                break
+        if frame is None:
             raise SynthesisError(f"segment {path.name} has no video frames")
-        return first, last.to_ndarray(format="rgb24")
-
-
-def _first_frame(frames) -> np.ndarray:
-    for frame in frames:
-        return frame.to_ndarray(format="rgb24")
-    raise SynthesisError("segment has no video frames")
+        return frame.to_ndarray(format="yuv420p")
 
 
 def frame_at(path: Path, time_s: float) -> np.ndarray:

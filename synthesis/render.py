@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import queue
 import shutil
@@ -27,10 +28,12 @@ from PIL import Image
 from synthesis import captions as tracks
 from synthesis.audio_track import MusicBed, scene_audio
 from synthesis.encode import (
+    SegmentFile,
     audio_samples_for_frames,
-    boundary_frames,
+    boundary_frame,
     combine_parts,
     container_metadata,
+    encode_audio,
     encode_segment,
     encoder_fingerprint,
     encoder_settings,
@@ -71,9 +74,11 @@ IMAGE_MOVE = {"start_zoom": 1.0, "end_zoom": 1.06}
 # Frames per batch from the compositor: about 8 MB of RGB whatever the size (24 MB
 # measured the same speed with ~50 MB more peak memory, see bench/README.md).
 _BATCH_BYTES = 8_000_000
-# Moving scenes are encoded in parts of this many GOPs (8 s at 30 fps), so a long scene
-# keeps both cores busy when it is the only one to render (one edited scene).
-_PART_GOPS = 2
+# Scenes are encoded in parts of whole GOPs, at most this many (8 s at 30 fps), so the
+# workers finish together: each gets about _PARTS_PER_WORKER parts of what there is to
+# encode, and a lone edited scene is cut into single GOPs.
+_MAX_PART_GOPS = 2
+_PARTS_PER_WORKER = 4
 # Progress shares: speech, then encoding, then assembling the outputs.
 _SPEECH_SHARE, _ENCODE_SHARE = 10.0, 82.0
 
@@ -498,6 +503,7 @@ class _Render:
 
         pool = _Jobs(self.reporter, _worker_count())
         stats.workers = pool.workers
+        part_size = part_frames(total_frames, self.encoder.gop_frames, pool.workers)
         progress = _EncodeProgress(self.reporter, total_frames)
         self.reporter.report("encode", 1, _SPEECH_SHARE, message="encoding")
         parts_dir = temp_dir / "parts"
@@ -512,7 +518,9 @@ class _Render:
         # no scene finished (it composes the end frames it fades between), it fills gaps
         # between parts, and the plans it shares are let go early.
         scene_jobs = {
-            i: self._scene_jobs(planned[i], plans_by_key[planned[i].key], pool, parts_dir)
+            i: self._scene_jobs(
+                planned[i], plans_by_key[planned[i].key], pool, parts_dir, part_size
+            )
             for i in missing_scenes
         }
         transitions = set(missing_transitions)
@@ -534,18 +542,26 @@ class _Render:
         stats.frames_encoded = progress.frames_done
 
     def _scene_jobs(
-        self, plan: _PlannedScene, scene_plan: _SharedPlan, pool: _Jobs, parts_dir: Path
+        self,
+        plan: _PlannedScene,
+        scene_plan: _SharedPlan,
+        pool: _Jobs,
+        parts_dir: Path,
+        part_size: int,
     ) -> list[Callable[[], None]]:
-        """Jobs that encode one scene: a single job, or one per part of a long moving scene.
+        """Jobs that encode one scene: a single job, or its audio and one job per part.
 
-        The parts of a scene run on different workers; the worker that finishes the last
-        part joins them with the scene's audio and stores the segment.
+        The audio and the parts of a scene run on different workers; the worker that
+        finishes the last of them joins them and stores the segment.
         """
         settings = self.settings
         frame_count = plan.timing.frame_count
-        ranges = part_ranges(frame_count, self.encoder.gop_frames, moving=plan.motion is not None)
-        part_paths = [parts_dir / f"{plan.timing.index}.{n}.mp4" for n in range(len(ranges))]
-        unfinished = _Countdown(len(ranges))
+        ranges = part_ranges(frame_count, part_size)
+        whole = len(ranges) == 1
+        index = plan.timing.index
+        part_paths = [parts_dir / f"{index}.{n}.mp4" for n in range(len(ranges))]
+        audio_part: list[SegmentFile] = []  # made by the audio job
+        unfinished = _Countdown(len(ranges) + (0 if whole else 1))
         pixel_format = self._pixel_format(plan)
         scene_plan.add_users(len(ranges))
 
@@ -554,53 +570,61 @@ class _Render:
                 encode_part(number, frame_range)
             finally:
                 scene_plan.done()
+            finish()
 
         def encode_part(number: int, frame_range: range) -> None:
-            job_id = ("scene", plan.timing.index, number)
+            job_id = ("scene", index, number)
             frames = self._composed(scene_plan.get(), frame_range, pixel_format)
             started = time.perf_counter()
-            if len(ranges) == 1:
-                with self.store.writing(plan.key) as temp_path:
-                    encode_segment(
-                        temp_path,
-                        frames,
-                        self._scene_audio(plan),
-                        fps=settings.fps,
-                        size_px=self.size_px,
-                        encoder=self.encoder,
-                        still=plan.motion is None,
-                        on_frames=lambda n: pool.worker_check((job_id, n)),
-                        pixel_format=pixel_format,
-                    )
-            else:
+            # A whole scene is stored with its audio; parts are joined to theirs in finish().
+            target = (
+                self.store.writing(plan.key)
+                if whole
+                else contextlib.nullcontext(part_paths[number])
+            )
+            with target as path:
                 encode_segment(
-                    part_paths[number],
+                    path,
                     frames,
-                    None,
+                    self._scene_audio(plan) if whole else None,
                     fps=settings.fps,
                     size_px=self.size_px,
                     encoder=self.encoder,
-                    still=False,
+                    still=plan.motion is None,
                     on_frames=lambda n: pool.worker_check((job_id, n)),
                     pixel_format=pixel_format,
                 )
             # Encoding time without the time spent waiting for composed frames.
             self.stats.add_worker_time("encode", time.perf_counter() - started - frames.seconds)
-            last = unfinished.done_one()
-            if len(ranges) > 1 and last:
-                audio = self._scene_audio(plan)
-                started = time.perf_counter()
-                with self.store.writing(plan.key) as temp_path:
-                    combine_parts(
-                        part_paths, audio, temp_path, fps=settings.fps, encoder=self.encoder
-                    )
-                self.stats.add_worker_time("encode", time.perf_counter() - started)
-                for path in part_paths:
-                    path.unlink()
-            if last:
-                self._pin(plan.key)
 
-        return [functools.partial(encode, n, r) for n, r in enumerate(ranges)]
+        def encode_sound() -> None:
+            audio = self._scene_audio(plan)
+            started = time.perf_counter()
+            audio_part.append(
+                encode_audio(
+                    parts_dir / f"{index}.audio.mp4",
+                    audio,
+                    frame_count=frame_count,
+                    fps=settings.fps,
+                    encoder=self.encoder,
+                )
+            )
+            self.stats.add_worker_time("encode", time.perf_counter() - started)
+            finish()
+
+        def finish() -> None:
+            if not unfinished.done_one():
+                return
+            if not whole:
+                with self.store.writing(plan.key) as temp_path:
+                    combine_parts(part_paths, audio_part[0], temp_path, fps=settings.fps)
+                for path in [*part_paths, audio_part[0].path]:
+                    path.unlink()
+            self._pin(plan.key)
+
+        parts = [functools.partial(encode, n, r) for n, r in enumerate(ranges)]
+        # The audio goes first: mixed and encoded beside the first parts, not after the last.
+        return parts if whole else [encode_sound, *parts]
 
     def _scene_plan(self, plan: _PlannedScene):
         from synthesis.frames.compositor import ScenePlan
@@ -631,16 +655,20 @@ class _Render:
     def _composed(self, scene_plan, frame_range: range, pixel_format: str):
         """The frames of frame_range, composed on a second thread while x264 encodes."""
         batch = max(1, min(32, _BATCH_BYTES // (self.size_px[0] * self.size_px[1] * 3)))
+        frames = _exact_frames(
+            self._frame_batches(scene_plan, frame_range, pixel_format, batch_size=batch),
+            len(frame_range),
+        )
+        composed = _TimedBatches(frames, lambda s: self.stats.add_worker_time("frames", s))
+        return _TimedBatches(prefetched(composed))
+
+    def _frame_batches(self, scene_plan, frame_range: range, pixel_format: str, *, batch_size):
         make = (
             self.compositor.scene_frames_yuv420
             if pixel_format == "yuv420p"
             else self.compositor.scene_frames
         )
-        frames = _exact_frames(
-            make(scene_plan, batch_size=batch, frame_range=frame_range), len(frame_range)
-        )
-        composed = _TimedBatches(frames, lambda s: self.stats.add_worker_time("frames", s))
-        return _TimedBatches(prefetched(composed))
+        return make(scene_plan, batch_size=batch_size, frame_range=frame_range)
 
     def _scene_audio(self, plan: _PlannedScene) -> np.ndarray:
         started = time.perf_counter()
@@ -693,23 +721,29 @@ class _Render:
                     encoder=self.encoder,
                     still=False,
                     on_frames=lambda n: pool.worker_check((job_id, n)),
+                    pixel_format="yuv420p",
                 )
             self._pin(key)
 
         return job
 
     def _end_frame(self, plan: _PlannedScene, which: str, plans_by_key) -> np.ndarray:
-        """A scene's first or last frame (H, W, 3): composed if it is being encoded now,
-        else decoded from its cached segment."""
+        """A scene's first or last frame in planar YUV 4:2:0 (H * 3 // 2, W): composed as
+        its segment is if it is being encoded now, else decoded from its cached segment."""
         scene_plan = plans_by_key.get(plan.key)
         if scene_plan is None:
-            first, last = boundary_frames(self._pinned(plan.key))
-            return first if which == "first" else last
+            return boundary_frame(self._pinned(plan.key), which)
         frame = 0 if which == "first" else plan.timing.frame_count - 1
-        batches = self.compositor.scene_frames(
-            scene_plan.get(), batch_size=1, frame_range=range(frame, frame + 1)
+        pixel_format = self._pixel_format(plan)
+        batches = self._frame_batches(
+            scene_plan.get(), range(frame, frame + 1), pixel_format, batch_size=1
         )
-        return next(iter(batches))[0]
+        picture = next(iter(batches))[0]
+        if pixel_format == "yuv420p":
+            return picture
+        from synthesis.frames.yuv import rgb_to_yuv420
+
+        return rgb_to_yuv420(picture)
 
     # Outputs ------------------------------------------------------------------------------
 
@@ -889,18 +923,26 @@ class _Jobs:
             on_event(event)
 
 
-def part_ranges(frame_count: int, gop_frames: int, *, moving: bool) -> list[range]:
-    """How a scene is split for encoding: moving scenes in parts of _PART_GOPS whole GOPs.
+def part_frames(total_frames: int, gop_frames: int, workers: int) -> int:
+    """Frames per part when total_frames are to be encoded: 1 to _MAX_PART_GOPS whole GOPs.
 
-    A held scene costs little and stays whole. Parts start on GOP boundaries, so together
-    they have the GOP layout of a single encode; a last part shorter than half a part is
-    added to the one before it.
+    Small enough that each worker gets about _PARTS_PER_WORKER parts, so a one-scene edit
+    is spread over every worker and no worker is left alone with a long last part.
     """
-    size = gop_frames * _PART_GOPS
-    if not moving or frame_count < size + size // 2:
+    gops = math.ceil(total_frames / (workers * _PARTS_PER_WORKER * gop_frames))
+    return gop_frames * min(_MAX_PART_GOPS, max(1, gops))
+
+
+def part_ranges(frame_count: int, part_size: int) -> list[range]:
+    """How a scene is split for encoding: parts of part_size frames (whole GOPs).
+
+    Parts start on GOP boundaries, so together they have the GOP layout of a single
+    encode; a last part shorter than half a part is added to the one before it.
+    """
+    if frame_count < part_size + part_size // 2:
         return [range(frame_count)]
-    starts = list(range(0, frame_count, size))
-    if frame_count - starts[-1] < size // 2:
+    starts = list(range(0, frame_count, part_size))
+    if frame_count - starts[-1] < part_size // 2:
         starts.pop()
     ends = [*starts[1:], frame_count]
     return [range(start, end) for start, end in zip(starts, ends, strict=True)]

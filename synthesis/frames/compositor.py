@@ -1,16 +1,15 @@
 """Turn one still slide into a scene's frames: slow Ken Burns, captions, AI labels; crossfades.
 
 Two backends make the same frames (within a level or two) from the same plan:
-`pillow` crops and resizes on the CPU, `torch` samples batches with affine_grid/grid_sample,
-on CUDA when there is one. Both read the crop boxes and overlay timings computed here, so
-they differ only in arithmetic rounding. The zoom never goes below 1, so every frame is
-an enlargement of the base and plain bilinear sampling is exact for both (Pillow widens
-its filter only when shrinking, which grid_sample cannot imitate).
+`cpu` warps with OpenCV, `torch` samples batches with affine_grid/grid_sample, on CUDA
+when there is one. Both read the crop boxes and overlay timings computed here, so they
+differ only in arithmetic rounding. The zoom never goes below 1, so every frame is an
+enlargement of the base and plain bilinear sampling is exact for both.
 
 Frames come in batches of (B, H, W, 3) uint8; memory stays bounded by B, never by the
 scene's length. Held stills (motion=None) are cheap: each distinct picture (a caption
-change, the opening label going away) is composed once, and a batch showing one picture
-is a read-only broadcast view of it, so consumers must not write into batches.
+change, the opening label going away) is composed once, and a batch shows one picture,
+as a read-only broadcast view of it, so nobody writes into a batch once it is made.
 `plan_is_static(plan)` tells an encoder it may take a still-image path.
 """
 
@@ -225,26 +224,25 @@ def held_batches(
 ) -> Iterator[np.ndarray]:
     """Batches for a still scene: compose(active overlays) once per distinct picture.
 
-    A batch that shows one picture is a read-only broadcast of it (no copy); a batch that
-    spans a caption switch is stacked from the pictures it shows.
+    Every batch is a read-only broadcast of one picture (no copy): a batch ends early where
+    the picture changes, so an encoder recognises a repeat by its memory alone.
     """
     states, state_of_frame = np.unique(scene.active, axis=0, return_inverse=True)
     state_of_frame = state_of_frame.reshape(-1)
     pictures = [compose(state) for state in states]  # each (H, W, 3) uint8
-    for start in range(0, scene.frame_count, batch_size):
-        indices = state_of_frame[start : start + batch_size]
-        if (indices == indices[0]).all():
-            picture = pictures[indices[0]]
-            yield np.broadcast_to(picture, (len(indices), *picture.shape))
-        else:
-            yield np.stack([pictures[index] for index in indices])
+    changes = (np.flatnonzero(np.diff(state_of_frame)) + 1).tolist()
+    for start, stop in zip([0, *changes], [*changes, scene.frame_count], strict=True):
+        picture = pictures[state_of_frame[start]]
+        for first in range(start, stop, batch_size):
+            count = min(batch_size, stop - first)
+            yield np.broadcast_to(picture, (count, *picture.shape))
 
 
 def crossfade_frames(a: np.ndarray, b: np.ndarray, n_frames: int) -> np.ndarray:
-    """(n, H, W, 3) uint8 frames fading from a's last frame (first) to b's first frame (last).
+    """(n, *shape) uint8 frames fading from frame a (the first) to frame b (the last).
 
-    a and b are single frames (H, W, 3) or batches (N, H, W, 3). With one frame, it is
-    the halfway mix.
+    a and b are single frames of one shape: RGB (H, W, 3) or planar YUV (H * 3 // 2, W);
+    the mix is linear, so it means the same in either. With one frame, it is the halfway mix.
     """
     return np.concatenate(list(crossfade_batches(a, b, n_frames, batch_size=n_frames)))
 
@@ -253,41 +251,38 @@ def crossfade_batches(
     a: np.ndarray, b: np.ndarray, n_frames: int, *, batch_size: int
 ) -> Iterator[np.ndarray]:
     """crossfade_frames in batches of at most batch_size frames, so memory stays bounded."""
-    last_of_a = (a[-1] if a.ndim == 4 else a).astype(np.float32)
-    first_of_b = b[0] if b.ndim == 4 else b
-    if last_of_a.shape != first_of_b.shape:
-        raise SynthesisError(
-            f"cannot crossfade frames of different sizes {last_of_a.shape} and {first_of_b.shape}"
-        )
+    if a.shape != b.shape:
+        raise SynthesisError(f"cannot crossfade frames of different sizes {a.shape} and {b.shape}")
     if n_frames < 1:
         raise SynthesisError("a crossfade needs at least one frame")
     weights = [0.5] if n_frames == 1 else [k / (n_frames - 1) for k in range(n_frames)]
-    difference = first_of_b.astype(np.float32)
-    difference -= last_of_a
-    mixed = np.empty_like(last_of_a)  # one frame of float scratch, whatever n_frames is
+    start_frame = a.astype(np.float32)
+    difference = b.astype(np.float32)
+    difference -= start_frame
+    mixed = np.empty_like(start_frame)  # one frame of float scratch, whatever n_frames is
     for start in range(0, n_frames, batch_size):
         chunk = weights[start : start + batch_size]
-        frames = np.empty((len(chunk), *last_of_a.shape), dtype=np.uint8)
+        frames = np.empty((len(chunk), *a.shape), dtype=np.uint8)
         for index, weight in enumerate(chunk):
             np.multiply(difference, weight, out=mixed)
-            mixed += last_of_a
+            mixed += start_frame
             np.rint(mixed, out=mixed)
             frames[index] = np.clip(mixed, 0, 255, out=mixed)
         yield frames
 
 
 def get_compositor(device: str) -> Compositor:
-    """The backend for a device setting: auto | cpu | cuda (or pillow | torch-cpu | torch-cuda).
+    """The backend for a device setting: auto | cpu | cuda (or torch-cpu | torch-cuda).
 
-    auto takes CUDA when torch sees a GPU, else Pillow: on the 2-core development CPU
-    Pillow made 80-110 fps at 1280x720 against 12-19 fps for torch's grid_sample
-    (bench/compositor_fps.py; numbers in pillow_backend.py).
+    auto takes CUDA when torch sees a GPU, else the cpu backend: on the 2-core development
+    CPU it composes a moving 1280x720 frame several times faster than torch's grid_sample
+    there (bench/compositor_fps.py).
     """
     choice = device.strip().lower()
-    if choice in ("cpu", "pillow"):
-        from synthesis.frames.pillow_backend import PillowCompositor
+    if choice == "cpu":
+        from synthesis.frames.cpu_backend import CpuCompositor
 
-        return PillowCompositor()
+        return CpuCompositor()
     if choice == "torch-cpu":
         from synthesis.frames.torch_backend import TorchCompositor
 
@@ -299,9 +294,9 @@ def get_compositor(device: str) -> Compositor:
 
             return TorchCompositor("cuda")
         if choice == "auto":
-            from synthesis.frames.pillow_backend import PillowCompositor
+            from synthesis.frames.cpu_backend import CpuCompositor
 
-            return PillowCompositor()
+            return CpuCompositor()
         raise SynthesisError(
             f"device '{device}' asks for a CUDA GPU, but torch sees none "
             "(torch.cuda.is_available() is False); set LECTERN_DEVICE to auto or cpu"

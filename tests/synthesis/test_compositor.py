@@ -25,7 +25,7 @@ torch = pytest.importorskip("torch")
 CUDA = torch.cuda.is_available()
 
 BACKENDS = [
-    "pillow",
+    "cpu",
     "torch-cpu",
     pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(not CUDA, reason="no CUDA")]),
 ]
@@ -76,11 +76,11 @@ def test_scene_frames_are_uint8_batches_of_the_frame_size(backend, motion, size_
     assert sum(len(batch) for batch in batches) == plan.frame_count == 11
 
 
-@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "pillow"])
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "cpu"])
 def test_torch_backends_match_pillow(backend):
     plan = _plan((320, 180), KenBurnsMove(1.0, 1.08, (0.45, 0.5), (0.6, 0.4)), duration_s=2.0)
 
-    pillow = _frames("pillow", plan).astype(np.int16)
+    pillow = _frames("cpu", plan).astype(np.int16)
     other = _frames(backend, plan).astype(np.int16)
 
     difference = np.abs(pillow - other)
@@ -136,35 +136,46 @@ def test_held_scene_repeats_one_picture_without_copies():
     plan = _plan(motion=None, captions=(), opening_label=False, duration_s=2.0)
     assert plan_is_static(plan)
 
-    batches = list(get_compositor("pillow").scene_frames(plan, batch_size=8))
+    batches = list(get_compositor("cpu").scene_frames(plan, batch_size=8))
 
     assert all(batch.strides[0] == 0 for batch in batches)  # broadcast views of one frame
     assert all(not batch.flags.writeable for batch in batches)
     assert all(np.shares_memory(batches[0], batch) for batch in batches)
 
 
+def test_held_batches_end_where_the_caption_changes():
+    # Captions switch at 0.5 s and end at 1.0 s (frames 5 and 10 of 15 at 10 fps).
+    plan = _plan(motion=None, opening_label=False, duration_s=1.5)
+
+    batches = list(get_compositor("cpu").scene_frames(plan, batch_size=4))
+
+    assert [len(batch) for batch in batches] == [4, 1, 4, 1, 4, 1]
+    assert all(batch.strides[0] == 0 for batch in batches)
+
+
 def test_moving_scene_is_not_static():
     assert not plan_is_static(_plan())
 
 
-def test_crossfade_goes_from_last_frame_of_a_to_first_frame_of_b():
-    black = np.zeros((3, 18, 32, 3), np.uint8)
-    white = np.full((2, 18, 32, 3), 255, np.uint8)
-    black[-1, 0, 0] = 7  # mark a's last frame
+def test_crossfade_goes_from_frame_a_to_frame_b():
+    black = np.zeros((18, 32, 3), np.uint8)
+    white = np.full((18, 32, 3), 255, np.uint8)
+    black[0, 0] = 7  # mark a
 
     frames = crossfade_frames(black, white, 5)
 
     assert frames.shape == (5, 18, 32, 3) and frames.dtype == np.uint8
-    assert np.array_equal(frames[0], black[-1])
-    assert np.array_equal(frames[-1], white[0])
+    assert np.array_equal(frames[0], black)
+    assert np.array_equal(frames[-1], white)
     assert abs(int(frames[2, 5, 5, 0]) - 128) <= 1
     assert (np.diff(frames[:, 5, 5, 0].astype(int)) > 0).all()
 
 
-def test_crossfade_accepts_single_frames():
-    frames = crossfade_frames(np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 200, np.uint8), 3)
+def test_crossfade_mixes_planar_frames_too():
+    frames = crossfade_frames(np.zeros((6, 4), np.uint8), np.full((6, 4), 200, np.uint8), 3)
 
-    assert frames[1, 0, 0, 0] == 100
+    assert frames.shape == (3, 6, 4)
+    assert frames[1, 0, 0] == 100
 
 
 def test_crossfade_refuses_frames_of_different_sizes():
@@ -173,10 +184,9 @@ def test_crossfade_refuses_frames_of_different_sizes():
 
 
 def test_get_compositor_names():
-    assert get_compositor("cpu").name == "pillow"
-    assert get_compositor("pillow").name == "pillow"
+    assert get_compositor("cpu").name == "cpu"
     assert get_compositor("torch-cpu").name == "torch-cpu"
-    assert get_compositor("auto").name == ("torch-cuda" if CUDA else "pillow")
+    assert get_compositor("auto").name == ("torch-cuda" if CUDA else "cpu")
 
 
 @pytest.mark.skipif(CUDA, reason="this machine has CUDA")
@@ -224,14 +234,14 @@ def test_a_frame_range_makes_exactly_those_frames_of_the_whole_scene(backend, mo
 def test_a_frame_range_outside_the_scene_is_refused():
     plan = _plan(duration_s=1.0)
     with pytest.raises(SynthesisError, match="not a part of a 10-frame scene"):
-        list(get_compositor("pillow").scene_frames(plan, frame_range=range(5, 12)))
+        list(get_compositor("cpu").scene_frames(plan, frame_range=range(5, 12)))
 
 
 @pytest.mark.parametrize("size_px", [(320, 180), (250, 142)], ids=["16x9", "odd-halves"])
 def test_yuv_frames_are_the_rgb_frames_in_the_encoders_pixel_format(size_px):
     # Captions, the opening label and the corner mark, blended in YUV instead of RGB.
     plan = _plan(size_px, duration_s=1.0)
-    compositor = get_compositor("pillow")
+    compositor = get_compositor("cpu")
     rgb = np.concatenate(list(compositor.scene_frames(plan, batch_size=4)))
 
     yuv = np.concatenate(
@@ -267,7 +277,7 @@ def test_a_slow_move_steps_fifteen_times_a_second_and_frames_repeat_in_pairs():
     )
     assert motion_hold_frames(plan) == 2
 
-    yuv = np.concatenate(list(get_compositor("pillow").scene_frames_yuv420(plan, batch_size=5)))
+    yuv = np.concatenate(list(get_compositor("cpu").scene_frames_yuv420(plan, batch_size=5)))
 
     pairs_equal = [np.array_equal(yuv[i], yuv[i + 1]) for i in range(0, len(yuv) - 1, 2)]
     steps_equal = [np.array_equal(yuv[i], yuv[i + 2]) for i in range(0, len(yuv) - 2, 2)]

@@ -10,15 +10,17 @@ import pytest
 
 from synthesis.encode import (
     AUDIO_RATE_HZ,
-    boundary_frames,
+    boundary_frame,
     combine_parts,
     container_metadata,
+    encode_audio,
     encode_segment,
     encoder_settings,
     frame_at,
     join_segments,
 )
 from synthesis.errors import SynthesisError
+from synthesis.frames.yuv import yuv420_to_rgb
 from tests.synthesis.media_checks import (
     decoded_audio,
     decoded_frame_count,
@@ -166,7 +168,7 @@ def test_join_refuses_segments_encoded_differently(tmp_path):
         join_segments([small.path, large.path], tmp_path / "x.mp4", fps=FPS, metadata={})
 
 
-def test_boundary_frames_are_the_first_and_last_frames(tmp_path):
+def test_boundary_frame_is_the_first_or_last_frame_in_planar_yuv(tmp_path):
     width, height = SIZE
     frames = np.zeros((75, height, width, 3), dtype=np.uint8)
     frames[0] = (200, 40, 40)
@@ -183,9 +185,10 @@ def test_boundary_frames_are_the_first_and_last_frames(tmp_path):
         still=False,
     )
 
-    first, last = boundary_frames(path)
+    first, last = (boundary_frame(path, which) for which in ("first", "last"))
 
-    assert first.shape == (height, width, 3)
+    assert first.shape == last.shape == (height * 3 // 2, width)
+    first, last = yuv420_to_rgb(first), yuv420_to_rgb(last)
     assert np.abs(first.astype(int) - (200, 40, 40)).mean() < 12
     assert np.abs(last.astype(int) - (40, 40, 200)).mean() < 12
 
@@ -221,7 +224,7 @@ def test_held_batches_broadcast_from_one_picture_encode_like_full_ones(tmp_path)
     )
 
     assert decoded_frame_count(path) == 25
-    first, last = boundary_frames(path)
+    first, last = (yuv420_to_rgb(boundary_frame(path, which)) for which in ("first", "last"))
     for frame in (first, last, frame_at(path, 1.0)):
         assert np.abs(frame.astype(int) - picture).mean() < 4
 
@@ -329,7 +332,9 @@ def test_parts_combine_into_one_segment_with_the_gop_layout_and_audio_of_a_whole
     click = round(click_s * AUDIO_RATE_HZ)
     audio[click : click + 480] = 0.8 * np.sin(np.arange(480) * 2 * np.pi / 48)
 
-    segment = combine_parts(paths, audio, tmp_path / "whole.mp4", fps=FPS, encoder=encoder)
+    sound = encode_audio(tmp_path / "audio.mp4", audio, frame_count=150, fps=FPS, encoder=encoder)
+
+    segment = combine_parts(paths, sound, tmp_path / "whole.mp4", fps=FPS)
 
     with av.open(str(segment.path)) as container:
         decoded = list(container.decode(video=0))

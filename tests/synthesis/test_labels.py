@@ -28,7 +28,7 @@ def _frames(size_px, *, background, language="en", duration_s=3.0, fps=10) -> np
         language=language,
         opening_label=True,
     )
-    return np.concatenate(list(get_compositor("pillow").scene_frames(plan, batch_size=8)))
+    return np.concatenate(list(get_compositor("cpu").scene_frames(plan, batch_size=8)))
 
 
 def _white_text(pixels: np.ndarray) -> np.ndarray:

@@ -209,7 +209,7 @@ def test_manifest_describes_scenes_sentences_and_the_render(rendered):
     assert commits["start_s"] < sentence["start_s"] < sentence["end_s"] < commits["end_s"]
     stats = manifest["statistics"]
     assert stats["cache"]["scene_misses"] + stats["cache"]["scene_hits"] == 4
-    assert stats["compositor"]["backend"] == "pillow"
+    assert stats["compositor"]["backend"] == "cpu"
     assert stats["encoder"]["preset"] == "veryfast"
     assert stats["peak_rss_mb"] > 0
     assert set(stats["stage_s"]) >= {"speech", "plan", "encode", "assemble"}
@@ -518,25 +518,38 @@ def test_a_missing_music_file_is_refused(tmp_path, picture, cache_dir):
 
 
 @pytest.mark.parametrize(
-    ("frame_count", "moving", "expected"),
+    ("frame_count", "expected"),
     [
-        (500, False, [(0, 500)]),  # held scenes stay whole
-        (350, True, [(0, 350)]),  # shorter than a part and a half
-        (360, True, [(0, 240), (240, 360)]),
-        (525, True, [(0, 240), (240, 525)]),  # a short remainder joins the part before
-        (600, True, [(0, 240), (240, 480), (480, 600)]),
+        (350, [(0, 350)]),  # shorter than a part and a half
+        (360, [(0, 240), (240, 360)]),
+        (525, [(0, 240), (240, 525)]),  # a short remainder joins the part before
+        (600, [(0, 240), (240, 480), (480, 600)]),
     ],
 )
-def test_moving_scenes_are_split_into_gop_aligned_parts(frame_count, moving, expected):
-    ranges = render_module.part_ranges(frame_count, 120, moving=moving)
+def test_scenes_are_split_into_gop_aligned_parts(frame_count, expected):
+    ranges = render_module.part_ranges(frame_count, 240)
 
     assert [(r.start, r.stop) for r in ranges] == expected
 
 
+@pytest.mark.parametrize(
+    ("total_frames", "expected"),
+    [
+        (586, 120),  # one edited scene and its transitions: single GOPs on both workers
+        (1000, 240),  # 8 parts of two GOPs
+        (6000, 240),  # a whole lesson: never longer than two GOPs
+        (10, 120),  # never less than a GOP
+    ],
+)
+def test_parts_are_small_enough_to_keep_every_worker_busy(total_frames, expected):
+    assert render_module.part_frames(total_frames, 120, workers=2) == expected
+
+
+@pytest.mark.parametrize("kind", ["image", "text"], ids=["moving", "held"])
 def test_a_scene_encoded_in_parts_matches_one_encoded_whole(
-    tmp_path, picture, speech_cache, monkeypatch
+    tmp_path, picture, speech_cache, monkeypatch, kind
 ):
-    # One-second GOPs make the 3 s silent image scene long enough to be split.
+    # One-second GOPs cut the 3 s silent scene into three parts, one for each GOP.
     monkeypatch.setattr("synthesis.encode.GOP_S", 1.0)
     combined = []
     real_combine = render_module.combine_parts
@@ -551,7 +564,7 @@ def test_a_scene_encoded_in_parts_matches_one_encoded_whole(
     storyboard = Storyboard(
         title="Parts",
         language="en",
-        scenes=(Scene("photo", Visual(kind="image", image_path=str(picture)), ""),),
+        scenes=(Scene("photo", Visual(kind=kind, title="Parts", image_path=str(picture)), ""),),
     )
     in_parts = render(
         storyboard,
@@ -559,7 +572,7 @@ def test_a_scene_encoded_in_parts_matches_one_encoded_whole(
         settings=SETTINGS,
         cache_dir=fresh_cache(tmp_path / "a", speech_cache),
     )
-    monkeypatch.setattr(render_module, "_PART_GOPS", 100)
+    monkeypatch.setattr(render_module, "part_frames", lambda *args, **kwargs: 10_000)
     whole = render(
         storyboard,
         tmp_path / "whole.mp4",
@@ -567,7 +580,7 @@ def test_a_scene_encoded_in_parts_matches_one_encoded_whole(
         cache_dir=fresh_cache(tmp_path / "b", speech_cache),
     )
 
-    assert combined == [2]  # the split render only
+    assert combined == [3]  # the split render only
 
     def decoded(path):
         with av.open(str(path)) as container:
