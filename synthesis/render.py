@@ -238,7 +238,9 @@ class _Render:
         self.cache_dir: Path = cache_dir
         self.reporter: _Reporter = reporter
         self.music: MusicBed | None = music
-        self.encoder = encoder_settings(settings.quality, settings.fps)
+        self.encoder = encoder_settings(
+            settings.quality, settings.fps, threads=_x264_threads(_worker_count())
+        )
         self.size_px = (settings.width_px, settings.height_px)
         self.stats = RenderStats()
         self.warnings: list[str] = list(storyboard.warnings)
@@ -992,8 +994,21 @@ class _Countdown:
             return self._remaining == 0
 
 
+def _usable_cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _worker_count() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
+    return max(1, min(2, _usable_cpus()))
+
+
+def _x264_threads(workers: int) -> int:
+    """x264 threads per encoder: the cores shared out among the workers.
+
+    x264's own choice (1.5 threads per core) put 6 frame threads on 2 cores while both
+    workers encoded: one thread each made a one-scene edit 6% quicker, a lesson no slower.
+    """
+    return max(1, _usable_cpus() // workers)
 
 
 def _motion(motion: dict[str, float] | None):

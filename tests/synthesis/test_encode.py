@@ -277,6 +277,29 @@ def test_encoder_fingerprint_changes_with_the_x264_options(monkeypatch):
     assert encode.encoder_fingerprint(settings) != before
 
 
+def test_segments_encoded_with_other_thread_counts_share_keys_and_join(tmp_path):
+    import synthesis.encode as encode
+
+    one, many = encoder_settings("standard", FPS, threads=1), encoder_settings("standard", FPS)
+    assert encode.encoder_fingerprint(one) == encode.encoder_fingerprint(many)
+    paths = []
+    for name, encoder in (("one", one), ("many", many)):
+        paths.append(tmp_path / f"{name}.mp4")
+        encode_segment(
+            paths[-1],
+            iter([np.full((20, SIZE[1], SIZE[0], 3), 90, np.uint8)]),
+            np.zeros(AUDIO_RATE_HZ),
+            fps=FPS,
+            size_px=SIZE,
+            encoder=encoder,
+            still=False,
+        )
+
+    joined = join_segments(paths, tmp_path / "joined.mp4", fps=FPS, metadata={})
+
+    assert joined.frame_count == 40 == decoded_frame_count(joined.path)
+
+
 def test_held_segment_shows_every_picture_switch_inside_and_across_batches(tmp_path):
     width, height = SIZE
     red = np.zeros((height, width, 3), dtype=np.uint8)
