@@ -181,7 +181,8 @@ def table(results: dict) -> str:
             cache = edit["cache"]
             lines.append(
                 f"re-render after editing {kind} scene {edit['scene']} ({edit['scene_id']}): "
-                f"{edit['wall_s']:.1f} s = {edit['fraction_of_full']:.1%} of a full render "
+                f"{edit['wall_s']:.1f} s (median of {len(edit['wall_s_runs'])}) = "
+                f"{edit['fraction_of_full']:.1%} of a full render "
                 f"({cache.get('segments_encoded')} segments encoded, "
                 f"{cache.get('scene_hits')} scenes from the cache)"
             )

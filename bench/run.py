@@ -13,6 +13,7 @@ import argparse
 import datetime
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -247,30 +248,40 @@ class Bench:
     ) -> dict:
         """Lectern after one-scene edits, its segment cache warm from a render of the original.
 
-        Each edit (a slide, an image scene) starts from a copy of the same warm cache.
+        Every run (nothing changed, a slide edited, an image scene edited) starts from a copy
+        of the same warm cache; each is repeated --rounds times, interleaved, and the medians
+        are reported, as for the full renders they are compared with.
         """
         cache_dir = self.fresh_cache("lectern-rerender")
         warmup = self.run("lectern", lesson, "lectern-rerender-warmup", cache_dir=cache_dir)
-        unchanged = self.run("lectern", lesson, "lectern-rerender-unchanged", cache_dir=cache_dir)
+        variants = {"unchanged": lesson, **edits}
+        runs: dict[str, list[dict]] = {kind: [] for kind in variants}
+        for round_index in range(self.args.rounds):
+            for kind, edited in variants.items():
+                label = f"lectern-rerender-{kind}-round{round_index + 1}"
+                edit_cache = self.work_dir / "caches" / label
+                shutil.rmtree(edit_cache, ignore_errors=True)
+                shutil.copytree(cache_dir, edit_cache, symlinks=True)
+                runs[kind].append(self.run("lectern", edited, label, cache_dir=edit_cache))
+                shutil.rmtree(edit_cache, ignore_errors=True)
         found: dict[str, object] = {
             "full_wall_s": full_wall_s,
             "warmup_wall_s": round(warmup["wall_s"], 2),
-            "unchanged_wall_s": round(unchanged["wall_s"], 2),
+            "unchanged_wall_s": _median(runs["unchanged"], "wall_s"),
+            "rounds": self.args.rounds,
             "edits": {},
         }
         for kind, edited in edits.items():
-            edit_cache = self.work_dir / "caches" / f"lectern-rerender-{kind}"
-            shutil.rmtree(edit_cache, ignore_errors=True)
-            shutil.copytree(cache_dir, edit_cache, symlinks=True)
-            edit = self.run("lectern", edited, f"lectern-rerender-{kind}", cache_dir=edit_cache)
-            statistics = edit.get("lectern", {}).get("statistics", {})
+            statistics = runs[kind][-1].get("lectern", {}).get("statistics", {})
             position = edited_scene_index(edited.storyboard, kind)
+            wall_s = _median(runs[kind], "wall_s")
             found["edits"][kind] = {
                 "scene": position + 1,
                 "scene_id": edited.storyboard.scenes[position].id,
-                "wall_s": round(edit["wall_s"], 2),
-                "cpu_s": round(edit["cpu_s"], 2),
-                "fraction_of_full": round(edit["wall_s"] / full_wall_s, 4),
+                "wall_s": wall_s,
+                "wall_s_runs": [round(run["wall_s"], 2) for run in runs[kind]],
+                "cpu_s": _median(runs[kind], "cpu_s"),
+                "fraction_of_full": round(wall_s / full_wall_s, 4),
                 "cache": statistics.get("cache", {}),
                 "stage_s": statistics.get("stage_s"),
             }
@@ -290,6 +301,10 @@ class Bench:
             }
         small, large = (found[str(count)]["peak_rss_mb"] for count in lessons)
         return {"lessons": found, "ratio": round(large / small, 3)}
+
+
+def _median(runs: list[dict], field: str) -> float:
+    return round(statistics.median(run[field] for run in runs), 2)
 
 
 def device_info(runs: dict[str, list[dict]], device: str) -> dict[str, object]:

@@ -649,10 +649,9 @@ class _Render:
         )
 
     def _pixel_format(self, plan: _PlannedScene) -> str:
-        """Moving scenes are composed in the encoder's YUV 4:2:0 where the backend can."""
-        if plan.motion is not None and hasattr(self.compositor, "scene_frames_yuv420"):
-            return "yuv420p"
-        return "rgb24"
+        """Moving scenes are composed in the encoder's YUV 4:2:0; held ones in RGB, each
+        picture converted once by the encoder."""
+        return "yuv420p" if plan.motion is not None else "rgb24"
 
     def _composed(self, scene_plan, frame_range: range, pixel_format: str):
         """The frames of frame_range, composed on a second thread while x264 encodes."""

@@ -99,6 +99,18 @@ class Compositor(Protocol):
         """
         ...
 
+    def scene_frames_yuv420(
+        self,
+        plan: ScenePlan,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        frame_range: range | None = None,
+    ) -> Iterator[np.ndarray]:
+        """The same frames in the encoder's planar BT.709 YUV 4:2:0, (B, H * 3 // 2, W) uint8.
+
+        For moving scenes: x264 takes them as they are (synthesis.frames.yuv).
+        """
+        ...
+
 
 def plan_is_static(plan: ScenePlan) -> bool:
     """Whether the picture only changes at caption switches (no motion): encode cheaply."""

@@ -1,9 +1,10 @@
 """The batched compositor: affine_grid + grid_sample on a GPU (or the CPU, for tests).
 
 Each batch of B frames is one sampling call: a (B, 2, 3) affine matrix per frame maps
-output pixels into the base slide's crop box, with the same box coordinates the Pillow
+output pixels into the base slide's crop box, with the same box coordinates the cpu
 backend uses, so the two agree. Overlays are blended on the device and only uint8
-frames travel back to the host.
+frames travel back to the host: for a moving scene in the encoder's planar YUV 4:2:0,
+converted on the device, so the host receives half the bytes of RGB and converts nothing.
 """
 
 from __future__ import annotations
@@ -39,21 +40,46 @@ class TorchCompositor:
     ) -> Iterator[np.ndarray]:
         """Batches of frames, each (B, H, W, 3) uint8: the frames of the range (default all)."""
         scene = prepare_scene(plan, frame_range)
-        base = torch.from_numpy(np.array(scene.base)).to(self.device)  # (H, W, 3) uint8
-        base = base.permute(2, 0, 1).unsqueeze(0).float()  # (1, 3, H, W)
-        overlays = [_overlay_tensors(overlay.rgba, self.device) for overlay in scene.overlays]
-        active = torch.from_numpy(scene.active).to(self.device)  # (n, k) bool
-        if plan.motion is None:
-
-            def compose(state: np.ndarray) -> np.ndarray:
-                frames = base.clone()  # (1, 3, H, W)
-                _blend_overlays(
-                    frames, scene, overlays, torch.from_numpy(state[None]).to(self.device)
-                )
-                return _to_host(frames)[0]
-
-            yield from held_batches(scene, batch_size, compose)
+        if plan.motion is not None:
+            for frames in self._moving_batches(plan, scene, batch_size):
+                yield _to_host(frames)
             return
+        base = self._base(scene)
+        overlays = self._overlays(scene)
+
+        def compose(state: np.ndarray) -> np.ndarray:
+            frames = base.clone()  # (1, 3, H, W)
+            _blend_overlays(frames, scene, overlays, torch.from_numpy(state[None]).to(self.device))
+            return _to_host(frames)[0]
+
+        yield from held_batches(scene, batch_size, compose)
+
+    @torch.inference_mode()
+    def scene_frames_yuv420(
+        self,
+        plan: ScenePlan,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        frame_range: range | None = None,
+    ) -> Iterator[np.ndarray]:
+        """A moving scene as batches of planar YUV 4:2:0 frames (B, H * 3 // 2, W) uint8."""
+        scene = prepare_scene(plan, frame_range)
+        for frames in self._moving_batches(plan, scene, batch_size):
+            yield _yuv420_to_host(frames)
+
+    def _base(self, scene: PreparedScene) -> torch.Tensor:
+        base = torch.from_numpy(np.array(scene.base)).to(self.device)  # (H, W, 3) uint8
+        return base.permute(2, 0, 1).unsqueeze(0).float()  # (1, 3, H, W)
+
+    def _overlays(self, scene: PreparedScene) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [_overlay_tensors(overlay.rgba, self.device) for overlay in scene.overlays]
+
+    def _moving_batches(
+        self, plan: ScenePlan, scene: PreparedScene, batch_size: int
+    ) -> Iterator[torch.Tensor]:
+        """(B, 3, H, W) float frames 0..255 on the device, overlays blended in."""
+        base = self._base(scene)
+        overlays = self._overlays(scene)
+        active = torch.from_numpy(scene.active).to(self.device)  # (n, k) bool
         height, width = plan.size_px[1], plan.size_px[0]
         boxes = torch.from_numpy(scene.boxes).to(self.device, torch.float32)  # (n, 4)
         for start in range(0, scene.frame_count, batch_size):
@@ -71,7 +97,7 @@ class TorchCompositor:
                 align_corners=False,
             )  # (B, 3, H, W) float, 0..255
             _blend_overlays(frames, scene, overlays, active[start:stop])
-            yield _to_host(frames)
+            yield frames
 
 
 def _crop_theta(boxes: torch.Tensor, width: int, height: int) -> torch.Tensor:
@@ -114,6 +140,29 @@ def _blend_overlays(
         # Round the frame first, as Pillow blends into an already 8-bit picture.
         region.round_()
         region.add_((color - region) * weight)
+
+
+# BT.709 luma weights; limited range: Y in 16..235, U and V in 16..240 (as the encoder's).
+_KR, _KB = 0.2126, 0.0722
+
+
+def _yuv420_to_host(frames: torch.Tensor) -> np.ndarray:
+    """(B, 3, H, W) float RGB 0..255 to (B, H * 3 // 2, W) uint8 planar BT.709 YUV 4:2:0.
+
+    Chroma is the mean of each 2x2 block (the conversion is linear, so averaging RGB first
+    is the same), the rounding done once, on the device.
+    """
+    count, _, height, width = frames.shape
+    red, green, blue = frames.unbind(dim=1)  # each (B, H, W)
+    luma = _KR * red + (1 - _KR - _KB) * green + _KB * blue  # 0..255
+    half = F.avg_pool2d(frames, 2)  # (B, 3, H/2, W/2)
+    half_luma = _KR * half[:, 0] + (1 - _KR - _KB) * half[:, 1] + _KB * half[:, 2]
+    u = 128 + (224 / 255) * (half[:, 2] - half_luma) / (2 * (1 - _KB))
+    v = 128 + (224 / 255) * (half[:, 0] - half_luma) / (2 * (1 - _KR))
+    y = 16 + (219 / 255) * luma
+    planes = [plane.reshape(count, -1) for plane in (y, u, v)]
+    yuv = torch.cat(planes, dim=1).round_().clamp_(0, 255).to(torch.uint8)
+    return yuv.reshape(count, height * 3 // 2, width).cpu().numpy()
 
 
 def _to_host(frames: torch.Tensor) -> np.ndarray:

@@ -89,6 +89,23 @@ def test_torch_backends_match_pillow(backend):
     assert (difference > 8).mean() < 0.001
 
 
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "cpu"])
+def test_torch_backends_compose_yuv_like_the_cpu_backend(backend):
+    plan = _plan((320, 180), KenBurnsMove(1.0, 1.08, (0.45, 0.5), (0.6, 0.4)), duration_s=2.0)
+
+    def yuv(name: str) -> np.ndarray:
+        batches = get_compositor(name).scene_frames_yuv420(plan, batch_size=4)
+        return np.concatenate(list(batches)).astype(np.int16)
+
+    cpu, other = yuv("cpu"), yuv(backend)
+
+    assert other.shape == cpu.shape == (plan.frame_count, 270, 320)
+    difference = np.abs(cpu - other)
+    assert difference.mean() < 2
+    # Blended in RGB (torch) or per plane (cpu): soft overlay edges differ most.
+    assert np.percentile(difference, 99) <= 12
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_ken_burns_starts_on_the_slide_and_zooms_about_the_centre(backend):
     # A bright 4x4 spot centred at (80, 45) in pixel-edge coordinates, on black. Zooming
