@@ -106,7 +106,7 @@ def _crop_theta(boxes: torch.Tensor, width: int, height: int) -> torch.Tensor:
     With align_corners=False, output pixel i has normalised x = (2i + 1) / W - 1 and
     should sample base pixel position x0 + (i + 0.5) * (x1 - x0) / W, which is
     normalised x * (x1 - x0) / W + (x0 + x1) / W - 1: a scale and an offset per axis.
-    Pillow's resize(box=...) samples the same positions.
+    The cpu backend's warp samples the same positions.
     """
     x0, y0, x1, y1 = boxes.unbind(dim=1)  # each (B,)
     theta = torch.zeros(len(boxes), 2, 3, device=boxes.device)
@@ -137,7 +137,7 @@ def _blend_overlays(
         height, width = color.shape[1:]
         region = frames[:, :, overlay.y : overlay.y + height, overlay.x : overlay.x + width]
         weight = alpha * shown.view(-1, 1, 1, 1)  # (B, 1, h, w)
-        # Round the frame first, as Pillow blends into an already 8-bit picture.
+        # Round the frame first, as the cpu backend blends into an already 8-bit picture.
         region.round_()
         region.add_((color - region) * weight)
 

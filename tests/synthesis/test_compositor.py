@@ -77,13 +77,13 @@ def test_scene_frames_are_uint8_batches_of_the_frame_size(backend, motion, size_
 
 
 @pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "cpu"])
-def test_torch_backends_match_pillow(backend):
+def test_torch_backends_match_the_cpu_backend(backend):
     plan = _plan((320, 180), KenBurnsMove(1.0, 1.08, (0.45, 0.5), (0.6, 0.4)), duration_s=2.0)
 
-    pillow = _frames("cpu", plan).astype(np.int16)
+    cpu = _frames("cpu", plan).astype(np.int16)
     other = _frames(backend, plan).astype(np.int16)
 
-    difference = np.abs(pillow - other)
+    difference = np.abs(cpu - other)
     assert difference.mean() < 2
     # Sharp text edges may differ by a few levels; a half-pixel slip would differ everywhere.
     assert (difference > 8).mean() < 0.001
