@@ -328,6 +328,26 @@ def test_held_segment_shows_every_picture_switch_inside_and_across_batches(tmp_p
         assert np.abs(got.astype(int) - want).mean() < 6
 
 
+def test_parts_and_audio_of_different_lengths_are_refused(tmp_path):
+    encoder = encoder_settings("draft", FPS)
+    frames = np.full((10, SIZE[1], SIZE[0], 3), 60, np.uint8)
+    part = encode_segment(
+        tmp_path / "part.mp4",
+        iter([frames]),
+        None,
+        fps=FPS,
+        size_px=SIZE,
+        encoder=encoder,
+        still=False,
+    )
+    sound = encode_audio(
+        tmp_path / "audio.mp4", np.zeros(AUDIO_RATE_HZ), frame_count=30, fps=FPS, encoder=encoder
+    )
+
+    with pytest.raises(SynthesisError, match="hold 10 frames, but its audio lasts 30"):
+        combine_parts([part.path], sound, tmp_path / "whole.mp4", fps=FPS)
+
+
 def test_parts_combine_into_one_segment_with_the_gop_layout_and_audio_of_a_whole(tmp_path):
     # 150 moving frames (brightness rises each frame) in two parts cut at a GOP boundary,
     # and one audio track with a click in the second part.
