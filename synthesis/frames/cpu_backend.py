@@ -23,6 +23,7 @@ from synthesis.frames.compositor import (
     held_batches,
     prepare_scene,
 )
+from synthesis.frames.overlays import Overlay
 from synthesis.frames.yuv import planar_overlay, plane_views, rgb_to_yuv420
 
 cv2.setNumThreads(1)
@@ -98,8 +99,8 @@ class CpuCompositor:
 def warp_crop(source: np.ndarray, box: np.ndarray, *, out: np.ndarray) -> None:
     """Write the crop box (x0, y0, x1, y1) of source, scaled to out's size, into out.
 
-    Output pixel i samples source position x0 + (i + 0.5) * (x1 - x0) / W, as Pillow's
-    resize(box=...) and the torch backend do; OpenCV puts pixel centres on whole numbers,
+    Output pixel i samples source position x0 + (i + 0.5) * (x1 - x0) / W, as the torch
+    backend (and Pillow's resize(box=...)) do; OpenCV puts pixel centres on whole numbers,
     hence the half-pixel terms. Bilinear, with edge pixels repeated at the border.
     """
     x0, y0, x1, y1 = (float(value) for value in box)
@@ -121,7 +122,7 @@ def warp_crop(source: np.ndarray, box: np.ndarray, *, out: np.ndarray) -> None:
     )
 
 
-def rgb_overlay(overlay) -> BlendPatch:
+def rgb_overlay(overlay: Overlay) -> BlendPatch:
     """An RGBA overlay as a patch for RGB frames."""
     rgba = overlay.rgba
     return BlendPatch.of(rgba[..., :3], rgba[..., 3], overlay.x, overlay.y)
