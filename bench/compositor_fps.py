@@ -52,7 +52,7 @@ def measure(backend: str, plan: ScenePlan, batch_size: int, repeats: int = 2) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="1280x720")
-    parser.add_argument("--backends", nargs="+", default=["pillow", "torch-cpu"])
+    parser.add_argument("--backends", nargs="+", default=["cpu", "torch-cpu"])
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args()
     width, height = (int(part) for part in args.size.split("x"))
