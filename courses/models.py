@@ -100,6 +100,11 @@ class LessonVersion(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # The narration voice the teacher chose for this version's language; blank engine and
+    # voice mean the site's default order (LECTERN_TTS_ENGINES_<LANG>) and each engine's voice.
+    voice_engine = models.CharField(_("speech engine"), max_length=40, blank=True)
+    voice_name = models.CharField(_("voice"), max_length=80, blank=True)
+    voice_rate = models.FloatField(_("speaking rate"), default=1.0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
