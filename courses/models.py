@@ -234,6 +234,12 @@ class RenderJob(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # How many times a worker took the job up; each take-over adds one (courses/rendering.py).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Written every few seconds by the worker rendering the job; a stale one means it is gone.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # "host:pid:pid-namespace" of the process rendering the job, empty before it starts.
+    worker = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

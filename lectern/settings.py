@@ -160,7 +160,15 @@ if REDIS_URL:
 else:
     CELERY_BROKER_URL = f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
     CHANNEL_REDIS_HOST = {"address": f"unix://{EMBEDDED_REDIS_SOCKET}"}
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:"}
+# A message taken but not acknowledged comes back to the queue after this long (the Redis
+# transport's visibility timeout; kombu's default, made explicit because the limits below
+# derive from it). Render tasks are acknowledged only when they end, so a render must stop
+# before then, or the broker would hand it to a second worker while it still runs.
+LECTERN_BROKER_VISIBILITY_TIMEOUT_S = int(env_str("LECTERN_BROKER_VISIBILITY_TIMEOUT_S", "3600"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_PREFIX}:",
+    "visibility_timeout": LECTERN_BROKER_VISIBILITY_TIMEOUT_S,
+}
 # Results are off unless a task asks for them (only `lectern.tasks.ping` does):
 # render jobs report through their RenderJob row instead.
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
@@ -169,9 +177,21 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
 # Apps' tasks modules are found by autodiscovery; the project package is not an app.
 CELERY_IMPORTS = ["lectern.tasks"]
-CELERY_TASK_ROUTES = {"courses.tasks.render_*": {"queue": "render"}}
+LECTERN_RENDER_QUEUE = env_str("LECTERN_RENDER_QUEUE", "render")
+CELERY_TASK_ROUTES = {"courses.tasks.render_*": {"queue": LECTERN_RENDER_QUEUE}}
 CELERY_TASK_ACKS_LATE = True
+# One message in hand per pool process: a long render never holds back a queued one.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Render jobs (courses/rendering.py): the soft limit ends a render as failed with a reason,
+# the hard one kills its process; both stay below the visibility timeout.
+LECTERN_RENDER_TIME_LIMIT_S = LECTERN_BROKER_VISIBILITY_TIMEOUT_S * 9 // 10
+LECTERN_RENDER_SOFT_TIME_LIMIT_S = LECTERN_BROKER_VISIBILITY_TIMEOUT_S * 17 // 20
+# A rendering worker writes the job's heartbeat this often; a running job whose heartbeat
+# is older than LECTERN_RENDER_STALE_S has lost its worker and is requeued (or failed, once
+# a worker has stopped LECTERN_RENDER_MAX_ATTEMPTS times while rendering it).
+LECTERN_RENDER_HEARTBEAT_S = float(env_str("LECTERN_RENDER_HEARTBEAT_S", "5"))
+LECTERN_RENDER_STALE_S = float(env_str("LECTERN_RENDER_STALE_S", "60"))
+LECTERN_RENDER_MAX_ATTEMPTS = int(env_str("LECTERN_RENDER_MAX_ATTEMPTS", "3"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("LECTERN_CELERY_EAGER", default=False)
 
