@@ -27,12 +27,12 @@ from synthesis.storyboard import RenderSettings
 
 def move_every_scene() -> None:
     """Patch the render plan so slides move like image scenes (cache keys stay as planned)."""
-    plan_scenes = render._Render._plan_scenes
+    plan_scene = render._Render._plan_scene
 
-    def planned_with_motion(self, spoken):
-        return [replace(p, motion=render.IMAGE_MOVE) for p in plan_scenes(self, spoken)]
+    def planned_with_motion(self, position, spoken):
+        return replace(plan_scene(self, position, spoken), motion=render.IMAGE_MOVE)
 
-    render._Render._plan_scenes = planned_with_motion
+    render._Render._plan_scene = planned_with_motion
 
 
 def encode_losslessly() -> None:

@@ -2,6 +2,8 @@
 
 Stages: speech (every sentence, cached) -> plan (timings, segment hashes) -> encode (only the
 scene and transition segments the cache lacks) -> assemble (remux, tracks, poster, manifest).
+The first three overlap: sentences are spoken on a pool of threads, and each scene is planned
+and encoded as soon as its sentences are spoken, while later scenes are still being spoken.
 Everything is written to a temporary folder beside out_path and moved into place at the end,
 sidecars first and the MP4 last, so a failed or cancelled render leaves nothing at out_path.
 """
@@ -44,8 +46,10 @@ from synthesis.errors import RenderCancelled, SynthesisError
 from synthesis.manifest import RenderStats, build_manifest, write_json
 from synthesis.memory import return_large_buffers_to_the_os
 from synthesis.prefetch import prefetched
+from synthesis.render_progress import RenderWork, TimeLeft
 from synthesis.segments import SegmentStore, content_key, file_digest
 from synthesis.sentences import split_sentences
+from synthesis.speech_pool import Sentence, SentenceSpoken, SpeechPool, lesson_sentences
 from synthesis.storyboard import (
     SUPPORTED_LANGUAGES,
     Progress,
@@ -79,8 +83,9 @@ _BATCH_BYTES = 8_000_000
 # encode, and a lone edited scene is cut into single GOPs.
 _MAX_PART_GOPS = 2
 _PARTS_PER_WORKER = 4
-# Progress shares: speech, then encoding, then assembling the outputs.
-_SPEECH_SHARE, _ENCODE_SHARE = 10.0, 82.0
+# Progress shares: speaking and encoding (together, weighted by their estimated work), then
+# assembling the outputs.
+_WORK_SHARE = 92.0
 
 
 @dataclass(frozen=True)
@@ -148,16 +153,23 @@ def _scene_language(position: int, scene: Scene, storyboard: Storyboard) -> str:
 
 
 class _Reporter:
-    """Sends monotonic Progress reports and checks for cancellation, on the caller's thread."""
+    """Sends monotonic Progress reports and checks for cancellation, on the caller's thread.
+
+    Every report carries the time left once there is a basis for it: the percent is
+    weighted by estimated work, so the time spent per percent predicts the rest.
+    """
 
     def __init__(self, progress, should_cancel, scene_count: int) -> None:
         self._progress = progress
         self._should_cancel = should_cancel
         self.scene_count = scene_count
         self._percent = 0.0
+        self._time_left = TimeLeft()
 
     def report(self, stage: str, scene_index: int, percent: float, *, eta_s=None, message=""):
         self._percent = max(self._percent, min(100.0, percent))
+        if eta_s is None:
+            eta_s = self._time_left.update(self._percent / 100.0)
         if self._progress is not None:
             self._progress(
                 Progress(
@@ -244,6 +256,7 @@ class _Render:
         self.size_px = (settings.width_px, settings.height_px)
         self.stats = RenderStats()
         self.warnings: list[str] = list(storyboard.warnings)
+        self.scene_warnings: dict[int, list[str]] = {}  # scene position -> planning warnings
         self.pins: dict[str, Path] = {}  # segment hash -> a path eviction cannot remove
         self.pin_dir: Path = Path()
         self.compositor = None  # chosen when something needs encoding
@@ -252,17 +265,9 @@ class _Render:
         wall_start = time.perf_counter()
         self.pin_dir = temp_dir / "segments"
         self.pin_dir.mkdir()
-        with self._stage("speech"):
-            spoken = self._speak_all()
-        with self._stage("plan"):
-            planned = self._plan_scenes(spoken)
-            timeline = lesson_timeline([p.timing for p in planned], self.settings.fps)
-            transition_keys = [
-                self._transition_key(planned[i], planned[i + 1], timeline)
-                for i in range(len(planned) - 1)
-            ]
-        with self._stage("encode"):
-            self._encode_missing(planned, timeline, transition_keys, temp_dir)
+        self.reporter.check_cancel()
+        planned, transition_keys = _Pipeline(self, temp_dir).run()
+        timeline = lesson_timeline([p.timing for p in planned], self.settings.fps)
         with self._stage("assemble"):
             scene_keys = [p.key for p in planned]
             ordered = [
@@ -319,38 +324,20 @@ class _Render:
 
     # Speech and planning ------------------------------------------------------------------
 
-    def _speak_all(self) -> list[list]:
+    def _speak(self, sentence: Sentence):
+        """One sentence's clip (on a speech thread): cached, or synthesised and cached."""
         from synthesis.speech import speak  # imported late: loading the engines takes a moment
 
-        spoken: list[list] = []
-        notes_seen: set[str] = set()
-        count = len(self.storyboard.scenes)
-        for position, scene in enumerate(self.storyboard.scenes):
-            self.reporter.check_cancel()
-            language = self.languages[position]
-            self.reporter.report(
-                "speech",
-                position + 1,
-                _SPEECH_SHARE * position / count,
-                message=f"speaking scene {position + 1} of {count}",
-            )
-            said = []
-            for text in split_sentences(scene.narration, language):
-                self.reporter.check_cancel()
-                try:
-                    sentence = speak(
-                        text, language=language, voice=self.settings.voice, cache_dir=self.cache_dir
-                    )
-                except SynthesisError as exc:
-                    raise type(exc)(f"scene {position + 1}: {exc}") from exc
-                said.append(sentence)
-                for note in getattr(sentence, "notes", ()):
-                    # A missing language is expected (Piper has no Mandarin); other notes matter.
-                    if "does not speak" not in note and note not in notes_seen:
-                        notes_seen.add(note)
-                        self.warnings.append(f"speech: {note}")
-            spoken.append(said)
-        return spoken
+        return speak(
+            sentence.text,
+            language=sentence.language,
+            voice=self.settings.voice,
+            cache_dir=self.cache_dir,
+        )
+
+    def _warn(self, position: int, warning: str) -> None:
+        """A scene's planning warning; kept in lesson order whatever order scenes plan in."""
+        self.scene_warnings.setdefault(position, []).append(warning)
 
     def _pixel_fields(self) -> dict[str, object]:
         return {
@@ -360,23 +347,23 @@ class _Render:
             "encoder": encoder_fingerprint(self.encoder),
         }
 
-    def _plan_scenes(self, spoken: list[list]) -> list[_PlannedScene]:
-        planned = []
-        for position, scene in enumerate(self.storyboard.scenes):
-            timing = scene_timing(
+    def _plan_scene(self, position: int, spoken: list) -> _PlannedScene:
+        """A spoken scene's timing and segment key (the first scene outlasts the AI label)."""
+        scene = self.storyboard.scenes[position]
+        timing = scene_timing(
+            position,
+            scene,
+            spoken,
+            fps=self.settings.fps,
+            min_duration_s=FIRST_SCENE_MIN_S if position == 0 else 0.0,
+        )
+        if timing.silent:
+            self._warn(
                 position,
-                scene,
-                spoken[position],
-                fps=self.settings.fps,
-                min_duration_s=FIRST_SCENE_MIN_S if position == 0 else 0.0,
+                f"scene {position + 1} ({scene.id}): no narration; its visual is held "
+                "for 3 s without sound",
             )
-            if timing.silent:
-                self.warnings.append(
-                    f"scene {position + 1} ({scene.id}): no narration; its visual is held "
-                    "for 3 s without sound"
-                )
-            planned.append(self._planned_scene(position, scene, timing))
-        return planned
+        return self._planned_scene(position, scene, timing)
 
     def _planned_scene(self, position: int, scene: Scene, timing: SceneTiming) -> _PlannedScene:
         # An image is loaded (to check it) only when its segment is not in the cache:
@@ -425,11 +412,13 @@ class _Render:
             "fade_s": self.music.fade_s,
         }
 
-    def _transition_key(self, leaving: _PlannedScene, arriving: _PlannedScene, timeline) -> str:
+    def _transition_key(
+        self, leaving: _PlannedScene, arriving: _PlannedScene, transition_frames: int
+    ) -> str:
         fields = {
             "from": leaving.key,
             "to": arriving.key,
-            "frames": timeline.transition_frames,
+            "frames": transition_frames,
             "pixels": self._pixel_fields(),
         }
         return content_key("transition", fields)
@@ -451,8 +440,8 @@ class _Render:
                 problem = str(exc)  # names the file
         if problem is None:
             return visual
-        self.warnings.append(
-            f"scene {position + 1} ({scene.id}): {problem}; showing a text slide instead"
+        self._warn(
+            position, f"scene {position + 1} ({scene.id}): {problem}; showing a text slide instead"
         )
         return _text_fallback(scene, self.languages[position])
 
@@ -474,74 +463,6 @@ class _Render:
         return path
 
     # Encoding -----------------------------------------------------------------------------
-
-    def _encode_missing(self, planned, timeline: LessonTimeline, transition_keys, temp_dir):
-        from synthesis.frames.compositor import get_compositor
-
-        stats = self.stats
-        stats.device = self.settings.device
-        stats.encoder = {**self.encoder.as_dict(), "codec": "libx264", "audio": "aac"}
-        # A scene shown twice (same key) is encoded once.
-        first_of_key = {p.key: p.timing.index for p in reversed(planned)}
-        missing_scenes = [
-            p.timing.index
-            for p in planned
-            if first_of_key[p.key] == p.timing.index and not self._pin(p.key)
-        ]
-        # Choosing a backend may load torch; a render served from the cache needs none.
-        self.compositor = get_compositor(self.settings.device) if missing_scenes else None
-        stats.compositor = (
-            self.compositor.name if self.compositor else "none: every scene was cached"
-        )
-        missing_transitions = [i for i, key in enumerate(transition_keys) if not self._pin(key)]
-        stats.scene_misses, stats.scene_hits = (
-            len(missing_scenes),
-            len(planned) - len(missing_scenes),
-        )
-        stats.transition_misses = len(missing_transitions)
-        stats.transition_hits = len(transition_keys) - len(missing_transitions)
-        total_frames = sum(planned[i].timing.frame_count for i in missing_scenes)
-        total_frames += timeline.transition_frames * len(missing_transitions)
-
-        pool = _Jobs(self.reporter, _worker_count())
-        stats.workers = pool.workers
-        part_size = part_frames(total_frames, self.encoder.gop_frames, pool.workers)
-        progress = _EncodeProgress(self.reporter, total_frames)
-        self.reporter.report("encode", 1, _SPEECH_SHARE, message="encoding")
-        parts_dir = temp_dir / "parts"
-        parts_dir.mkdir()
-        # Each scene's plan is made once, by whichever job needs it first: one of its parts,
-        # or a transition composing its end frame.
-        plans_by_key = {
-            planned[i].key: _SharedPlan(functools.partial(self._scene_plan, planned[i]))
-            for i in missing_scenes
-        }
-        # In lesson order, each transition right after the scene it leads into: it needs
-        # no scene finished (it composes the end frames it fades between), it fills gaps
-        # between parts, and the plans it shares are let go early.
-        scene_jobs = {
-            i: self._scene_jobs(
-                planned[i], plans_by_key[planned[i].key], pool, parts_dir, part_size
-            )
-            for i in missing_scenes
-        }
-        transitions = set(missing_transitions)
-        jobs = []
-        for position in range(len(planned)):
-            jobs += scene_jobs.get(position, [])
-            if position - 1 in transitions:
-                jobs.append(
-                    self._transition_job(
-                        position - 1,
-                        transition_keys[position - 1],
-                        planned,
-                        timeline,
-                        pool,
-                        plans_by_key,
-                    )
-                )
-        pool.run(jobs, progress.tick)
-        stats.frames_encoded = progress.frames_done
 
     def _scene_jobs(
         self,
@@ -693,20 +614,26 @@ class _Render:
             fallback = _text_fallback(plan.timing.scene, language)
             return render_visual(fallback, size_px=self.size_px, language=language)
 
-    def _transition_job(self, index, key, planned, timeline, pool: _Jobs, plans_by_key):
+    def _transition_job(
+        self,
+        index: int,
+        key: str,
+        ends: tuple[_PlannedScene, _PlannedScene],
+        frame_count: int,
+        pool: _Jobs,
+        plans_by_key: dict[str, _SharedPlan],
+        shared: list[_SharedPlan],
+    ) -> Callable[[], None]:
+        """The job that crossfades from scene index to the next; shared holds one user of
+        each scene plan it composes an end frame from, let go once the frames are made."""
         from synthesis.frames.compositor import crossfade_batches
 
         job_id = ("transition", index, 0)
-        frame_count = timeline.transition_frames
-        ends = (planned[index], planned[index + 1])
-        shared = [plans_by_key[p.key] for p in ends if p.key in plans_by_key]
-        for scene_plan in shared:
-            scene_plan.add_users(1)
 
         def job() -> None:
             try:
-                leaving = self._end_frame(planned[index], "last", plans_by_key)
-                arriving = self._end_frame(planned[index + 1], "first", plans_by_key)
+                leaving = self._end_frame(ends[0], "last", plans_by_key)
+                arriving = self._end_frame(ends[1], "first", plans_by_key)
             finally:
                 for scene_plan in shared:
                     scene_plan.done()
@@ -756,12 +683,10 @@ class _Render:
 
         def on_segment(position: int) -> None:
             self.reporter.check_cancel()
-            share = _SPEECH_SHARE + _ENCODE_SHARE + 6.0 * (position + 1) / len(segment_paths)
+            share = _WORK_SHARE + 6.0 * (position + 1) / len(segment_paths)
             self.reporter.report("assemble", scene_count, share, message="joining segments")
 
-        self.reporter.report(
-            "assemble", scene_count, _SPEECH_SHARE + _ENCODE_SHARE, message="joining segments"
-        )
+        self.reporter.report("assemble", scene_count, _WORK_SHARE, message="joining segments")
         joined = join_segments(
             segment_paths,
             staged["video"],
@@ -793,41 +718,6 @@ class _Render:
         )
         poster = frame_at(staged["video"], poster_time_s(timeline))
         Image.fromarray(poster).save(staged["poster"], "JPEG", quality=88)
-
-
-class _EncodeProgress:
-    """Turns (job, frames done) events into overall percent and an ETA."""
-
-    def __init__(self, reporter: _Reporter, total_frames: int) -> None:
-        self.reporter = reporter
-        self.total_frames = total_frames
-        self.per_job: dict[tuple[str, int, int], int] = {}
-        self.started = time.perf_counter()
-
-    @property
-    def frames_done(self) -> int:
-        return sum(self.per_job.values())
-
-    def tick(self, event: tuple[tuple[str, int, int], int]) -> None:
-        job_id, frames = event
-        self.per_job[job_id] = frames
-        fraction = min(1.0, self.frames_done / self.total_frames) if self.total_frames else 1.0
-        elapsed_s = time.perf_counter() - self.started
-        eta_s = round(elapsed_s / fraction * (1 - fraction), 1) if fraction > 0.02 else None
-        kind, index, _ = job_id
-        count = self.reporter.scene_count
-        message = (
-            f"scene {index + 1} of {count}"
-            if kind == "scene"
-            else f"transition after scene {index + 1} of {count}"
-        )
-        self.reporter.report(
-            "encode",
-            index + 1,
-            _SPEECH_SHARE + _ENCODE_SHARE * fraction,
-            eta_s=eta_s,
-            message=message,
-        )
 
 
 def burned_cues(cues: Sequence[Cue], size_px: tuple[int, int]) -> tuple:
@@ -870,11 +760,13 @@ def _visual_fields(visual: Visual) -> dict[str, object]:
 
 
 class _Jobs:
-    """Runs encode jobs on a small thread pool; progress and cancel checks stay on this thread.
+    """Runs encode jobs on a small thread pool as they are submitted; progress and cancel
+    checks stay on the caller's thread.
 
-    Workers post (job id, frames done) events to a queue; the caller's thread turns them into
-    Progress reports and polls should_cancel(), and sets an event that the workers check
-    between batches, so Django callbacks never run on a worker thread.
+    Workers post (job id, frames done) events to a queue the caller's thread reads (it
+    turns them into Progress reports and polls should_cancel()); leaving the block with an
+    exception sets an event that the workers check between batches, and waits for them, so
+    Django callbacks never run on a worker thread and no worker outlives the render.
     """
 
     def __init__(self, reporter: _Reporter, workers: int) -> None:
@@ -882,6 +774,8 @@ class _Jobs:
         self.workers = workers
         self.events: queue.Queue = queue.Queue()
         self.cancelled = threading.Event()
+        self.futures: list[Future] = []
+        self._executor: ThreadPoolExecutor | None = None
 
     def worker_check(self, event: tuple[tuple[str, int, int], int]) -> None:
         """Called by a worker after each batch with (job id, frames done so far)."""
@@ -889,39 +783,292 @@ class _Jobs:
         if self.cancelled.is_set():
             raise RenderCancelled("the render was cancelled")
 
-    def run(self, jobs: Sequence[Callable[[], None]], on_event: Callable) -> None:
-        if not jobs:
-            return
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="encode") as pool:
-            futures: list[Future] = [pool.submit(job) for job in jobs]
-            try:
-                while True:
-                    # Wake on every finished batch (or after a short wait) to report and
-                    # check for cancellation between batches.
-                    with contextlib.suppress(queue.Empty):
-                        on_event(self.events.get(timeout=0.2))
-                    self._drain(on_event)
-                    failed = [f for f in futures if f.done() and f.exception() is not None]
-                    if failed:
-                        raise failed[0].exception()
-                    if all(f.done() for f in futures):
-                        break
-                    self.reporter.check_cancel()
-            except BaseException:
-                # Stop the others at their next batch; the pool waits for them to finish.
-                self.cancelled.set()
-                for future in futures:
-                    future.cancel()
-                raise
-        self._drain(on_event)
+    def submit(self, job: Callable[[], None]) -> None:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self.workers, thread_name_prefix="encode"
+            )
+        self.futures.append(self._executor.submit(job))
 
-    def _drain(self, on_event: Callable) -> None:
+    @property
+    def idle(self) -> bool:
+        return all(future.done() for future in self.futures)
+
+    def raise_failure(self) -> None:
+        """Raise the error of the first submitted job that failed, if any did."""
+        for future in self.futures:
+            if future.done() and not future.cancelled() and future.exception() is not None:
+                raise future.exception()
+
+    def __enter__(self) -> _Jobs:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is not None:
+            # Stop the others at their next batch; the pool waits for them to finish.
+            self.cancelled.set()
+            for future in self.futures:
+                future.cancel()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+
+class _Pipeline:
+    """Speech, planning and encoding, overlapped: a scene is planned and its segments are
+    queued for encoding as soon as its sentences are spoken, while later ones are spoken.
+
+    Speaking and encoding run on thread pools; everything else (planning, progress, cancel
+    checks, warnings) runs on the caller's thread, woken by the pools' events. Jobs are
+    queued in lesson order, each transition right after the scene it leads into, once
+    both of its scenes are planned. Encoding waits until the cached sentences are back
+    (at once), so the parts a scene is cut into are sized from the known missing frames,
+    as when nothing overlapped.
+    """
+
+    def __init__(self, render: _Render, temp_dir: Path) -> None:
+        self.render = render
+        self.reporter = render.reporter
+        scenes = render.storyboard.scenes
+        self.count = len(scenes)
+        self.sentences = lesson_sentences(
+            [split_sentences(s.narration, render.languages[i]) for i, s in enumerate(scenes)],
+            render.languages,
+            voice=render.settings.voice,
+            cache_dir=render.cache_dir,
+        )
+        self.spoken: list[list] = [[None] * len(s) for s in self.sentences]
+        self.unspoken = [len(s) for s in self.sentences]
+        self.notes: dict[tuple[int, int], tuple[str, ...]] = {}
+        # Cached clips the encoder waits for before it starts (they come back at once).
+        self.cached_unspoken = sum(1 for s in self._all_sentences() if s.engine is None)
+        self.planned: list[_PlannedScene | None] = [None] * self.count
+        self.to_encode: set[int] = set()  # scenes whose segments this render encodes
+        self.scheduled = [False] * self.count
+        self.transition_keys: list[str | None] = [None] * (self.count - 1)
+        self.encoded_transitions: set[int] = set()
+        self.transition_frames = lesson_timeline((), render.settings.fps).transition_frames
+        # A scene plan lives while any job needs it: its parts, and the transitions beside
+        # it, which hold it from the moment the scene is planned until they are queued.
+        self.plans_by_key: dict[str, _SharedPlan] = {}
+        self.held_for_transition: dict[int, list[_SharedPlan]] = {
+            t: [] for t in range(self.count - 1)
+        }
+        self.part_size: int | None = None
+        self.speech_done_at: float | None = None
+        self.encode_started_at: float | None = None
+        self.pool = _Jobs(self.reporter, _worker_count())
+        self.parts_dir = temp_dir / "parts"
+        self.work = RenderWork(
+            self.sentences,
+            fps=render.settings.fps,
+            size_px=render.size_px,
+            transition_frames=self.transition_frames,
+        )
+
+    def _all_sentences(self) -> list[Sentence]:
+        return [sentence for scene in self.sentences for sentence in scene]
+
+    def run(self) -> tuple[list[_PlannedScene], list[str]]:
+        """Speak, plan and encode what is missing; return the plans and transition keys."""
+        render, stats = self.render, self.render.stats
+        stats.device = render.settings.device
+        stats.encoder = {**render.encoder.as_dict(), "codec": "libx264", "audio": "aac"}
+        stats.workers = self.pool.workers
+        self.parts_dir.mkdir()
+        started = time.perf_counter()
+        stats.stage_s["plan"] = 0.0
+        self.reporter.report("speech", 1, 0.0, message=f"speaking scene 1 of {self.count}")
+        speech = SpeechPool(
+            self._all_sentences(),
+            speak=render._speak,
+            workers=_speech_workers(),
+            events=self.pool.events,
+        )
+        with self.pool, speech:
+            for position, sentences in enumerate(self.sentences):
+                if not sentences:
+                    self._scene_spoken(position)
+            self._open_encoding_when_ready()
+            while not self._finished():
+                # Wake on every sentence and finished batch (or after a short wait) to plan,
+                # report and check for cancellation.
+                with contextlib.suppress(queue.Empty):
+                    self._handle(self.pool.events.get(timeout=0.2))
+                self._drain()
+                self.pool.raise_failure()
+                self.reporter.check_cancel()
+            self._drain()
+        ended = time.perf_counter()
+        stats.stage_s["speech"] = (self.speech_done_at or started) - started
+        stats.stage_s["encode"] = ended - (self.encode_started_at or ended)
+        stats.frames_encoded = self.work.frames_encoded
+        stats.scene_misses = len(self.to_encode)
+        stats.scene_hits = self.count - stats.scene_misses
+        stats.transition_misses = len(self.encoded_transitions)
+        stats.transition_hits = len(self.transition_keys) - stats.transition_misses
+        stats.compositor = (
+            render.compositor.name if render.compositor else "none: every scene was cached"
+        )
+        render.warnings += self._speech_warnings()
+        for position in sorted(render.scene_warnings):
+            render.warnings += render.scene_warnings[position]
+        return list(self.planned), list(self.transition_keys)
+
+    def _finished(self) -> bool:
+        return (
+            all(self.scheduled)
+            and all(key is not None for key in self.transition_keys)
+            and self.pool.idle
+        )
+
+    def _drain(self) -> None:
         while True:
             try:
-                event = self.events.get_nowait()
+                event = self.pool.events.get_nowait()
             except queue.Empty:
                 return
-            on_event(event)
+            self._handle(event)
+
+    def _handle(self, event) -> None:
+        if isinstance(event, SentenceSpoken):
+            self._sentence_spoken(event)
+        else:
+            self._encoded(*event)
+
+    # Speech -------------------------------------------------------------------------------
+
+    def _sentence_spoken(self, event: SentenceSpoken) -> None:
+        sentence = event.sentence
+        position = sentence.scene_index
+        if event.error is not None:
+            error = event.error
+            if isinstance(error, SynthesisError):
+                raise type(error)(f"scene {position + 1}: {error}") from error
+            raise error
+        self.spoken[position][sentence.number] = event.spoken
+        self.notes[(position, sentence.number)] = tuple(getattr(event.spoken, "notes", ()))
+        self.unspoken[position] -= 1
+        if sentence.engine is None:
+            self.cached_unspoken -= 1
+        self.work.spoke(sentence)
+        self.reporter.report(
+            "speech",
+            position + 1,
+            _WORK_SHARE * self.work.fraction(),
+            message=f"speaking scene {position + 1} of {self.count}",
+        )
+        if not any(self.unspoken):
+            self.speech_done_at = time.perf_counter()
+        if self.unspoken[position] == 0:
+            self._scene_spoken(position)
+        self._open_encoding_when_ready()
+
+    def _speech_warnings(self) -> list[str]:
+        warnings, seen = [], set()
+        for _, notes in sorted(self.notes.items()):
+            for note in notes:
+                # A missing language is expected (Piper has no Mandarin); other notes matter.
+                if "does not speak" not in note and note not in seen:
+                    seen.add(note)
+                    warnings.append(f"speech: {note}")
+        return warnings
+
+    # Planning -----------------------------------------------------------------------------
+
+    def _scene_spoken(self, position: int) -> None:
+        """Plan a scene whose sentences are all spoken, and queue its jobs when encoding is
+        open; a missing segment gets a shared plan held for the transitions beside it."""
+        render = self.render
+        started = time.perf_counter()
+        plan = render._plan_scene(position, self.spoken[position])
+        self.planned[position] = plan
+        # A scene shown twice (same key) is encoded once.
+        if plan.key not in self.plans_by_key and render._pin(plan.key) is None:
+            self.to_encode.add(position)
+            self.plans_by_key[plan.key] = _SharedPlan(functools.partial(render._scene_plan, plan))
+            if render.compositor is None:
+                from synthesis.frames.compositor import get_compositor
+
+                # Choosing a backend may load torch; a render served from the cache needs none.
+                render.compositor = get_compositor(render.settings.device)
+        scene_plan = self.plans_by_key.get(plan.key)
+        if scene_plan is not None:
+            for t in (position - 1, position):
+                if 0 <= t < self.count - 1:
+                    scene_plan.add_users(1)
+                    self.held_for_transition[t].append(scene_plan)
+        self.work.scene_planned(
+            position, plan.timing.frame_count if position in self.to_encode else 0
+        )
+        render.stats.stage_s["plan"] += time.perf_counter() - started
+        if self.part_size is not None:
+            self._schedule(position)
+
+    def _open_encoding_when_ready(self) -> None:
+        """Once the cached clips are back, size the parts and queue what is planned."""
+        if self.part_size is not None or self.cached_unspoken > 0:
+            return
+        self.part_size = part_frames(
+            self.work.frames_to_encode, self.render.encoder.gop_frames, self.pool.workers
+        )
+        self.encode_started_at = time.perf_counter()
+        for position in range(self.count):
+            if self.planned[position] is not None:
+                self._schedule(position)
+
+    def _schedule(self, position: int) -> None:
+        """Queue a planned scene's jobs, then each transition beside it both ends allow."""
+        render = self.render
+        plan = self.planned[position]
+        if position in self.to_encode:
+            scene_plan = self.plans_by_key[plan.key]
+            for job in render._scene_jobs(
+                plan, scene_plan, self.pool, self.parts_dir, self.part_size
+            ):
+                self.pool.submit(job)
+        self.scheduled[position] = True
+        for t in (position - 1, position):
+            if 0 <= t < self.count - 1 and self.scheduled[t] and self.scheduled[t + 1]:
+                self._schedule_transition(t)
+
+    def _schedule_transition(self, index: int) -> None:
+        render = self.render
+        ends = (self.planned[index], self.planned[index + 1])
+        key = render._transition_key(*ends, self.transition_frames)
+        self.transition_keys[index] = key
+        held = self.held_for_transition.pop(index)
+        missing = render._pin(key) is None
+        self.work.transition_decided(index, missing)
+        if not missing:
+            for scene_plan in held:
+                scene_plan.done()
+            return
+        self.encoded_transitions.add(index)
+        self.pool.submit(
+            render._transition_job(
+                index,
+                key,
+                ends,
+                self.transition_frames,
+                self.pool,
+                self.plans_by_key,
+                held,
+            )
+        )
+
+    # Encoding -----------------------------------------------------------------------------
+
+    def _encoded(self, job_id: tuple[str, int, int], frames_done: int) -> None:
+        self.work.encoded(job_id, frames_done)
+        kind, index, _ = job_id
+        message = (
+            f"scene {index + 1} of {self.count}"
+            if kind == "scene"
+            else f"transition after scene {index + 1} of {self.count}"
+        )
+        self.reporter.report(
+            "encode", index + 1, _WORK_SHARE * self.work.fraction(), message=message
+        )
 
 
 def part_frames(total_frames: int, gop_frames: int, workers: int) -> int:
@@ -999,6 +1146,12 @@ def _usable_cpus() -> int:
 
 def _worker_count() -> int:
     return max(1, min(2, _usable_cpus()))
+
+
+def _speech_workers() -> int:
+    """One speaking thread per core: Kokoro runs one thread per sentence (about real time),
+    and the encoder's threads take what speech leaves."""
+    return _usable_cpus()
 
 
 def _x264_threads(workers: int) -> int:
