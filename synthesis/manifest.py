@@ -142,6 +142,9 @@ def build_manifest(
             "music": music,
             "voice": {
                 "engines": list(settings.voice.engines),
+                "language_engines": {
+                    lang: list(engines) for lang, engines in settings.voice.language_engines
+                },
                 "voice": settings.voice.voice,
                 "rate": settings.voice.rate,
             },

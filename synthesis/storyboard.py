@@ -79,11 +79,21 @@ class Storyboard:
 
 @dataclass(frozen=True)
 class VoiceSettings:
-    """Engines in order of preference; the first that works for a sentence speaks it."""
+    """Engines in order of preference; the first that works for a sentence speaks it.
 
-    engines: tuple[str, ...] = ("piper", "espeak", "gtts")
+    `engines` serves every language; `language_engines` replaces it for the languages it
+    names, e.g. (("zh", ("kokoro", "gtts")),). Engines that do not speak a language are
+    passed over, so one list can serve both. `voice` names one engine's voice.
+    """
+
+    engines: tuple[str, ...] = ("piper", "kokoro", "espeak", "gtts")
     voice: str | None = None
     rate: float = 1.0
+    language_engines: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def engines_for(self, language: str) -> tuple[str, ...]:
+        """The preference order for one language ('en', 'zh')."""
+        return dict(self.language_engines).get(language, self.engines)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,6 @@ first engine in `VoiceSettings.engines` that speaks the language and works here;
 `engine_status()` says which engines can run, for the health check.
 """
 
-from .fallback import ENGINES, SpokenSentence, engine_status, speak
+from .fallback import ENGINES, SpokenSentence, VoiceChoice, engine_status, speak, voice_choices
 
-__all__ = ["ENGINES", "SpokenSentence", "engine_status", "speak"]
+__all__ = ["ENGINES", "SpokenSentence", "VoiceChoice", "engine_status", "speak", "voice_choices"]

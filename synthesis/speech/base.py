@@ -32,6 +32,10 @@ class SpeechEngine(ABC):
     def default_voice(self, language: str) -> str:
         """The voice used for `language` when the settings name none this engine accepts."""
 
+    def voices(self, language: str) -> tuple[str, ...]:
+        """The voices a teacher may choose for `language`, the default first."""
+        return (self.default_voice(language),) if language in self.languages else ()
+
     @abstractmethod
     def accepts_voice(self, voice: str, language: str) -> bool:
         """Whether `voice` is one of this engine's voices for `language`."""

@@ -14,12 +14,13 @@ from .base import EngineFailed, SpeechEngine, base_language
 from .cache import cached_wav_path, store_wav
 from .espeak_engine import EspeakEngine
 from .gtts_engine import GttsEngine
+from .kokoro_engine import KokoroEngine
 from .piper_engine import PiperEngine
 
 logger = logging.getLogger(__name__)
 
 ENGINES: dict[str, SpeechEngine] = {
-    engine.name: engine for engine in (PiperEngine(), EspeakEngine(), GttsEngine())
+    engine.name: engine for engine in (PiperEngine(), KokoroEngine(), EspeakEngine(), GttsEngine())
 }
 _PREVIEW_CHARS = 60
 
@@ -39,7 +40,7 @@ class SpokenSentence:
 
 
 def speak(text: str, *, language: str, voice: VoiceSettings, cache_dir: Path) -> SpokenSentence:
-    """Narrate `text` with the first engine in `voice.engines` that speaks `language` and works.
+    """Narrate `text` with the first engine in `voice.engines_for(language)` that can.
 
     Raises ValueError for empty text or a non-positive rate, and SpeechError naming the
     sentence and every engine's reason when none can speak it.
@@ -51,10 +52,11 @@ def speak(text: str, *, language: str, voice: VoiceSettings, cache_dir: Path) ->
         raise ValueError(f"speech rate must be positive, got {voice.rate}")
     lang = base_language(language)
     notes: list[str] = []
+    engines = voice.engines_for(lang)
     voice_owner = _voice_owner(voice, lang)
     if voice.voice and voice_owner is None:
-        notes.append(f"voice {voice.voice!r} is not a {lang} voice of {', '.join(voice.engines)}")
-    for name in voice.engines:
+        notes.append(f"voice {voice.voice!r} is not a {lang} voice of {', '.join(engines)}")
+    for name in engines:
         engine = ENGINES.get(name)
         if engine is None:
             notes.append(f"{name}: unknown engine (known: {', '.join(ENGINES)})")
@@ -91,6 +93,28 @@ def speak(text: str, *, language: str, voice: VoiceSettings, cache_dir: Path) ->
     )
 
 
+@dataclass(frozen=True)
+class VoiceChoice:
+    """One voice a teacher can pick: an engine that works here and one of its voices."""
+
+    engine: str
+    voice: str
+    online: bool  # needs the internet (gTTS)
+
+
+def voice_choices(language: str, engines: tuple[str, ...]) -> list[VoiceChoice]:
+    """The voices of `engines` (in that order) that speak `language` and can run here."""
+    lang = base_language(language)
+    choices = []
+    for name in engines:
+        engine = ENGINES.get(name)
+        if engine is None or lang not in engine.languages or engine.unavailable_reason():
+            continue
+        for voice_name in engine.voices(lang):
+            choices.append(VoiceChoice(name, voice_name, online=name == "gtts"))
+    return choices
+
+
 def engine_status() -> dict[str, str]:
     """Each known engine's state: "ok", or why it cannot run here (for /healthz)."""
     return {name: engine.unavailable_reason() or "ok" for name, engine in ENGINES.items()}
@@ -100,7 +124,7 @@ def _voice_owner(voice: VoiceSettings, language: str) -> str | None:
     # The requested voice belongs to the first engine that has it; the others keep theirs.
     if not voice.voice:
         return None
-    for name in voice.engines:
+    for name in voice.engines_for(language):
         engine = ENGINES.get(name)
         if engine and language in engine.languages and engine.accepts_voice(voice.voice, language):
             return name

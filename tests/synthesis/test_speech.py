@@ -1,4 +1,4 @@
-"""Narration with real engines: Piper and espeak-ng offline, fallback, cache, rate, loudness."""
+"""Narration with real engines (Piper, Kokoro, espeak-ng) offline: fallback, cache, loudness."""
 
 import io
 import socket
@@ -54,13 +54,40 @@ def test_piper_speaks_english_offline(tmp_path, offline):
     assert spoken.wav_path.parent == tmp_path / "audio"
 
 
-def test_espeak_speaks_mandarin(tmp_path, offline):
-    voice = VoiceSettings(engines=("piper", "espeak"))
+def test_kokoro_speaks_mandarin(tmp_path, offline):
+    voice = VoiceSettings(engines=("piper", "kokoro", "espeak"))
     spoken = speak(MANDARIN, language="zh", voice=voice, cache_dir=tmp_path)
-    assert (spoken.engine, spoken.voice) == ("espeak", "cmn")
+    assert (spoken.engine, spoken.voice) == ("kokoro", "jm_kumo")
     assert wav_format(spoken.wav_path) == (1, 2, 48_000)
     assert 1.0 < spoken.duration_s < 8.0
     assert spoken.notes == ("piper: does not speak zh",)
+
+
+def test_espeak_is_never_used_for_mandarin(tmp_path, offline):
+    # Its cmn voice reads tone digits as English numbers (test_intelligibility.py).
+    with pytest.raises(SpeechError, match="espeak: does not speak zh"):
+        speak(MANDARIN, language="zh", voice=VoiceSettings(("espeak",)), cache_dir=tmp_path)
+
+
+def test_each_language_can_have_its_own_engine_order(tmp_path, offline):
+    voice = VoiceSettings(engines=("espeak", "piper"), language_engines=(("zh", ("kokoro",)),))
+    assert voice.engines_for("en") == ("espeak", "piper")
+    assert voice.engines_for("zh") == ("kokoro",)
+    assert speak(ENGLISH, language="en", voice=voice, cache_dir=tmp_path).engine == "espeak"
+    assert speak(MANDARIN, language="zh", voice=voice, cache_dir=tmp_path).engine == "kokoro"
+
+
+def test_kokoro_voice_choice_is_honoured_and_cached_apart(tmp_path, offline):
+    kumo = speak(MANDARIN, language="zh", voice=VoiceSettings(("kokoro",)), cache_dir=tmp_path)
+    alpha = speak(
+        MANDARIN,
+        language="zh",
+        voice=VoiceSettings(("kokoro",), voice="jf_alpha"),
+        cache_dir=tmp_path,
+    )
+    assert (kumo.voice, alpha.voice) == ("jm_kumo", "jf_alpha")
+    assert kumo.wav_path != alpha.wav_path
+    assert kumo.wav_path.read_bytes() != alpha.wav_path.read_bytes()
 
 
 def test_unreachable_gtts_falls_back_to_espeak_quickly(tmp_path, offline):
@@ -113,16 +140,20 @@ def test_no_capable_engine_raises_speech_error_naming_the_sentence(tmp_path):
 
 def test_speech_error_lists_every_engine_reason(tmp_path, offline, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no espeak-ng binary here
-    voice = VoiceSettings(engines=("nosuch", "espeak", "gtts", "piper"))
-    long_text = "这是一个很长的句子，" * 10
+    long_text = "This is a rather long sentence, " * 10
     with pytest.raises(SpeechError) as raised:
-        speak(long_text, language="zh", voice=voice, cache_dir=tmp_path)
+        speak(
+            long_text,
+            language="en",
+            voice=VoiceSettings(("nosuch", "kokoro", "espeak", "gtts")),
+            cache_dir=tmp_path,
+        )
     message = str(raised.value)
-    assert long_text[:59] + "…" in message
+    assert long_text.strip()[:59] + "…" in message
     assert "nosuch: unknown engine" in message
+    assert "kokoro: does not speak en" in message
     assert "espeak: espeak-ng binary not found" in message
     assert "gtts: offline" in message
-    assert "piper: does not speak zh" in message
 
 
 def test_cache_hit_returns_the_same_file_without_synthesizing(tmp_path, monkeypatch):
@@ -169,7 +200,7 @@ def test_faster_rate_gives_shorter_speech(tmp_path, engine):
 def test_engines_are_equally_loud(tmp_path):
     piper = speak(ENGLISH, language="en", voice=VoiceSettings(("piper",)), cache_dir=tmp_path)
     espeak = speak(ENGLISH, language="en", voice=VoiceSettings(("espeak",)), cache_dir=tmp_path)
-    mandarin = speak(MANDARIN, language="zh", voice=VoiceSettings(("espeak",)), cache_dir=tmp_path)
+    mandarin = speak(MANDARIN, language="zh", voice=VoiceSettings(("kokoro",)), cache_dir=tmp_path)
     levels = [lufs(s.wav_path) for s in (piper, espeak, mandarin)]
     assert max(levels) - min(levels) < 2.0
     assert all(abs(level - audio.TARGET_LUFS) < 1.5 for level in levels)
@@ -191,8 +222,8 @@ def test_voice_no_engine_has_is_reported(tmp_path):
 
 
 def test_language_tags_are_reduced_to_their_base(tmp_path):
-    voice = VoiceSettings(engines=("piper", "espeak"))
-    assert speak(MANDARIN, language="zh-CN", voice=voice, cache_dir=tmp_path).engine == "espeak"
+    voice = VoiceSettings(engines=("piper", "kokoro"))
+    assert speak(MANDARIN, language="zh-CN", voice=voice, cache_dir=tmp_path).engine == "kokoro"
 
 
 @pytest.mark.parametrize("text", ["", "   \n"])
@@ -205,6 +236,7 @@ def test_engine_status_reports_ok_and_reasons(offline, monkeypatch, tmp_path):
     status = engine_status()
     assert status["piper"] == "ok"
     assert status["espeak"] == "ok"
+    assert status["kokoro"] == "ok"
     assert status["gtts"].startswith("offline: cannot reach translate.google.invalid:443")
     monkeypatch.setenv("PATH", str(tmp_path))
     assert "espeak-ng binary not found" in engine_status()["espeak"]

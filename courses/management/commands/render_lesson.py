@@ -15,10 +15,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from courses.voices import voice_settings
 from synthesis.errors import RenderCancelled, SynthesisError
 from synthesis.storyboard import RenderSettings, Storyboard, VoiceSettings
 
-ENGINES = ("piper", "espeak", "gtts")
+ENGINES = ("piper", "kokoro", "espeak", "gtts")
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--engine",
             choices=ENGINES,
-            help="use only this speech engine (default: LECTERN_TTS_ENGINES in order)",
+            help="use only this speech engine (default: LECTERN_TTS_ENGINES, per language)",
         )
         parser.add_argument("--voice", help="a voice name the engine knows")
         parser.add_argument("--rate", type=float, default=1.0, help="speech rate (1.0 normal)")
@@ -106,7 +107,11 @@ def _render_settings(options: dict) -> RenderSettings:
     match = _SIZE.match(options["size"].strip().lower())
     if not match:
         raise CommandError(f"--size '{options['size']}' is not WIDTHxHEIGHT, e.g. 1280x720.")
-    engines = (options["engine"],) if options["engine"] else tuple(settings.LECTERN_TTS_ENGINES)
+    if options["engine"]:
+        voice = VoiceSettings(engines=(options["engine"],), voice=options["voice"])
+    else:
+        voice = voice_settings(voice=options["voice"] or "")
+    voice = replace(voice, rate=options["rate"])
     render_settings = RenderSettings(
         width_px=int(match.group(1)),
         height_px=int(match.group(2)),
@@ -114,7 +119,7 @@ def _render_settings(options: dict) -> RenderSettings:
         quality=options["quality"],
         burn_captions=not options["no_burn_captions"],
         device=options["device"],
-        voice=VoiceSettings(engines=engines, voice=options["voice"], rate=options["rate"]),
+        voice=voice,
     )
     from synthesis.render import validate_settings
 
