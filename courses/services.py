@@ -13,7 +13,7 @@ import logging
 import shutil
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -765,24 +765,71 @@ def lesson_version_render_enqueue(
 def _send_render_task(job_id: int) -> None:
     from courses.tasks import render_lesson_version
 
-    render_lesson_version.delay(job_id)
+    render_lesson_version.apply_async((job_id,), queue=settings.LECTERN_RENDER_QUEUE)
 
 
 def render_job_cancel(*, job: RenderJob, user) -> RenderJob:
-    """Ask a render to stop; one still waiting in the queue is cancelled at once."""
+    """Ask a render to stop; one still waiting in the queue, or whose worker is gone, ends
+    at once (nothing else would end it)."""
+    from courses.progress import render_job_broadcast, render_job_worker_gone
+    from courses.rendering import render_job_remove_staging
+
     with transaction.atomic():
         job = RenderJob.objects.select_for_update().get(pk=job.pk)
         if job.status not in ACTIVE_RENDER_STATUSES:
             return job
         job.cancel_requested = True
         fields = ["cancel_requested", "updated_at"]
-        if job.status == RenderStatus.QUEUED:
+        if job.status == RenderStatus.QUEUED or render_job_worker_gone(job):
             job.status = RenderStatus.CANCELLED
             job.stage = "cancelled"
             job.finished_at = timezone.now()
             fields += ["status", "stage", "finished_at"]
+            job_id = job.pk
+            transaction.on_commit(lambda: render_job_remove_staging(job_id))
         job.save(update_fields=fields)
-    from courses.progress import render_job_broadcast
-
     render_job_broadcast(job)
     return job
+
+
+def render_jobs_reap(*, now: datetime | None = None) -> dict[int, str]:
+    """Requeue or end the running jobs whose worker is gone, so "running" means running.
+
+    A job with attempts left goes back to the queue (stage "requeued") and its task is sent
+    again; one whose worker stopped LECTERN_RENDER_MAX_ATTEMPTS times fails with that reason;
+    one the teacher asked to cancel is cancelled. Each change is conditional on the row as
+    read, so reapers on several workers may run at once. Returns {job id: what was done}.
+    """
+    from courses.progress import render_job_broadcast, render_job_worker_gone
+    from courses.rendering import render_job_end, render_job_remove_staging, worker_stopped_reason
+
+    now = now or timezone.now()
+    done: dict[int, str] = {}
+    for job in RenderJob.objects.filter(status=RenderStatus.RUNNING):
+        if not render_job_worker_gone(job, now=now):
+            continue
+        as_read = RenderJob.objects.filter(
+            pk=job.pk, status=job.status, attempts=job.attempts, heartbeat_at=job.heartbeat_at
+        )
+        if job.cancel_requested:
+            done[job.pk] = render_job_end(job, as_read, RenderStatus.CANCELLED, now=now)
+        elif job.attempts >= settings.LECTERN_RENDER_MAX_ATTEMPTS:
+            error = worker_stopped_reason(job.attempts)
+            done[job.pk] = render_job_end(job, as_read, RenderStatus.FAILED, error=error, now=now)
+        else:
+            # Sent before the row changes: a failed send leaves the job for the next sweep,
+            # and a delivery that comes first simply takes the job over itself.
+            _send_render_task(job.pk)
+            if as_read.update(
+                status=RenderStatus.QUEUED, stage="requeued", worker="", heartbeat_at=None,
+                updated_at=now,
+            ):  # fmt: skip
+                job.status, job.stage, job.worker, job.heartbeat_at = "queued", "requeued", "", None
+                render_job_remove_staging(job.pk)
+                render_job_broadcast(job)
+            done[job.pk] = "requeued"
+        logger.warning(
+            "render job %s: its worker %s stopped (attempt %d); %s",
+            job.pk, job.worker or "(unknown)", job.attempts, done[job.pk],
+        )  # fmt: skip
+    return done

@@ -1,11 +1,77 @@
-"""Celery tasks of the courses app; routed to the `render` queue by CELERY_TASK_ROUTES."""
+"""Celery tasks of the courses app; routed to the `render` queue by CELERY_TASK_ROUTES.
+
+A render task is acknowledged only when it ends, and put back in the queue when its pool
+process dies (reject_on_worker_lost), so a killed render runs again; the job row counts
+the attempts and ends the job as failed after LECTERN_RENDER_MAX_ATTEMPTS (see
+courses/rendering.py). Every worker also runs the render reaper (`render_jobs_reap`):
+once when it is ready and then every few seconds, in a thread of its main process.
+Nothing else runs periodically in `make run` (no Celery beat), and a worker is where a
+requeued job is needed anyway; several workers reaping at once is harmless, each change
+being a conditional UPDATE.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
 
 from celery import shared_task
+from celery.signals import worker_ready, worker_shutdown
+from django.conf import settings
+from django.db import connection
 
 from courses.rendering import render_job_run
 
+logger = logging.getLogger(__name__)
 
-@shared_task(name="courses.tasks.render_lesson_version", ignore_result=True)
+
+@shared_task(
+    name="courses.tasks.render_lesson_version",
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.LECTERN_RENDER_SOFT_TIME_LIMIT_S,
+    time_limit=settings.LECTERN_RENDER_TIME_LIMIT_S,
+)
 def render_lesson_version(job_id: int) -> str:
     """Render the lesson version of one RenderJob, reporting progress on its row."""
     return render_job_run(job_id=job_id)
+
+
+class RenderReaper(threading.Thread):
+    """Calls `render_jobs_reap` every interval_s until stopped; a failed sweep is logged."""
+
+    def __init__(self, *, interval_s: float) -> None:
+        super().__init__(name="render-reaper", daemon=True)
+        self.interval_s = interval_s
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        from courses.services import render_jobs_reap
+
+        while True:
+            try:
+                render_jobs_reap()
+            except Exception:  # the database or broker may be away for a while; try again
+                logger.exception("render reaper: sweep failed")
+            finally:
+                connection.close()  # a fresh connection each sweep survives a database restart
+            if self.stopped.wait(self.interval_s):
+                return
+
+
+_reaper: RenderReaper | None = None
+
+
+@worker_ready.connect
+def start_render_reaper(**kwargs) -> None:
+    global _reaper
+    # A few sweeps within the stale threshold, so a lost job waits at most about 1.3 times it.
+    _reaper = RenderReaper(interval_s=max(0.5, min(settings.LECTERN_RENDER_STALE_S / 4, 30)))
+    _reaper.start()
+
+
+@worker_shutdown.connect
+def stop_render_reaper(**kwargs) -> None:
+    if _reaper is not None:
+        _reaper.stopped.set()

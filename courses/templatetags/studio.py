@@ -12,6 +12,7 @@ register = template.Library()
 # Names the render pipeline reports its stages by, as the page shows them.
 STAGE_LABELS = {
     "queued": _("Waiting for a render worker"),
+    "requeued": _("Waiting to start again: the render worker stopped"),
     "starting": _("Starting"),
     "storyboard": _("Reading the lesson"),
     "speech": _("Recording the narration"),

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
+from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from courses import services
 from courses.models import RenderJob, RenderStatus, Scene
+from courses.progress import (
+    RenderHeartbeat,
+    RenderProgressRecorder,
+    render_job_worker_gone,
+    worker_identity,
+)
 from courses.storyboards import storyboard_from_version
 from courses.tasks import render_lesson_version
+from synthesis.storyboard import Progress
 from tests.courses.documents import png_bytes
 
 
@@ -156,3 +166,183 @@ def test_finished_and_missing_jobs_are_left_alone(tiny_version, alice, render_se
     job.refresh_from_db()
     assert job.error == "earlier"
     assert render_lesson_version(987654) == "missing"
+
+
+# Claims, heartbeats and the reaper: "running" always means a live worker is rendering.
+
+ELSEWHERE = "another-host:4242:pid:[4026531836]"  # a worker on another machine
+
+
+def dead_worker() -> str:
+    """The identity a process on this machine had before it exited."""
+    process = subprocess.Popen(["true"])
+    process.wait()
+    host, _pid, namespace = worker_identity().split(":", 2)
+    return f"{host}:{process.pid}:{namespace}"
+
+
+def test_a_delivery_while_a_live_worker_renders_the_job_does_nothing(
+    tiny_version, alice, render_settings
+):
+    job = queued_job(
+        tiny_version, alice, status=RenderStatus.RUNNING, attempts=1,
+        worker=worker_identity(), heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    assert render_lesson_version(job.pk) == RenderStatus.RUNNING
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.output_dir) == ("running", 1, "")
+    assert not (render_settings.MEDIA_ROOT / "renders").exists()
+
+
+def test_a_job_whose_worker_process_died_is_taken_over_and_its_staging_removed(
+    tiny_version, alice, render_settings
+):
+    # The heartbeat is fresh, but the process it names is gone from this machine.
+    job = queued_job(
+        tiny_version, alice, status=RenderStatus.RUNNING, attempts=1,
+        worker=dead_worker(), heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    leftover = render_settings.MEDIA_ROOT / "renders" / f".staging-{job.pk}-killed"
+    leftover.mkdir(parents=True)
+    (leftover / "lesson.mp4").write_bytes(b"half a video")
+
+    assert render_lesson_version(job.pk) == RenderStatus.SUCCEEDED
+
+    job.refresh_from_db()
+    assert (job.attempts, job.worker) == (2, worker_identity())
+    assert [p.name for p in (render_settings.MEDIA_ROOT / "renders").iterdir()] == [str(job.pk)]
+
+
+def test_a_job_whose_worker_stopped_too_often_fails_with_the_reason(
+    tiny_version, alice, render_settings
+):
+    render_settings.LECTERN_RENDER_MAX_ATTEMPTS = 3
+    job = queued_job(
+        tiny_version, alice, status=RenderStatus.RUNNING, attempts=3, worker=ELSEWHERE,
+        heartbeat_at=timezone.now() - timedelta(minutes=5),
+    )  # fmt: skip
+    assert render_lesson_version(job.pk) == RenderStatus.FAILED
+    job.refresh_from_db()
+    assert job.attempts == 3 and job.finished_at is not None
+    assert "stopped 3 times while rendering this lesson" in job.error
+    assert not (render_settings.MEDIA_ROOT / "renders").exists()
+
+
+def test_worker_gone_needs_a_stale_heartbeat_or_a_dead_process(tiny_version, alice, settings):
+    settings.LECTERN_RENDER_STALE_S = 60
+    now = timezone.now()
+    job = queued_job(
+        tiny_version, alice, status=RenderStatus.RUNNING, attempts=1, worker=ELSEWHERE,
+        heartbeat_at=now,
+    )  # fmt: skip
+    assert not render_job_worker_gone(job, now=now + timedelta(seconds=59))
+    assert render_job_worker_gone(job, now=now + timedelta(seconds=61))
+    job.worker = worker_identity()  # alive: this process
+    assert not render_job_worker_gone(job, now=now)
+    job.worker = dead_worker()
+    assert render_job_worker_gone(job, now=now)
+    job.status = RenderStatus.QUEUED
+    assert not render_job_worker_gone(job, now=now + timedelta(hours=1))
+
+
+def test_reaper_requeues_fails_or_cancels_only_jobs_whose_heartbeat_is_stale(
+    tiny_version, alice, settings, monkeypatch
+):
+    settings.LECTERN_RENDER_STALE_S = 60
+    settings.LECTERN_RENDER_MAX_ATTEMPTS = 3
+    t0 = timezone.now()
+
+    def running(attempts: int, heartbeat_at, **fields) -> RenderJob:
+        return queued_job(
+            tiny_version, alice, status=RenderStatus.RUNNING, stage="speech", worker=ELSEWHERE,
+            attempts=attempts, heartbeat_at=heartbeat_at, **fields,
+        )  # fmt: skip
+
+    alive = running(1, t0 + timedelta(seconds=25))
+    lost = running(1, t0)
+    worn = running(3, t0)
+    stopped = running(1, t0, cancel_requested=True)
+    sent: list[int] = []
+    monkeypatch.setattr(services, "_send_render_task", sent.append)
+
+    assert services.render_jobs_reap(now=t0 + timedelta(seconds=59)) == {}
+    assert services.render_jobs_reap(now=t0 + timedelta(seconds=61)) == {
+        lost.pk: "requeued", worn.pk: "failed", stopped.pk: "cancelled",
+    }  # fmt: skip
+    assert services.render_jobs_reap(now=t0 + timedelta(seconds=61)) == {}
+
+    assert sent == [lost.pk]
+    for job in (alive, lost, worn, stopped):
+        job.refresh_from_db()
+    assert (alive.status, alive.attempts) == ("running", 1)
+    assert (lost.status, lost.stage, lost.worker, lost.heartbeat_at) == (
+        "queued",
+        "requeued",
+        "",
+        None,
+    )
+    assert worn.status == "failed" and "stopped 3 times" in worn.error
+    assert stopped.status == "cancelled" and stopped.finished_at is not None
+    # The requeued job renders when its task arrives, as its second attempt.
+    assert render_lesson_version(lost.pk) == RenderStatus.SUCCEEDED
+    lost.refresh_from_db()
+    assert lost.attempts == 2
+
+
+def test_cancel_ends_a_running_job_whose_worker_is_gone_at_once(
+    tiny_version, alice, render_settings
+):
+    job = queued_job(
+        tiny_version, alice, status=RenderStatus.RUNNING, attempts=1, worker=ELSEWHERE,
+        heartbeat_at=timezone.now() - timedelta(minutes=5),
+    )  # fmt: skip
+    job = services.render_job_cancel(job=job, user=alice)
+    job.refresh_from_db()
+    assert (job.status, job.stage, job.cancel_requested) == ("cancelled", "cancelled", True)
+    assert job.finished_at is not None
+
+
+def test_cancel_of_a_live_render_only_asks_it_to_stop(tiny_version, alice, render_settings):
+    job = queued_job(
+        tiny_version, alice, status=RenderStatus.RUNNING, attempts=1,
+        worker=worker_identity(), heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    services.render_job_cancel(job=job, user=alice)
+    job.refresh_from_db()
+    assert (job.status, job.cancel_requested, job.finished_at) == ("running", True, None)
+
+
+def test_an_attempt_that_lost_its_job_writes_nothing_and_stops(tiny_version, alice, settings):
+    job = queued_job(
+        tiny_version, alice, status=RenderStatus.RUNNING, attempts=1, stage="speech",
+        worker=worker_identity(), heartbeat_at=timezone.now(),
+    )  # fmt: skip
+    recorder = RenderProgressRecorder(job, clock=iter(range(100, 10_000, 10)).__next__)
+    recorder(Progress(stage="frames", scene_index=1, scene_count=2, percent=40.0))
+    assert not recorder.should_cancel()
+    RenderJob.objects.filter(pk=job.pk).update(attempts=2, percent=5.0)  # taken over
+
+    recorder(Progress(stage="encode", scene_index=2, scene_count=2, percent=90.0))
+
+    row = RenderJob.objects.get(pk=job.pk)
+    assert (row.stage, row.percent) == ("frames", 5.0)
+    assert recorder.should_cancel()
+
+
+def test_heartbeat_thread_keeps_writing_while_the_render_is_silent(
+    alice, transactional_db, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    course = services.course_create(owner=alice, title="Beat", slug="beat")
+    version = services.lesson_create(course=course, title="Beat", created_by=alice).versions.get()
+    old = timezone.now() - timedelta(minutes=1)
+    job = queued_job(
+        version, alice, status=RenderStatus.RUNNING, attempts=1, worker=worker_identity(),
+        heartbeat_at=old,
+    )  # fmt: skip
+    with RenderHeartbeat(job, interval_s=0.05):
+        deadline = time.monotonic() + 10
+        while RenderJob.objects.get(pk=job.pk).heartbeat_at == old:
+            assert time.monotonic() < deadline, "no heartbeat written"
+            time.sleep(0.05)
+    assert RenderJob.objects.get(pk=job.pk).heartbeat_at > old

@@ -1,17 +1,20 @@
 """`python manage.py run_lectern`: the embedded Redis, a Celery worker and daphne, supervised.
 
 Ctrl-C (or SIGTERM) stops all three: the web server first, then the worker, then Redis.
-If one of them exits on its own, the others are stopped and the command fails.
+A crashed worker or embedded Redis is started again, after a growing delay (a log line says
+so); if the web server exits on its own, the others are stopped and the command fails.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -20,11 +23,28 @@ from accounts.demo import DEMO_JOIN_CODE, DEMO_MODERATOR, DEMO_PASSWORD, DEMO_ST
 from accounts.models import User
 from lectern.embedded_redis import EmbeddedRedisError, start_embedded_redis, stop_process
 
+logger = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
+# A crashed child is started again after these delays, one per crash in a row; the count
+# starts over once it has run for STABLE_AFTER_S.
+RESTART_DELAYS_S = (1, 2, 4, 8, 16, 30)
+STABLE_AFTER_S = 60
+
+
+def restart_delay_s(crashes_in_a_row: int) -> float:
+    return RESTART_DELAYS_S[min(max(crashes_in_a_row, 1), len(RESTART_DELAYS_S)) - 1]
+
+
+@dataclass
 class Child:
+    """A supervised process; one with `start` is started again when it exits."""
+
     name: str
     process: subprocess.Popen
+    start: Callable[[], subprocess.Popen] | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    crashes: int = 0
+    restart_at: float | None = None
 
 
 class Stop(Exception):
@@ -64,20 +84,14 @@ class Command(BaseCommand):
         """Start each child, appending it at once so a failure later still stops it."""
         if not settings.REDIS_URL:
             try:
-                redis = start_embedded_redis(
-                    settings.EMBEDDED_REDIS_SOCKET, log_path=settings.VAR_DIR / "redis.log"
-                )
+                redis = _start_redis()
             except EmbeddedRedisError as error:
                 raise CommandError(str(error)) from error
-            children.append(Child("embedded Redis", redis))
+            children.append(Child("embedded Redis", redis, start=_start_redis))
             self.stdout.write(f"Embedded Redis on {settings.EMBEDDED_REDIS_SOCKET}")
         # Own sessions: Ctrl-C reaches only this command, which stops the children in order.
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "lectern", "worker",
-             "-Q", "render,celery", "--concurrency", "1", "--loglevel", "INFO"],
-            start_new_session=True,
-        )  # fmt: skip
-        children.append(Child("Celery worker", worker))
+        worker = _start_worker()
+        children.append(Child("Celery worker", worker, start=_start_worker))
         web = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", host, "-p", str(port),
              "lectern.asgi:application"],
@@ -89,12 +103,7 @@ class Command(BaseCommand):
 
     def _supervise(self, children: list[Child]) -> None:
         while True:
-            for child in children:
-                if child.process.poll() is not None:
-                    raise CommandError(
-                        f"{child.name} exited with status {child.process.returncode}; "
-                        "stopping Lectern (see its output above)."
-                    )
+            supervise_once(children, now=time.monotonic())
             time.sleep(0.5)
 
     def _print_banner(self, host: str, port: int) -> None:
@@ -108,6 +117,60 @@ class Command(BaseCommand):
             ]
         lines.append(f"Health: http://{host}:{port}/healthz")
         self.stdout.write(self.style.SUCCESS("\n".join(lines)) + "\n")
+
+
+def supervise_once(children: list[Child], *, now: float) -> None:
+    """Schedule a restart for each child that exited, and start those whose delay is over.
+
+    A child without `start` that exits stops Lectern (CommandError).
+    """
+    for child in children:
+        if child.restart_at is not None:
+            if now >= child.restart_at:
+                _restart(child, now=now)
+            continue
+        code = child.process.poll()
+        if code is None:
+            continue
+        if child.start is None:
+            raise CommandError(
+                f"{child.name} exited with status {code}; stopping Lectern (see its output above)."
+            )
+        child.crashes = 1 if now - child.started_at >= STABLE_AFTER_S else child.crashes + 1
+        delay_s = restart_delay_s(child.crashes)
+        child.restart_at = now + delay_s
+        logger.warning(
+            "%s exited with status %s; starting it again in %.0f s (crash %d in a row)",
+            child.name, code, delay_s, child.crashes,
+        )  # fmt: skip
+
+
+def _restart(child: Child, *, now: float) -> None:
+    try:
+        child.process = child.start()
+    except (OSError, EmbeddedRedisError) as error:
+        child.crashes += 1
+        child.restart_at = now + restart_delay_s(child.crashes)
+        logger.error("%s could not be started again (%s); trying later", child.name, error)
+        return
+    child.started_at, child.restart_at = now, None
+    logger.warning("%s started again (pid %s)", child.name, child.process.pid)
+
+
+def _start_redis() -> subprocess.Popen:
+    return start_embedded_redis(
+        settings.EMBEDDED_REDIS_SOCKET, log_path=settings.VAR_DIR / "redis.log"
+    )
+
+
+def _start_worker() -> subprocess.Popen:
+    # Own session: Ctrl-C reaches only this command, which stops the children in order.
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "lectern", "worker",
+         "-Q", f"{settings.LECTERN_RENDER_QUEUE},celery", "--concurrency", "1",
+         "--loglevel", "INFO"],
+        start_new_session=True,
+    )  # fmt: skip
 
 
 def _port_in_use(host: str, port: int) -> bool:
