@@ -12,8 +12,15 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from courses.imports.sources import kind_for_name
-from courses.models import Course, Language, SceneKind, SceneRole
-from courses.services import RENDER_QUALITIES, RENDER_SIZES, split_concept_names
+from courses.models import Course, Language, SceneKind, SceneRole, VersionStatus
+from courses.narration import language_voices, voice_label
+from courses.services import (
+    RENDER_QUALITIES,
+    RENDER_SIZES,
+    VOICE_RATE_MAX,
+    VOICE_RATE_MIN,
+    split_concept_names,
+)
 from courses.uploads import RefusedUpload
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
@@ -340,7 +347,68 @@ SIZE_LABELS = {
 QUALITY_LABELS = {"draft": _("Draft"), "standard": _("Standard"), "high": _("High")}
 
 
-class RenderForm(forms.Form):
+VOICE_RATE_STEP = 0.05
+
+
+def voice_key(engine: str, voice: str) -> str:
+    """A voice as one form value, "engine:voice" ("" for the site's default)."""
+    return f"{engine}:{voice}" if engine else ""
+
+
+class VoiceForm(forms.Form):
+    """A version's narration voice: one that speaks its language here, and a speaking rate.
+
+    A submission without the fields (the "Try again" button) keeps the version's voice.
+    """
+
+    voice = forms.ChoiceField(label=_("Voice"), required=False)
+    rate = forms.FloatField(
+        label=_("Speaking rate"),
+        min_value=VOICE_RATE_MIN,
+        max_value=VOICE_RATE_MAX,
+        step_size=VOICE_RATE_STEP,
+        required=False,
+        help_text=_("1 is the voice's normal speed."),
+    )
+
+    def __init__(self, *args, version, **kwargs):
+        self.version = version
+        self.current_voice = voice_key(version.voice_engine, version.voice_name)
+        kwargs.setdefault("initial", {"voice": self.current_voice, "rate": version.voice_rate})
+        super().__init__(*args, **kwargs)
+        choices = [("", _("Automatic (site default)"))]
+        for choice in language_voices(version.language):
+            label = voice_label(choice.engine, choice.voice)
+            if choice.online:
+                label = _("%(voice)s (needs internet)") % {"voice": label}
+            choices.append((voice_key(choice.engine, choice.voice), label))
+        if self.current_voice and self.current_voice not in dict(choices):
+            # Chosen when it worked; kept selectable so saving the form does not drop it.
+            label = voice_label(version.voice_engine, version.voice_name)
+            choices.append(
+                (self.current_voice, _("%(voice)s (not available now)") % {"voice": label})
+            )
+        self.fields["voice"].choices = choices
+        self.fields["voice"].help_text = _("Voices that speak %(language)s on this server.") % {
+            "language": version.get_language_display()
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if "voice" not in self.data:
+            cleaned["voice"] = self.current_voice
+        if "rate" not in self.errors and cleaned.get("rate") is None:
+            cleaned["rate"] = self.version.voice_rate
+        return cleaned
+
+    @property
+    def voice_choice(self) -> dict:
+        """The cleaned choice as engine, voice and rate (blank engine: the site's default)."""
+        engine, _sep, voice = self.cleaned_data["voice"].partition(":")
+        return {"engine": engine, "voice": voice, "rate": self.cleaned_data["rate"]}
+
+
+class RenderForm(VoiceForm):
     size = forms.ChoiceField(
         label=_("Video size"),
         choices=[(key, SIZE_LABELS[key]) for key in RENDER_SIZES],
@@ -351,6 +419,18 @@ class RenderForm(forms.Form):
         choices=[(key, QUALITY_LABELS[key]) for key in RENDER_QUALITIES],
         initial="standard",
     )
+    field_order = ["size", "quality", "voice", "rate"]
+
+    def __init__(self, *args, version, **kwargs):
+        super().__init__(*args, version=version, **kwargs)
+        for name in ("voice", "rate"):
+            self.fields[name].widget.attrs["aria-describedby"] = "voice-help"
+        if version.status != VersionStatus.DRAFT:
+            for name in ("voice", "rate"):
+                self.fields[name].disabled = True
+            self.fields["voice"].help_text = _(
+                "This version is no longer a draft, so it keeps its voice."
+            )
 
 
 class NarrationPreviewForm(forms.Form):

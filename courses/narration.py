@@ -1,26 +1,33 @@
-"""Narration preview: one scene's narration spoken sentence by sentence into one WAV.
+"""Narration a teacher hears before rendering: the voices to choose from, and previews.
 
-Each sentence goes through `synthesis.speech.speak` (which caches per sentence), and the
-joined file is cached too, keyed by text, language and engines, so pressing Play twice
-or on an unchanged scene costs nothing. Every preview typed is a new file, so the folder
-is pruned whenever one is written: least recently played first, to a count and a size.
+`language_voices` lists the voices that speak a language here, in the site's order.
+A preview speaks text sentence by sentence through `synthesis.speech.speak` (which caches
+per sentence) into one WAV, itself cached by text, language, engine order, voice and rate,
+so pressing Play twice or on an unchanged scene costs nothing. Every preview typed is a
+new file, so the folder is pruned whenever one is written: least recently played first,
+to a count and a size.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 import time
 import wave
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
+from courses.voices import voice_settings
 from synthesis.sentences import split_sentences
-from synthesis.speech import speak
 from synthesis.storyboard import VoiceSettings
+
+if TYPE_CHECKING:
+    from synthesis.speech import VoiceChoice
 
 # The same pause the renderer leaves between sentences (courses.estimates.SENTENCE_GAP_S).
 GAP_S = 0.35
@@ -31,19 +38,82 @@ PREVIEWS_MAX_FILES = 200
 PREVIEWS_MAX_BYTES = 200 * 1024 * 1024
 # A temporary file this old belongs to a write that died.
 ABANDONED_WRITE_S = 3600
+# What a voice preview says when the lesson has no narration in its language yet.
+SAMPLE_SENTENCES = {
+    "en": "This is how the narration of your lesson will sound.",
+    "zh": "这是你的课程旁白听起来的样子。",
+}
 
 
-def narration_preview_wav(*, narration: str, language: str) -> Path:
-    """Path of a WAV speaking the narration. Raises SpeechError when no engine can."""
-    engines = tuple(settings.LECTERN_TTS_ENGINES)
+def language_voices(language: str) -> list[VoiceChoice]:
+    """The voices a teacher may choose for `language`: engines that work here, site order."""
+    # Imported here: synthesis.speech loads numpy and PyAV (a quarter second), which the
+    # studio's other pages and every management command would otherwise pay at start.
+    from synthesis.speech import voice_choices
+
+    return voice_choices(language, voice_settings(language=language).engines_for(language))
+
+
+# Product names, the same in every language.
+ENGINE_LABELS = {"piper": "Piper", "kokoro": "Kokoro", "espeak": "eSpeak NG", "gtts": "gTTS"}
+
+
+def voice_label(engine: str, voice: str) -> str:
+    """How a voice is named on the page: "Piper – en_US-joe-medium"."""
+    return f"{ENGINE_LABELS.get(engine, engine)} – {voice}"
+
+
+def render_voices(manifest: dict) -> dict | None:
+    """Who spoke a finished render, from its manifest: voice labels in order of use, and rate.
+
+    None for a render without narration or from before manifests named the voice.
+    """
+    spoken = []
+    for scene in manifest.get("scenes", ()):
+        for sentence in scene.get("sentences", ()):
+            if sentence.get("engine") and sentence.get("voice"):
+                label = voice_label(sentence["engine"], sentence["voice"])
+                if label not in spoken:
+                    spoken.append(label)
+    rate = manifest.get("settings", {}).get("voice", {}).get("rate")
+    if not spoken:
+        return None
+    return {"voices": spoken, "rate": rate if rate is not None else 1.0}
+
+
+def voice_sample_sentence(version) -> str:
+    """The first sentence of the version's first scene narrated in its language, else a sample."""
+    for scene in version.scenes.filter(language=version.language).order_by("position", "id"):
+        sentences = split_sentences(scene.narration, scene.language)
+        if sentences:
+            return sentences[0]
+    return SAMPLE_SENTENCES.get(version.language, SAMPLE_SENTENCES["en"])
+
+
+def narration_preview_wav(
+    *, narration: str, language: str, voice: VoiceSettings | None = None
+) -> Path:
+    """Path of a WAV speaking the narration in `voice` (the site's default voice when None).
+
+    Raises SpeechError when no engine can.
+    """
+    from synthesis.speech import speak
+
+    voice = voice or voice_settings(language=language)
     cache_dir = Path(settings.LECTERN_CACHE_DIR)
-    key = hashlib.sha256(f"{language}\n{','.join(engines)}\n{narration}".encode()).hexdigest()
+    key_fields = {
+        "language": language,
+        "engines": voice.engines_for(language),
+        "voice": voice.voice,
+        "rate": round(voice.rate, 3),
+        "text": narration,
+    }
+    key = hashlib.sha256(json.dumps(key_fields, ensure_ascii=False).encode()).hexdigest()
     target = cache_dir / "previews" / f"{key}.wav"
     if target.is_file():
         with contextlib.suppress(FileNotFoundError):
             os.utime(target)  # recently played: pruned last
         return target
-    voice = VoiceSettings(engines=engines)
     clips = [
         speak(sentence, language=language, voice=voice, cache_dir=cache_dir).wav_path
         for sentence in split_sentences(narration[:PREVIEW_MAX_CHARS], language)

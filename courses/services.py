@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -45,12 +45,14 @@ from courses.models import (
     SceneKind,
     VersionStatus,
 )
+from courses.narration import language_voices
 from courses.selectors import (
     ACTIVE_RENDER_STATUSES,
     active_render_job,
     latest_successful_render,
     lesson_deletion_blockers,
     lesson_version_is_frozen,
+    user_can_edit_course,
 )
 from synthesis.errors import LessonImportError
 from synthesis.sentences import split_sentences
@@ -266,6 +268,9 @@ def lesson_version_fork(*, version: LessonVersion, user) -> tuple[LessonVersion,
             import_report=version.import_report,
             attribution=version.attribution,
             created_by=user,
+            voice_engine=version.voice_engine,
+            voice_name=version.voice_name,
+            voice_rate=version.voice_rate,
         )
         copies = {
             scene.pk: _scene_copy(scene, version=fork, position=scene.position)
@@ -325,6 +330,61 @@ def lesson_version_submit(*, version: LessonVersion, user) -> LessonVersion:
     version.status = VersionStatus.SUBMITTED
     version.status_reason = ""
     version.save(update_fields=["status", "status_reason"])
+    return version
+
+
+# The speaking rates a teacher may choose (1 is each voice's normal speed).
+VOICE_RATE_MIN, VOICE_RATE_MAX = 0.75, 1.5
+
+
+def lesson_version_voice_set(
+    *, version: LessonVersion, user, engine: str, voice: str, rate: float
+) -> LessonVersion:
+    """Choose the narration voice of a draft (blank engine and voice: the site's default).
+
+    The voice must be one that speaks the version's language here. A version that left
+    draft status keeps the voice it was reviewed with, and one being rendered keeps its
+    voice until the render ends; choosing the voice it already has is always allowed.
+    """
+    if not user_can_edit_course(user, version.lesson.course):
+        raise PermissionDenied
+    rate = round(float(rate), 3)
+    if (engine, voice, rate) == (version.voice_engine, version.voice_name, version.voice_rate):
+        return version
+    if bool(engine) != bool(voice):
+        raise ValidationError(_("Choose a voice, or let Lectern choose one."))
+    unchanged_voice = (engine, voice) == (version.voice_engine, version.voice_name)
+    if engine and not unchanged_voice and not any(
+        (choice.engine, choice.voice) == (engine, voice)
+        for choice in language_voices(version.language)
+    ):
+        raise ValidationError(
+            _("The voice “%(voice)s” cannot speak %(language)s on this server. Choose another.")
+            % {"voice": voice, "language": version.get_language_display()}
+        )
+    if not VOICE_RATE_MIN <= rate <= VOICE_RATE_MAX:
+        raise ValidationError(
+            _("The speaking rate must be between %(low)s and %(high)s.")
+            % {"low": VOICE_RATE_MIN, "high": VOICE_RATE_MAX}
+        )
+    if version.status != VersionStatus.DRAFT:
+        raise ValidationError(
+            _(
+                "Version %(number)s is %(status)s, so it keeps its voice. Edit a scene to "
+                "start a new draft, then choose its voice."
+            )
+            % {"number": version.number, "status": version.get_status_display().lower()}
+        )
+    with transaction.atomic():
+        locked = LessonVersion.objects.select_for_update().get(pk=version.pk)
+        if active_render_job(locked) is not None:
+            raise ValidationError(
+                _("This version is being rendered; change its voice when the render ends.")
+            )
+        locked.voice_engine, locked.voice_name, locked.voice_rate = engine, voice, rate
+        locked.full_clean()
+        locked.save(update_fields=["voice_engine", "voice_name", "voice_rate"])
+    version.voice_engine, version.voice_name, version.voice_rate = engine, voice, rate
     return version
 
 

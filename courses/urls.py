@@ -22,6 +22,11 @@ urlpatterns = [
         name="checkpoints_generate",
     ),
     path("versions/<int:version_id>/render/", views.version_render, name="version_render"),
+    path(
+        "versions/<int:version_id>/voice-preview.wav",
+        views.version_voice_preview,
+        name="version_voice_preview",
+    ),
     path("versions/<int:version_id>/submit/", views.version_submit, name="version_submit"),
     path("scenes/<int:scene_id>/", views.scene_edit, name="scene_edit"),
     path("scenes/<int:scene_id>/move/", views.scene_move, name="scene_move"),

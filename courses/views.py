@@ -12,7 +12,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
@@ -35,13 +35,16 @@ from courses.forms import (
     NarrationPreviewForm,
     RenderForm,
     SceneForm,
+    VoiceForm,
     checkpoint_initial,
     scene_initial,
 )
 from courses.media import ranged_file_response
 from courses.models import Checkpoint, RenderStatus, SceneKind, SceneRole, VersionStatus
+from courses.narration import narration_preview_wav, render_voices, voice_sample_sentence
 from courses.templatetags.studio import STAGE_LABELS
 from courses.uploads import refused_uploads, upload_size_limited
+from courses.voices import version_voice_settings, voice_settings
 from synthesis.errors import LessonImportError, SynthesisError
 
 teacher_required = role_required(Role.TEACHER)
@@ -324,7 +327,8 @@ def version_detail(request, version_id):
         "is_latest": lesson.latest_version.pk == version.pk,
         "latest_version": lesson.latest_version,
         "estimate_s": selectors.version_estimate_s(scenes),
-        "render_form": RenderForm(),
+        "render_form": RenderForm(version=version),
+        "render_voices": render_voices(finished.manifest or {}) if finished else None,
         "job": latest_job,
         "job_payload": selectors.render_job_payload(latest_job) if latest_job else None,
         "finished_job": finished,
@@ -389,18 +393,45 @@ def checkpoints_generate(request, version_id):
 @require_POST
 def version_render(request, version_id):
     version = selectors.version_for_editor(user=request.user, version_id=version_id)
-    form = RenderForm(request.POST)
+    form = RenderForm(request.POST, version=version)
     if not form.is_valid():
-        messages.error(request, _("Choose a video size and quality."))
-        return redirect(_version_url(version))
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            for message in errors:
+                messages.error(request, f"{label}: {message}" if label else message)
+        return redirect(_version_url(version, "render"))
     try:
+        # The voice is stored with the version first, so the job renders with it.
+        services.lesson_version_voice_set(version=version, user=request.user, **form.voice_choice)
         services.lesson_version_render_enqueue(
-            version=version, user=request.user, **form.cleaned_data
+            version=version,
+            user=request.user,
+            size=form.cleaned_data["size"],
+            quality=form.cleaned_data["quality"],
         )
     except ValidationError as error:
         for message in _validation_messages(error):
             messages.error(request, message)
     return redirect(_version_url(version, "render"))
+
+
+@teacher_required
+@require_GET
+def version_voice_preview(request, version_id):
+    """One sentence of the lesson in the voice and rate chosen on the Render form (unsaved)."""
+    version = selectors.version_for_editor(user=request.user, version_id=version_id)
+    form = VoiceForm(request.GET, version=version)
+    if not form.is_valid():
+        errors = [message for messages_ in form.errors.values() for message in messages_]
+        return JsonResponse({"error": " ".join(errors)}, status=400)
+    voice = voice_settings(language=version.language, **form.voice_choice)
+    try:
+        wav = narration_preview_wav(
+            narration=voice_sample_sentence(version), language=version.language, voice=voice
+        )
+    except SynthesisError as error:
+        return JsonResponse({"error": str(error)}, status=503)
+    return ranged_file_response(request, wav)
 
 
 @teacher_required
@@ -531,9 +562,7 @@ def scene_image(request, scene_id):
 @teacher_required
 @require_http_methods(["GET", "POST"])
 def scene_narration_preview(request, scene_id):
-    """The scene's narration as speech (POST: the text being typed, not yet saved)."""
-    from courses.narration import narration_preview_wav
-
+    """The scene's narration as speech in the version's voice (POST: the text being typed)."""
     scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
     narration, language = scene.narration, scene.language
     if request.method == "POST":
@@ -545,7 +574,9 @@ def scene_narration_preview(request, scene_id):
     if not narration.strip():
         return JsonResponse({"error": _("There is no narration to play yet.")}, status=400)
     try:
-        wav = narration_preview_wav(narration=narration, language=language)
+        wav = narration_preview_wav(
+            narration=narration, language=language, voice=version_voice_settings(scene.version)
+        )
     except SynthesisError as error:
         return JsonResponse({"error": str(error)}, status=503)
     return ranged_file_response(request, wav)

@@ -138,3 +138,43 @@
     finished = true;
   }
 })();
+
+// The Render form's "Preview voice": one sentence of the lesson in the voice and rate chosen
+// (not yet saved), fetched so that a refusal can be shown as text rather than a dead player.
+(function () {
+  "use strict";
+
+  var button = document.getElementById("voice-preview-button");
+  var form = document.getElementById("render-form");
+  if (!button || !form) return;
+  var voice = form.querySelector("[name=voice]");
+  var rate = form.querySelector("[name=rate]");
+  var audio = document.getElementById("voice-preview-audio");
+  var problem = document.getElementById("voice-preview-error");
+  var label = button.textContent;
+  button.hidden = false;
+  button.addEventListener("click", function () {
+    var query = new URLSearchParams({ voice: voice.value, rate: rate.value });
+    button.disabled = true;
+    button.textContent = "…";
+    problem.textContent = "";
+    fetch(button.dataset.url + "?" + query.toString(), { credentials: "same-origin" })
+      .then(function (response) {
+        if (response.ok) return response.blob();
+        return response.json()
+          .catch(function () { return {}; })
+          .then(function (data) { throw new Error(data.error || response.statusText); });
+      })
+      .then(function (blob) {
+        if (audio.src) URL.revokeObjectURL(audio.src);
+        audio.src = URL.createObjectURL(blob);
+        audio.hidden = false;
+        return audio.play();
+      })
+      .catch(function (error) { problem.textContent = error.message; })
+      .finally(function () {
+        button.disabled = false;
+        button.textContent = label;
+      });
+  });
+})();

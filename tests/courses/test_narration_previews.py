@@ -56,6 +56,7 @@ def test_prune_clears_abandoned_temporary_files_only(folder):
 def speech_settings(settings, tmp_path):
     settings.LECTERN_CACHE_DIR = tmp_path / "cache"
     settings.LECTERN_TTS_ENGINES = ["espeak"]
+    settings.LECTERN_TTS_LANGUAGE_ENGINES = {}
     return settings
 
 
