@@ -2,9 +2,11 @@
 
 Raster files are opened with an explicit format list (Pillow 11.3's FITS decoder has a
 decompression bug, fixed in 12.2, and a renamed file must not reach it), their size is
-checked before any pixel is decoded, and EXIF orientation is applied. SVGs are rasterised
-by resvg after every external reference is removed and their pixel size is bounded first:
-resvg aborts the whole process when an allocation fails, so nothing too big may reach it.
+checked before any pixel is decoded, and EXIF orientation is applied. SVGs are parsed as
+XML (entity declarations refused), stripped of everything that reaches outside the document
+(resvg reads any file an href names), bounded in pixel size, and rasterised by resvg in a
+child process with a time and a memory limit (`synthesis.sandbox`): a hostile drawing can
+take minutes, and resvg aborts the whole process when an allocation fails.
 """
 
 from __future__ import annotations
@@ -17,15 +19,28 @@ import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+import defusedxml.ElementTree as SafeElementTree
 import resvg_py
+from defusedxml import DefusedXmlException
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from synthesis.errors import SynthesisError
+from synthesis.sandbox import (
+    SandboxError,
+    SandboxMemoryError,
+    SandboxTimeout,
+    SandboxWorkError,
+    run_limited,
+)
 
 RASTER_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
 DEFAULT_MAX_PIXELS = 40_000_000
 MAX_SVG_BYTES = 5_000_000
 DEFAULT_SVG_WIDTH_PX = 1920
+# resvg runs in a child process with these limits: a 24 KB SVG of stacked blurs kept a
+# web request busy for 12 minutes before. Real drawings take well under a second.
+SVG_TIME_LIMIT_S = 20.0
+SVG_MEMORY_BYTES = 2 * 2**30
 
 
 class ImageLoadError(SynthesisError):
@@ -47,10 +62,12 @@ def load_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     svg_width_px: int = DEFAULT_SVG_WIDTH_PX,
+    svg_time_limit_s: float = SVG_TIME_LIMIT_S,
 ) -> Image.Image:
     """An RGB or RGBA image from a PNG/JPEG/GIF/WebP/SVG file; raises ImageLoadError.
 
-    SVGs are rasterised svg_width_px wide (pass the width they will be shown at) on white.
+    SVGs are rasterised svg_width_px wide (pass the width they will be shown at) on white,
+    in a child process that is stopped after svg_time_limit_s.
     """
     path = Path(path)
     name = path.name
@@ -61,7 +78,9 @@ def load_image(
     if head is None:
         raise ImageLoadError(f"image '{name}' was not found")
     if _looks_like_svg(path, head):
-        return _load_svg(path, max_pixels=max_pixels, width_px=svg_width_px)
+        return _load_svg(
+            path, max_pixels=max_pixels, width_px=svg_width_px, time_limit_s=svg_time_limit_s
+        )
     return _load_raster(path, max_pixels=max_pixels)
 
 
@@ -148,19 +167,6 @@ def _length_px(value: str | None) -> float | None:
     return float(match.group(1)) * _UNIT_PX[match.group(2)]
 
 
-def _svg_root_attributes(name: str, text: str) -> dict[str, str]:
-    parser = ElementTree.XMLPullParser(events=("start",))
-    try:
-        parser.feed(text)
-        for _event, element in parser.read_events():
-            if not element.tag.endswith("svg"):
-                break
-            return dict(element.attrib)
-    except ElementTree.ParseError as error:
-        raise ImageLoadError(f"image '{name}' is not a valid SVG file ({error})") from error
-    raise ImageLoadError(f"image '{name}' is not an SVG file (no <svg> element)")
-
-
 def _svg_intrinsic_size(attributes: dict[str, str]) -> tuple[float, float]:
     """The SVG's width and height in CSS pixels, from width/height or its viewBox."""
     width = _length_px(attributes.get("width"))
@@ -180,46 +186,108 @@ def _svg_intrinsic_size(attributes: dict[str, str]) -> tuple[float, float]:
     return width, height
 
 
-_ROOT_TAG = re.compile(r"<svg\b[^>]*>")
-_ROOT_SIZE_ATTRIBUTE = re.compile(r"""\s(?:width|height)\s*=\s*(["']).*?\1""", re.DOTALL)
-
-
-def _with_pixel_size(text: str, attributes: dict[str, str], size: tuple[float, float]) -> str:
-    """The SVG with its root width/height in plain pixels (resvg 0.5 refuses "252pt")."""
-    root = _ROOT_TAG.search(text)
-    if root is None:
-        return text
-    width, height = size
-    tag = _ROOT_SIZE_ATTRIBUTE.sub("", root.group(0))
-    extra = f' width="{width:g}" height="{height:g}"'
-    if "viewBox" not in attributes:
-        # Without a viewBox one user unit is one CSS pixel; keep that scale explicitly.
-        extra += f' viewBox="0 0 {width:g} {height:g}"'
-    tag = tag[:4] + extra + tag[4:]
-    return text[: root.start()] + tag + text[root.end() :]
-
-
-_HREF = re.compile(r"""(\s(?:xlink:)?href\s*=\s*)(["'])(.*?)\2""", re.DOTALL)
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+# Elements resvg must never see: it runs no script, but a later renderer might, and a
+# foreignObject carries HTML.
+_DROPPED_ELEMENTS = {"script", "foreignObject"}
 _DATA_IMAGE = re.compile(r"^\s*data:image/(png|jpeg|jpg|gif|webp);base64,(.*)$", re.DOTALL)
+_CSS_URL = re.compile(r"""url\(\s*(["']?)(.*?)\1\s*\)""", re.IGNORECASE | re.DOTALL)
+_CSS_IMPORT = re.compile(r"@import\b[^;]*;?", re.IGNORECASE)
 
 
-def _safe_href(name: str, value: str, max_pixels: int) -> str:
-    """Keep in-document links and embedded raster images within the size limit; drop the rest.
+def _local_name(name: str) -> str:
+    return name.rpartition("}")[2]
 
-    resvg reads local files named in href (we checked: an absolute path is embedded), so
-    any path or URL is replaced by an empty fragment.
+
+def _namespace(name: str) -> str:
+    return name[1:].partition("}")[0] if name.startswith("{") else ""
+
+
+def _parse_svg(name: str, text: str) -> ElementTree.Element:
+    """The SVG's element tree, parsed with every entity declaration and external entity refused.
+
+    A plain DOCTYPE (Illustrator writes one) is allowed: expat never fetches it, and the
+    tree is serialised again without it.
     """
-    if value.startswith("#"):
+    try:
+        root = SafeElementTree.fromstring(
+            text, forbid_dtd=False, forbid_entities=True, forbid_external=True
+        )
+    except DefusedXmlException as error:
+        raise ImageLoadError(
+            f"image '{name}' declares XML entities or external references, which Lectern "
+            "refuses (they can make a small file huge or read other files)"
+        ) from error
+    except ElementTree.ParseError as error:
+        raise ImageLoadError(f"image '{name}' is not a valid SVG file ({error})") from error
+    if _local_name(root.tag) != "svg":
+        raise ImageLoadError(f"image '{name}' is not an SVG file (no <svg> element)")
+    return root
+
+
+def _sanitise_svg(root: ElementTree.Element, name: str, max_pixels: int) -> None:
+    """Remove everything that could make resvg read a file or reach outside the document.
+
+    resvg reads local files named in an href (we checked: an absolute path, a relative one,
+    a `file:` URL, in <image> and <feImage>, under any prefix bound to the XLink namespace),
+    so the only links kept are same-document `#fragment`s and embedded raster images.
+    """
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if _local_name(child.tag) in _DROPPED_ELEMENTS:
+                parent.remove(child)
+    for element in root.iter():
+        if _local_name(element.tag) == "style":
+            for child in list(element):
+                element.remove(child)
+            element.text = _safe_css(element.text or "") or ""
+        for key, value in list(element.attrib.items()):
+            safe = _safe_attribute(name, key, value, max_pixels)
+            if safe is None:
+                del element.attrib[key]
+
+
+def _safe_attribute(name: str, key: str, value: str, max_pixels: int) -> str | None:
+    """The attribute's value when it is harmless, else None (the attribute is dropped)."""
+    local = _local_name(key)
+    if local == "href":  # plain, xlink:, or any other prefix
+        return _safe_href(name, value, max_pixels)
+    if _namespace(key) == XLINK_NS:
+        return None  # xlink:title, xlink:show...: nothing resvg needs
+    if local == "style" or "url(" in value.lower() or "\\" in value:
+        return _safe_css(value)
+    return value
+
+
+def _safe_css(text: str) -> str | None:
+    """CSS with every url() that leaves the document (and every @import) removed.
+
+    None when the text holds a backslash escape, which could spell a url() no pattern sees.
+    """
+    if "\\" in text:
+        return None
+    text = _CSS_IMPORT.sub("", text)
+    text = _CSS_URL.sub(
+        lambda match: match.group(0) if match.group(2).strip().startswith("#") else "none", text
+    )
+    leftover = _CSS_URL.sub("", text)
+    return None if "url(" in leftover.lower() else text
+
+
+def _safe_href(name: str, value: str, max_pixels: int) -> str | None:
+    """In-document links and embedded raster images within the size limit; None otherwise."""
+    if value.strip().startswith("#"):
         return value
     match = _DATA_IMAGE.match(value)
     if not match:
-        return "#"
+        return None
     try:
         data = base64.b64decode(match.group(2), validate=False)
         with Image.open(io.BytesIO(data), formats=list(RASTER_FORMATS)) as embedded:
             width, height = embedded.size
     except (binascii.Error, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return "#"
+        return None
     if width * height > max_pixels:
         raise ImageLoadError(
             f"image '{name}' embeds a {width}x{height} pixel picture; "
@@ -228,7 +296,38 @@ def _safe_href(name: str, value: str, max_pixels: int) -> str:
     return value
 
 
-def _load_svg(path: Path, *, max_pixels: int, width_px: int) -> Image.Image:
+def _set_pixel_size(root: ElementTree.Element, size: tuple[float, float]) -> None:
+    """Give the root width/height in plain pixels (resvg 0.5 refuses "252pt")."""
+    width, height = size
+    if "viewBox" not in root.attrib:
+        # Without a viewBox one user unit is one CSS pixel; keep that scale explicitly.
+        root.set("viewBox", f"0 0 {width:g} {height:g}")
+    root.set("width", f"{width:g}")
+    root.set("height", f"{height:g}")
+
+
+def _serialise_svg(root: ElementTree.Element) -> str:
+    try:
+        return ElementTree.tostring(root, encoding="unicode", default_namespace=SVG_NS)
+    except ValueError:  # an element outside any namespace: prefixes it is
+        return ElementTree.tostring(root, encoding="unicode")
+
+
+def _rasterise_svg(text: str, width: int, height: int) -> bytes:
+    """PNG bytes of a sanitised SVG; runs in a sandboxed child process (see _load_svg)."""
+    # A relative href would be read from resources_dir: /dev/null holds no files.
+    return bytes(
+        resvg_py.svg_to_bytes(
+            svg_string=text,
+            width=width,
+            height=height,
+            background="#ffffff",
+            resources_dir="/dev/null",
+        )
+    )
+
+
+def _load_svg(path: Path, *, max_pixels: int, width_px: int, time_limit_s: float) -> Image.Image:
     name = path.name
     if path.stat().st_size > MAX_SVG_BYTES:
         raise ImageLoadError(
@@ -250,14 +349,10 @@ def _load_svg(path: Path, *, max_pixels: int, width_px: int) -> Image.Image:
         raise ImageLoadError(f"image '{name}' is not an SVG file (not UTF-8 text)") from error
     if "<svg" not in text:
         raise ImageLoadError(f"image '{name}' is not an SVG file (no <svg> element)")
-    attributes = _svg_root_attributes(name, text)
-    intrinsic_width, intrinsic_height = _svg_intrinsic_size(attributes)
-    text = _with_pixel_size(text, attributes, (intrinsic_width, intrinsic_height))
-    text = _HREF.sub(
-        lambda match: match.group(1) + match.group(2) + _safe_href(name, match.group(3), max_pixels)
-        + match.group(2),
-        text,
-    )  # fmt: skip
+    root = _parse_svg(name, text)
+    intrinsic_width, intrinsic_height = _svg_intrinsic_size(dict(root.attrib))
+    _sanitise_svg(root, name, max_pixels)
+    _set_pixel_size(root, (intrinsic_width, intrinsic_height))
     # Bound the canvas before resvg allocates it: width as asked, height by aspect ratio,
     # both shrunk together when the area would pass the limit.
     width = float(max(1, width_px))
@@ -266,13 +361,27 @@ def _load_svg(path: Path, *, max_pixels: int, width_px: int) -> Image.Image:
         shrink = (max_pixels / (width * height)) ** 0.5
         width, height = width * shrink, height * shrink
     try:
-        png = resvg_py.svg_to_bytes(
-            svg_string=text,
-            width=max(1, round(width)),
-            height=max(1, round(height)),
-            background="#ffffff",
+        png = run_limited(
+            _rasterise_svg,
+            _serialise_svg(root),
+            max(1, round(width)),
+            max(1, round(height)),
+            timeout_s=time_limit_s,
+            memory_bytes=SVG_MEMORY_BYTES,
         )
-    except ValueError as error:
+    except SandboxTimeout as error:
+        raise ImageLoadError(
+            f"image '{name}' is too complex to draw (it took more than {time_limit_s:g} s); "
+            "simplify it or export it as a PNG"
+        ) from error
+    except SandboxMemoryError as error:
+        raise ImageLoadError(
+            f"image '{name}' needs too much memory to draw (more than "
+            f"{SVG_MEMORY_BYTES // 2**20} MB); simplify it or export it as a PNG"
+        ) from error
+    except SandboxWorkError as error:
         raise ImageLoadError(f"image '{name}' is not a valid SVG file ({error})") from error
-    with Image.open(io.BytesIO(bytes(png)), formats=["PNG"]) as rendered:
+    except SandboxError as error:
+        raise ImageLoadError(f"image '{name}' could not be drawn ({error})") from error
+    with Image.open(io.BytesIO(png), formats=["PNG"]) as rendered:
         return rendered.convert("RGB")
