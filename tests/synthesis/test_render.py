@@ -26,6 +26,7 @@ from synthesis.storyboard import (
 )
 from synthesis.timeline import Cue, unwrap_caption, wrap_caption
 from tests.synthesis.media_checks import ffprobe, stream
+from tests.synthesis.tone_engine import register_tone_engine
 
 FPS = 10
 SETTINGS = RenderSettings(
@@ -427,7 +428,10 @@ def test_portrait_full_hd_is_allowed():
     render_module.validate_settings(replace(SETTINGS, width_px=1080, height_px=1920))
 
 
-def test_chinese_lesson_opens_with_the_chinese_notice(tmp_path, cache_dir):
+def test_chinese_lesson_opens_with_the_chinese_notice(tmp_path, cache_dir, monkeypatch):
+    # A tone stands in for a Mandarin voice: this test is about captions and chapters.
+    register_tone_engine(monkeypatch, delay_s=0.0)
+    settings = replace(SETTINGS, voice=VoiceSettings(engines=("espeak", "tone")))
     board = Storyboard(
         title="线性回归",
         language="zh",
@@ -444,7 +448,7 @@ def test_chinese_lesson_opens_with_the_chinese_notice(tmp_path, cache_dir):
         ),
     )
 
-    result = render(board, tmp_path / "zh.mp4", settings=SETTINGS, cache_dir=cache_dir)
+    result = render(board, tmp_path / "zh.mp4", settings=settings, cache_dir=cache_dir)
 
     cues = parse_webvtt(result.captions.read_text("utf-8"))
     assert cues[0].text == "本视频由AI生成。"
