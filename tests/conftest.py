@@ -8,7 +8,7 @@ With REDIS_URL and DATABASE_URL set, the same tests run against those services.
 Fixtures for other tests:
 - `celery_worker_process`: a real `celery -A lectern worker` process on the session's
   broker and test database (use it with `transactional_db`: the worker sees committed rows).
-- `asgi_live_server`: daphne serving HTTP and WebSockets on a free port (same rule).
+- `asgi_live_server`: uvicorn serving HTTP and WebSockets on a free port (same rule).
 - `subprocess_env()`: the environment a child process needs to share this session.
 """
 
@@ -201,7 +201,7 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class LiveServer:
-    """daphne serving lectern.asgi on 127.0.0.1: `url` for HTTP, `ws_url` for WebSockets."""
+    """lectern.asgi served on 127.0.0.1: `url` for HTTP, `ws_url` for WebSockets."""
 
     process: subprocess.Popen
     port: int
@@ -219,35 +219,42 @@ class LiveServer:
         return _log_tail(self.log_path)
 
 
-@pytest.fixture(scope="session")
-def asgi_live_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
-    """daphne in a child process on this session's test database, broker and channel layer."""
+def start_asgi_server(env: dict[str, str], log_name: str = "web.log") -> LiveServer:
+    """lectern.asgi served as `make run` serves it (uvicorn), in a child process on a free port."""
+    from lectern.webserver import web_server_command
+
     port = free_port()
-    log_path = SESSION_DIR / "daphne.log"
-    with django_db_blocker.unblock():
-        env = subprocess_env()
+    log_path = SESSION_DIR / log_name
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-             "lectern.asgi:application"],
+            web_server_command("127.0.0.1", port),
             cwd=REPO_ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
     server = LiveServer(process=process, port=port, log_path=log_path)
     deadline = time.monotonic() + 60
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
+            return server
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 stop_process(process)
-                pytest.fail(f"daphne did not start:\n{server.log_tail()}")
+                pytest.fail(f"the web server did not start:\n{server.log_tail()}")
             time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def asgi_live_server(django_db_setup, django_db_blocker) -> Iterator[LiveServer]:
+    """The web server in a child process on this session's test database, broker and channel
+    layer."""
+    with django_db_blocker.unblock():
+        env = subprocess_env()
+    server = start_asgi_server(env)
     yield server
-    stop_process(process)
+    stop_process(server.process)
 
 
 def make_user(username: str, role: str, **extra) -> User:

@@ -1,4 +1,4 @@
-"""`python manage.py run_lectern`: the embedded Redis, a Celery worker and daphne, supervised.
+"""`python manage.py run_lectern`: the embedded Redis, a Celery worker and uvicorn, supervised.
 
 Ctrl-C (or SIGTERM) stops all three: the web server first, then the worker, then Redis.
 A crashed worker or embedded Redis is started again, after a growing delay (a log line says
@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.demo import DEMO_JOIN_CODE, DEMO_MODERATOR, DEMO_PASSWORD, DEMO_STUDENTS, DEMO_TEACHER
 from accounts.models import User
 from lectern.embedded_redis import EmbeddedRedisError, start_embedded_redis, stop_process
+from lectern.webserver import web_server_command
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Stop(Exception):
 
 
 class Command(BaseCommand):
-    help = "Run Lectern: embedded Redis (unless REDIS_URL is set), a Celery worker and daphne."
+    help = "Run Lectern: embedded Redis (unless REDIS_URL is set), a Celery worker and uvicorn."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -92,12 +93,8 @@ class Command(BaseCommand):
         # Own sessions: Ctrl-C reaches only this command, which stops the children in order.
         worker = _start_worker()
         children.append(Child("Celery worker", worker, start=_start_worker))
-        web = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", host, "-p", str(port),
-             "lectern.asgi:application"],
-            start_new_session=True,
-        )  # fmt: skip
-        children.append(Child("daphne", web))
+        web = subprocess.Popen(web_server_command(host, port), start_new_session=True)
+        children.append(Child("web server (uvicorn)", web))
         _wait_for_port(host, port, web)
         _wait_for_worker(worker)
 
@@ -182,11 +179,11 @@ def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout_s: f
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise CommandError(f"daphne exited with status {process.returncode} on start.")
+            raise CommandError(f"the web server exited with status {process.returncode} on start.")
         if _port_in_use(host, port):
             return
         time.sleep(0.2)
-    raise CommandError(f"daphne did not listen on {host}:{port} within {timeout_s:.0f} s.")
+    raise CommandError(f"the web server did not listen on {host}:{port} within {timeout_s:.0f} s.")
 
 
 def _wait_for_worker(process: subprocess.Popen, timeout_s: float = 60) -> None:
