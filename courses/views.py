@@ -398,7 +398,9 @@ def version_render(request, version_id):
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else ""
             for message in errors:
-                messages.error(request, f"{label}: {message}" if label else message)
+                if label:
+                    message = _("%(field)s: %(error)s") % {"field": label, "error": message}
+                messages.error(request, message)
         return redirect(_version_url(version, "render"))
     try:
         # The voice is stored with the version first, so the job renders with it.
