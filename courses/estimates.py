@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from synthesis.sentences import split_sentences
 
 # Characters spoken per second, measured with this project's default voices
-# (Piper en_US about 20 chars/s trimmed, espeak-ng cmn about 2.8); rounded toward
-# slower speech because pauses between sentences add up.
-CHARS_PER_SECOND = {"en": 16.0, "zh": 3.2}
+# (Piper en_US about 20 chars/s trimmed, Kokoro jm_kumo about 4.4 on corpus sentences);
+# rounded toward slower speech because pauses between sentences add up.
+CHARS_PER_SECOND = {"en": 16.0, "zh": 4.0}
 # Pause the renderer leaves between sentences, and the lead-in/out of a scene.
 SENTENCE_GAP_S = 0.35
 SCENE_PADDING_S = 1.0
