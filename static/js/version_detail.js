@@ -28,11 +28,16 @@
   var waitTimer = null;
   var socket = null;
 
-  function formatDuration(seconds) {
-    var total = Math.round(seconds);
+  // "about 3 min 20 s left" in the page's language: the phrases come from the template,
+  // and the seconds are rounded to 5 past a minute (an estimate, not a stopwatch).
+  function timeLeft(seconds) {
+    var phrases = field("eta").dataset;
+    var total = Math.max(1, Math.round(seconds));
+    if (total >= 60) total = Math.round(total / 5) * 5;
     var minutes = Math.floor(total / 60);
     var rest = total % 60;
-    return minutes + ":" + (rest < 10 ? "0" : "") + rest;
+    var phrase = !minutes ? phrases.secondsLeft : rest ? phrases.minutesLeft : phrases.wholeMinutesLeft;
+    return phrase.replace("{minutes}", minutes).replace("{seconds}", rest);
   }
 
   function show(job) {
@@ -48,9 +53,7 @@
     field("scene").textContent = job.scene_count
       ? strings.sceneOf.replace("{index}", job.scene_index).replace("{count}", job.scene_count)
       : "";
-    field("eta").textContent = job.eta_s && !job.finished
-      ? strings.left.replace("{time}", formatDuration(job.eta_s))
-      : "";
+    field("eta").textContent = job.eta_s && !job.finished ? timeLeft(job.eta_s) : "";
     var error = field("error");
     error.textContent = job.error || "";
     error.hidden = !job.error;
