@@ -246,6 +246,8 @@ def _sanitise_svg(root: ElementTree.Element, name: str, max_pixels: int) -> None
             safe = _safe_attribute(name, key, value, max_pixels)
             if safe is None:
                 del element.attrib[key]
+            else:
+                element.set(key, safe)
 
 
 def _safe_attribute(name: str, key: str, value: str, max_pixels: int) -> str | None:
@@ -307,10 +309,8 @@ def _set_pixel_size(root: ElementTree.Element, size: tuple[float, float]) -> Non
 
 
 def _serialise_svg(root: ElementTree.Element) -> str:
-    try:
-        return ElementTree.tostring(root, encoding="unicode", default_namespace=SVG_NS)
-    except ValueError:  # an element outside any namespace: prefixes it is
-        return ElementTree.tostring(root, encoding="unicode")
+    # ElementTree writes the SVG namespace as "ns0:"; resvg resolves prefixes (CSS too).
+    return ElementTree.tostring(root, encoding="unicode")
 
 
 def _rasterise_svg(text: str, width: int, height: int) -> bytes:
