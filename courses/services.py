@@ -353,11 +353,9 @@ def lesson_version_voice_set(
         return version
     if bool(engine) != bool(voice):
         raise ValidationError(_("Choose a voice, or let Lectern choose one."))
+    offered = {(choice.engine, choice.voice) for choice in language_voices(version.language)}
     unchanged_voice = (engine, voice) == (version.voice_engine, version.voice_name)
-    if engine and not unchanged_voice and not any(
-        (choice.engine, choice.voice) == (engine, voice)
-        for choice in language_voices(version.language)
-    ):
+    if engine and not unchanged_voice and (engine, voice) not in offered:
         raise ValidationError(
             _("The voice “%(voice)s” cannot speak %(language)s on this server. Choose another.")
             % {"voice": voice, "language": version.get_language_display()}
