@@ -23,6 +23,7 @@ from lectern.routing import websocket_urlpatterns  # noqa: E402
 if settings.FILE_UPLOAD_TEMP_DIR:
     # Django's ASGI handler spools a request body over FILE_UPLOAD_MAX_MEMORY_SIZE to the
     # process's temporary folder, not FILE_UPLOAD_TEMP_DIR: send both to the same disk.
+    os.makedirs(settings.FILE_UPLOAD_TEMP_DIR, exist_ok=True)
     tempfile.tempdir = str(settings.FILE_UPLOAD_TEMP_DIR)
 
 application = ProtocolTypeRouter(
