@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+import shutil
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -16,10 +18,26 @@ from courses.imports.result import (
     normalise_text,
 )
 from synthesis.errors import LessonImportError
+from synthesis.sandbox import (
+    SandboxError,
+    SandboxMemoryError,
+    SandboxTimeout,
+    SandboxWorkError,
+    run_limited,
+)
 
 MAX_PAGES = 200
-# Pages are rendered this wide; enough for a 1080p video without upscaling.
-PAGE_WIDTH_PX = 1920
+# Pages are drawn to fit this box: enough for a 1080p video without upscaling. A page's
+# size is whatever the file says (one of 72 x 14400 pt was drawn 1920 x 384000 px, 8 GB),
+# so the scale comes from the box, never from the width alone.
+PAGE_BOX_PX = (1920, 1080)
+# A page this many times longer one way than the other fits the video as a thin strip.
+_THIN_PAGE_RATIO = 6
+# pdfium parses and draws in a child process with these limits (synthesis.sandbox).
+READ_TIME_LIMIT_S = 60.0
+DRAW_TIME_LIMIT_S = 20.0
+DRAW_TIME_PER_PAGE_S = 2.0
+PDF_MEMORY_BYTES = 2 * 2**30
 _TITLE_MAX_CHARS = 90
 _HYPHENATED_BREAK = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
 _BULLET = re.compile(r"^(?:[•▪◦‣·*–-]|\d{1,2}[.)])\s+")
@@ -29,29 +47,15 @@ _SENTENCE_ENDS = (".", "!", "?", ":", "。", "！", "？", "：")
 def import_pdf(
     path: Path, *, workdir: Path, source_name: str, language: str | None = None
 ) -> ImportResult:
-    """Render every page into workdir/pages/ and offer its text as narration."""
-    try:
-        document = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as error:
-        raise LessonImportError(
-            _(
-                "'%(name)s' could not be read as a PDF (%(error)s). "
-                "Check that it opens in a PDF viewer and has no password."
-            )
-            % {"name": source_name, "error": error}
-        ) from error
-    try:
-        return _import_document(
-            document, workdir=workdir, source_name=source_name, language=language
-        )
-    finally:
-        document.close()
+    """Render every page into workdir/pages/ and offer its text as narration.
 
-
-def _import_document(
-    document: pdfium.PdfDocument, *, workdir: Path, source_name: str, language: str | None
-) -> ImportResult:
-    page_count = len(document)
+    PDFium runs in a child process with a time and a memory limit, so a hostile file
+    gives a LessonImportError instead of a blocked or killed server.
+    """
+    outline = _sandboxed(
+        read_pdf_outline, str(path), timeout_s=READ_TIME_LIMIT_S, source_name=source_name
+    )
+    page_count = outline["page_count"]
     if page_count == 0:
         raise LessonImportError(_("'%(name)s' has no pages.") % {"name": source_name})
     if page_count > MAX_PAGES:
@@ -62,15 +66,26 @@ def _import_document(
             )
             % {"name": source_name, "count": page_count, "limit": MAX_PAGES}
         )
+    texts = [text.replace("\r\n", "\n").replace("\r", "\n") for text in outline["texts"]]
+    lesson_language = language or guess_language("\n".join(texts))
+    scales, warnings = _page_scales(outline["sizes_pt"], source_name)
     pages_dir = workdir / "pages"
     pages_dir.mkdir(parents=True, exist_ok=True)
-    texts = [_page_text(document, index, source_name) for index in range(page_count)]
-    lesson_language = language or guess_language("\n".join(texts))
-    scenes, warnings = [], []
-    for index, text in enumerate(texts):
+    image_names = [f"pages/page-{number:03d}.png" for number in range(1, page_count + 1)]
+    try:
+        _sandboxed(
+            draw_pdf_pages,
+            str(path),
+            [(scale, str(workdir / name)) for scale, name in zip(scales, image_names, strict=True)],
+            timeout_s=DRAW_TIME_LIMIT_S + DRAW_TIME_PER_PAGE_S * page_count,
+            source_name=source_name,
+        )
+    except LessonImportError:
+        shutil.rmtree(pages_dir, ignore_errors=True)  # pages of a stopped child
+        raise
+    scenes = []
+    for index, (text, image_name) in enumerate(zip(texts, image_names, strict=True)):
         number = index + 1
-        image_name = f"pages/page-{number:03d}.png"
-        _render_page(document, index, workdir / image_name, source_name)
         paragraphs = _paragraphs(text)
         narration, sources = narration_from_paragraphs(
             paragraphs, lesson_language, file=source_name, page=number
@@ -96,7 +111,7 @@ def _import_document(
                 language=lesson_language,
             )
         )
-    metadata = document.get_metadata_dict(skip_empty=True)
+    metadata = outline["metadata"]
     title = normalise_text(metadata.get("Title", "")) or scenes[0].title or Path(source_name).stem
     author = normalise_text(metadata.get("Author", ""))
     summary = (
@@ -113,30 +128,107 @@ def _import_document(
     )
 
 
-def _page_text(document: pdfium.PdfDocument, index: int, source_name: str) -> str:
+def _sandboxed(func, *args, timeout_s: float, source_name: str):
+    """func(*args) in a limited child process; its failures as LessonImportError."""
+    values = {"name": source_name}
     try:
-        page = document[index]
-        textpage = page.get_textpage()
-        text = textpage.get_text_range()
-    except pdfium.PdfiumError as error:
+        return run_limited(func, *args, timeout_s=timeout_s, memory_bytes=PDF_MEMORY_BYTES)
+    except SandboxTimeout as error:
         raise LessonImportError(
-            _("Page %(number)s of '%(name)s' cannot be read (%(error)s).")
-            % {"number": index + 1, "name": source_name, "error": error}
+            _(
+                "'%(name)s' is too complex to read or draw (it took more than %(seconds)s s). "
+                "Split it, or print it to a new PDF and try again."
+            )
+            % {**values, "seconds": f"{error.timeout_s:g}"}
         ) from error
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    except SandboxMemoryError as error:
+        raise LessonImportError(
+            _(
+                "'%(name)s' needs too much memory to read or draw (more than %(mb)s MB). "
+                "Its pictures may be very large: print it to a new PDF and try again."
+            )
+            % {**values, "mb": error.memory_bytes // 2**20}
+        ) from error
+    except SandboxWorkError as error:
+        raise LessonImportError(
+            _(
+                "'%(name)s' could not be read as a PDF (%(error)s). "
+                "Check that it opens in a PDF viewer and has no password."
+            )
+            % {**values, "error": error.message}
+        ) from error
+    except SandboxError as error:
+        raise LessonImportError(
+            _("'%(name)s' could not be read (%(error)s).") % {**values, "error": error}
+        ) from error
 
 
-def _render_page(document: pdfium.PdfDocument, index: int, target: Path, source_name: str) -> None:
+def _page_scales(sizes_pt: list, source_name: str) -> tuple[list[float], list[str]]:
+    """The scale each page is drawn at to fit PAGE_BOX_PX, and a warning per thin page."""
+    box_width, box_height = PAGE_BOX_PX
+    scales, warnings = [], []
+    for number, (width_pt, height_pt) in enumerate(sizes_pt, 1):
+        if not (width_pt > 0 and height_pt > 0):
+            raise LessonImportError(
+                _("Page %(number)s of '%(name)s' has no size (%(width)s x %(height)s points).")
+                % {"number": number, "name": source_name, "width": width_pt, "height": height_pt}
+            )
+        scale = min(box_width / width_pt, box_height / height_pt)
+        scales.append(scale)
+        if max(width_pt / height_pt, height_pt / width_pt) > _THIN_PAGE_RATIO:
+            warnings.append(
+                _(
+                    "Page %(number)s of '%(name)s' is %(width)s x %(height)s points, a very "
+                    "long and thin shape; it was drawn %(width_px)s x %(height_px)s pixels to "
+                    "fit the video and will look small."
+                )
+                % {
+                    "number": number,
+                    "name": source_name,
+                    "width": f"{width_pt:g}",
+                    "height": f"{height_pt:g}",
+                    "width_px": max(1, math.ceil(width_pt * scale)),
+                    "height_px": max(1, math.ceil(height_pt * scale)),
+                }
+            )
+    return scales, warnings
+
+
+# These two run in a child process (synthesis.sandbox): plain data in and out, no Django.
+
+
+def read_pdf_outline(path: str) -> dict:
+    """{"page_count", "sizes_pt": [(w, h)], "texts": [str], "metadata": {str: str}}."""
+    document = pdfium.PdfDocument(path)
     try:
-        page = document[index]
-        width_pt = page.get_width() or 1
-        bitmap = page.render(scale=PAGE_WIDTH_PX / width_pt)
-        bitmap.to_pil().convert("RGB").save(target, format="PNG")
-    except pdfium.PdfiumError as error:
-        raise LessonImportError(
-            _("Page %(number)s of '%(name)s' cannot be drawn (%(error)s).")
-            % {"number": index + 1, "name": source_name, "error": error}
-        ) from error
+        sizes, texts = [], []
+        if len(document) <= MAX_PAGES:
+            for index in range(len(document)):
+                page = document[index]
+                sizes.append(tuple(page.get_size()))
+                texts.append(page.get_textpage().get_text_range())
+        return {
+            "page_count": len(document),
+            "sizes_pt": sizes,
+            "texts": texts,
+            "metadata": dict(document.get_metadata_dict(skip_empty=True)),
+        }
+    finally:
+        document.close()
+
+
+def draw_pdf_pages(path: str, pages: list[tuple[float, str]]) -> None:
+    """Draw page i at pages[i]'s scale into pages[i]'s PNG file."""
+    document = pdfium.PdfDocument(path)
+    try:
+        for index, (scale, target) in enumerate(pages):
+            try:
+                bitmap = document[index].render(scale=scale)
+            except pdfium.PdfiumError as error:
+                raise ValueError(f"page {index + 1} cannot be drawn: {error}") from error
+            bitmap.to_pil().convert("RGB").save(target, format="PNG")
+    finally:
+        document.close()
 
 
 def _paragraphs(text: str) -> list[str]:

@@ -23,8 +23,11 @@ from courses.imports.result import (
     normalise_text,
 )
 from synthesis.errors import LessonImportError
+from synthesis.frames.images import DEFAULT_MAX_PIXELS, raster_header
 
 MAX_SLIDES = 300
+MAX_PICTURE_PIXELS = DEFAULT_MAX_PIXELS  # what the renderer will open
+_EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
 _IMAGE_EXTENSIONS = {"png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"}
 _TITLE_TYPES = (PP_PLACEHOLDER.TITLE, PP_PLACEHOLDER.CENTER_TITLE)
 
@@ -185,21 +188,24 @@ class _DeckReader:
     def _save_largest_picture(self, pictures: list, number: int) -> str | None:
         usable = []
         for shape in pictures:
-            ext = shape.image.ext.lower()
-            if ext in _IMAGE_EXTENSIONS:
-                usable.append(shape)
+            # Measured from the header, not by python-pptx: it opens the picture with
+            # Pillow, whose bomb check raised an uncaught error for a 40000 x 40000 PNG.
+            header = raster_header(shape.image.blob)
+            if header is not None:
+                usable.append((shape, *header))
             else:
                 self._warn(
                     number,
                     _(
-                        "Slide %(number)s of '%(name)s': a picture in .%(ext)s format was skipped "
-                        "(not PNG, JPEG or GIF)."
+                        "Slide %(number)s of '%(name)s': a picture that is not PNG, JPEG, GIF "
+                        "or WebP was skipped."
                     ),
-                    ext=ext,
                 )
         if not usable:
             return None
-        largest = max(usable, key=lambda shape: (shape.width or 0) * (shape.height or 0))
+        largest, image_format, width_px, height_px = max(
+            usable, key=lambda picture: (picture[0].width or 0) * (picture[0].height or 0)
+        )
         if len(usable) > 1:
             self._warn(
                 number,
@@ -209,7 +215,22 @@ class _DeckReader:
                 ),
                 count=len(usable),
             )
-        relative = f"slides/slide-{number:03d}.{largest.image.ext.lower()}"
+        if width_px * height_px > MAX_PICTURE_PIXELS:
+            raise LessonImportError(
+                _(
+                    "Slide %(number)s of '%(name)s' shows a picture of %(width)s x %(height)s "
+                    "pixels; Lectern takes pictures of up to %(limit)s megapixels. Make it "
+                    "smaller in PowerPoint and import again."
+                )
+                % {
+                    "number": number,
+                    "name": self.source_name,
+                    "width": width_px,
+                    "height": height_px,
+                    "limit": f"{MAX_PICTURE_PIXELS / 1_000_000:g}",
+                }
+            )
+        relative = f"slides/slide-{number:03d}.{_EXTENSIONS[image_format]}"
         target = self.workdir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(largest.image.blob)

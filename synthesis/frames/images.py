@@ -18,6 +18,7 @@ import io
 import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from typing import BinaryIO
 
 import defusedxml.ElementTree as SafeElementTree
 import resvg_py
@@ -101,21 +102,35 @@ def _looks_like_svg(path: Path, head: bytes) -> bool:
     return start.startswith((b"<svg", b"<?xml")) and b"<svg" in head
 
 
+def raster_header(data: bytes) -> tuple[str, int, int] | None:
+    """The format (one of RASTER_FORMATS) and pixel size a raster file's header declares.
+
+    Read without decoding a pixel and without Pillow's bomb check, so a picture that
+    claims 40000 x 40000 pixels can be measured and refused; None for any other file.
+    """
+    return _declared_header(io.BytesIO(data), "image")
+
+
+def _declared_header(file: BinaryIO, name: str) -> tuple[str, int, int] | None:
+    Image.init()
+    prefix = file.read(16)
+    for format_name in RASTER_FORMATS:
+        factory, accept = Image.OPEN[format_name]
+        if accept is not None and not accept(prefix):
+            continue
+        file.seek(0)
+        try:
+            return (format_name, *factory(file, name).size)
+        except (OSError, SyntaxError, ValueError, EOFError):
+            return None
+    return None
+
+
 def _declared_size(path: Path) -> tuple[int, int] | None:
     """The width and height a raster file declares, read without Pillow's bomb check."""
-    Image.init()
     with path.open("rb") as file:
-        prefix = file.read(16)
-        for format_name in RASTER_FORMATS:
-            factory, accept = Image.OPEN[format_name]
-            if accept is not None and not accept(prefix):
-                continue
-            file.seek(0)
-            try:
-                return factory(file, path.name).size
-            except (OSError, SyntaxError, ValueError):
-                return None
-    return None
+        header = _declared_header(file, path.name)
+    return None if header is None else header[1:]
 
 
 def _load_raster(path: Path, *, max_pixels: int) -> Image.Image:

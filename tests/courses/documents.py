@@ -115,3 +115,57 @@ def zip_folder(folder: Path, path: Path) -> Path:
             if file.is_file():
                 archive.write(file, file.relative_to(folder).as_posix())
     return path
+
+
+def write_blank_pdf(path: Path, sizes_pt: list[tuple[float, float]]) -> Path:
+    """A PDF of blank pages of the given sizes in points, made by PDFium itself."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument.new()
+    for width_pt, height_pt in sizes_pt:
+        document.new_page(width_pt, height_pt)
+    document.save(path)
+    document.close()
+    return path
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims width x height but holds almost no data (a decompression bomb's shape)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def write_pptx_with_picture(path: Path, picture: bytes) -> Path:
+    """One slide showing one picture whose bytes are exactly `picture` (even a hostile one).
+
+    python-pptx measures a picture when it is added, so a small PNG goes in first and its
+    bytes are swapped in the saved package.
+    """
+    from pptx import Presentation
+    from pptx.util import Inches
+
+    deck = Presentation()
+    slide = deck.slides.add_slide(deck.slide_layouts[5])
+    slide.shapes.title.text = "A big picture"
+    slide.shapes.add_picture(io.BytesIO(png_bytes()), Inches(1), Inches(2), Inches(4))
+    staged = io.BytesIO()
+    deck.save(staged)
+    with zipfile.ZipFile(staged) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename.startswith("ppt/media/"):
+                data = picture
+            target.writestr(info, data)
+    return path

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.enum.chart import XL_CHART_TYPE
@@ -21,8 +23,11 @@ from synthesis.errors import LessonImportError
 from tests.corpus import copy_corpus_lesson
 from tests.courses.documents import (
     png_bytes,
+    png_header_only,
+    write_blank_pdf,
     write_image_pdf,
     write_pptx,
+    write_pptx_with_picture,
     write_text_pdf,
     write_zip,
     zip_folder,
@@ -230,3 +235,75 @@ def test_markdown_folder_import_needs_lesson_md(tmp_path):
 
 def test_document_helpers_write_real_files(tmp_path):
     assert Path(write_text_pdf(tmp_path / "a.pdf", [["x"]])).read_bytes().startswith(b"%PDF-")
+
+
+# Hostile page and picture sizes ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size_pt",
+    [(72, 14400), (3, 792), (14400, 72)],
+    ids=["tall-strip", "three-points-wide", "wide-strip"],
+)
+def test_pdf_page_of_absurd_shape_is_drawn_within_the_video_box_quickly(tmp_path, size_pt):
+    # Before, 72 x 14400 pt took 83 s and 8 GB (1920 x 384000 px); 3 pt wide was a MemoryError.
+    pdf = write_blank_pdf(tmp_path / "strip.pdf", [size_pt])
+    started = time.monotonic()
+
+    result = import_pdf(pdf, workdir=tmp_path / "work", source_name="strip.pdf")
+
+    assert time.monotonic() - started < 20
+    with Image.open(tmp_path / "work" / result.scenes[0].image_path) as page:
+        assert page.width <= 1920 and page.height <= 1080
+    assert any(
+        "Page 1 of 'strip.pdf'" in warning and "thin" in warning for warning in result.warnings
+    )
+
+
+def test_pdf_pages_fit_the_video_box_keeping_their_shape(tmp_path):
+    pdf = write_blank_pdf(tmp_path / "deck.pdf", [(960, 540), (612, 792)])
+
+    result = import_pdf(pdf, workdir=tmp_path / "work", source_name="deck.pdf")
+
+    sizes = []
+    for scene in result.scenes:
+        with Image.open(tmp_path / "work" / scene.image_path) as page:
+            sizes.append(page.size)
+    assert sizes[0] == (1920, 1080)
+    assert sizes[1][1] == 1080 and abs(sizes[1][0] - 1080 * 612 / 792) <= 1
+    assert not any("thin" in warning for warning in result.warnings)
+
+
+def test_pdf_that_takes_too_long_to_draw_is_stopped_and_leaves_no_pages(tmp_path, monkeypatch):
+    from courses.imports import pdf as pdf_import
+
+    pdf = write_text_pdf(tmp_path / "slow.pdf", [["One"], ["Two"]])
+    monkeypatch.setattr(pdf_import, "DRAW_TIME_LIMIT_S", 0.0)
+    monkeypatch.setattr(pdf_import, "DRAW_TIME_PER_PAGE_S", 0.0)
+
+    with pytest.raises(LessonImportError, match="'slow.pdf' is too complex to read or draw"):
+        import_pdf(pdf, workdir=tmp_path / "work", source_name="slow.pdf")
+
+    assert not (tmp_path / "work" / "pages").exists()
+
+
+@pytest.mark.parametrize("side_px", [40_000, 12_000])
+def test_pptx_picture_over_the_pixel_limit_is_refused_with_its_slide(tmp_path, side_px):
+    # 40000 x 40000 was an uncaught DecompressionBombError (HTTP 500); 12000 x 12000 passed
+    # Pillow's check and failed only at render time.
+    deck = write_pptx_with_picture(tmp_path / "big.pptx", png_header_only(side_px, side_px))
+
+    with pytest.raises(
+        LessonImportError,
+        match=f"Slide 1 of 'big.pptx' shows a picture of {side_px} x {side_px} pixels",
+    ):
+        import_pptx(deck, workdir=tmp_path / "work", source_name="big.pptx")
+
+
+def test_pptx_picture_that_is_not_an_image_is_skipped_with_a_warning(tmp_path):
+    deck = write_pptx_with_picture(tmp_path / "odd.pptx", b"BM not really a bitmap")
+
+    result = import_pptx(deck, workdir=tmp_path / "work", source_name="odd.pptx")
+
+    assert result.scenes[0].kind != "image"
+    assert any("not PNG, JPEG, GIF or WebP" in warning for warning in result.warnings)
