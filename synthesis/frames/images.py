@@ -63,12 +63,12 @@ def load_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     svg_width_px: int = DEFAULT_SVG_WIDTH_PX,
-    svg_time_limit_s: float = SVG_TIME_LIMIT_S,
+    svg_time_limit_s: float | None = None,
 ) -> Image.Image:
     """An RGB or RGBA image from a PNG/JPEG/GIF/WebP/SVG file; raises ImageLoadError.
 
     SVGs are rasterised svg_width_px wide (pass the width they will be shown at) on white,
-    in a child process that is stopped after svg_time_limit_s.
+    in a child process that is stopped after svg_time_limit_s (default SVG_TIME_LIMIT_S).
     """
     path = Path(path)
     name = path.name
@@ -80,7 +80,10 @@ def load_image(
         raise ImageLoadError(f"image '{name}' was not found")
     if _looks_like_svg(path, head):
         return _load_svg(
-            path, max_pixels=max_pixels, width_px=svg_width_px, time_limit_s=svg_time_limit_s
+            path,
+            max_pixels=max_pixels,
+            width_px=svg_width_px,
+            time_limit_s=SVG_TIME_LIMIT_S if svg_time_limit_s is None else svg_time_limit_s,
         )
     return _load_raster(path, max_pixels=max_pixels)
 

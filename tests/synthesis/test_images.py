@@ -444,7 +444,7 @@ def test_svg_with_a_plain_doctype_still_loads(tmp_path):
 # SVGs that take too long ---------------------------------------------------------------------
 
 
-def _stacked_blurs_svg(path: Path) -> Path:
+def stacked_blurs_svg(path: Path) -> Path:
     """A 3 KB SVG that keeps resvg busy for minutes: 40 huge blurs over 20 big rectangles."""
     blurs = "".join(f'<feGaussianBlur stdDeviation="{400 + i}"/>' for i in range(40))
     rects = "".join(
@@ -461,7 +461,7 @@ def _stacked_blurs_svg(path: Path) -> Path:
 
 
 def test_svg_too_complex_to_draw_is_stopped_at_its_time_limit(tmp_path):
-    svg = _stacked_blurs_svg(tmp_path / "blurs.svg")
+    svg = stacked_blurs_svg(tmp_path / "blurs.svg")
     started = time.monotonic()
 
     with pytest.raises(ImageLoadError, match=r"'blurs.svg' is too complex to draw .*2 s"):
