@@ -7,9 +7,9 @@ import re
 import shutil
 from pathlib import Path
 
-import pypdfium2 as pdfium
 from django.utils.translation import gettext as _
 
+from courses.imports.pdf_pages import draw_pdf_pages, read_pdf_outline
 from courses.imports.result import (
     ImportedScene,
     ImportResult,
@@ -53,7 +53,7 @@ def import_pdf(
     gives a LessonImportError instead of a blocked or killed server.
     """
     outline = _sandboxed(
-        read_pdf_outline, str(path), timeout_s=READ_TIME_LIMIT_S, source_name=source_name
+        read_pdf_outline, str(path), MAX_PAGES, timeout_s=READ_TIME_LIMIT_S, source_name=source_name
     )
     page_count = outline["page_count"]
     if page_count == 0:
@@ -192,43 +192,6 @@ def _page_scales(sizes_pt: list, source_name: str) -> tuple[list[float], list[st
                 }
             )
     return scales, warnings
-
-
-# These two run in a child process (synthesis.sandbox): plain data in and out, no Django.
-
-
-def read_pdf_outline(path: str) -> dict:
-    """{"page_count", "sizes_pt": [(w, h)], "texts": [str], "metadata": {str: str}}."""
-    document = pdfium.PdfDocument(path)
-    try:
-        sizes, texts = [], []
-        if len(document) <= MAX_PAGES:
-            for index in range(len(document)):
-                page = document[index]
-                sizes.append(tuple(page.get_size()))
-                texts.append(page.get_textpage().get_text_range())
-        return {
-            "page_count": len(document),
-            "sizes_pt": sizes,
-            "texts": texts,
-            "metadata": dict(document.get_metadata_dict(skip_empty=True)),
-        }
-    finally:
-        document.close()
-
-
-def draw_pdf_pages(path: str, pages: list[tuple[float, str]]) -> None:
-    """Draw page i at pages[i]'s scale into pages[i]'s PNG file."""
-    document = pdfium.PdfDocument(path)
-    try:
-        for index, (scale, target) in enumerate(pages):
-            try:
-                bitmap = document[index].render(scale=scale)
-            except pdfium.PdfiumError as error:
-                raise ValueError(f"page {index + 1} cannot be drawn: {error}") from error
-            bitmap.to_pil().convert("RGB").save(target, format="PNG")
-    finally:
-        document.close()
 
 
 def _paragraphs(text: str) -> list[str]:

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 import defusedxml.ElementTree as SafeElementTree
-import resvg_py
 from defusedxml import DefusedXmlException
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from synthesis.errors import SynthesisError
+from synthesis.frames.svg_raster import rasterise_svg
 from synthesis.sandbox import (
     SandboxError,
     SandboxMemoryError,
@@ -331,20 +331,6 @@ def _serialise_svg(root: ElementTree.Element) -> str:
     return ElementTree.tostring(root, encoding="unicode")
 
 
-def _rasterise_svg(text: str, width: int, height: int) -> bytes:
-    """PNG bytes of a sanitised SVG; runs in a sandboxed child process (see _load_svg)."""
-    # A relative href would be read from resources_dir: /dev/null holds no files.
-    return bytes(
-        resvg_py.svg_to_bytes(
-            svg_string=text,
-            width=width,
-            height=height,
-            background="#ffffff",
-            resources_dir="/dev/null",
-        )
-    )
-
-
 def _load_svg(path: Path, *, max_pixels: int, width_px: int, time_limit_s: float) -> Image.Image:
     name = path.name
     if path.stat().st_size > MAX_SVG_BYTES:
@@ -380,7 +366,7 @@ def _load_svg(path: Path, *, max_pixels: int, width_px: int, time_limit_s: float
         width, height = width * shrink, height * shrink
     try:
         png = run_limited(
-            _rasterise_svg,
+            rasterise_svg,
             _serialise_svg(root),
             max(1, round(width)),
             max(1, round(height)),
