@@ -25,6 +25,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import environment, measure, report  # noqa: E402
+from bench.cold_speech import measure_cold_speech, summary_lines  # noqa: E402
 from bench.prepare import PreparedLesson, prepare_lesson  # noqa: E402
 from bench.reference_lesson import EditKind, edited_scene_index, reference_storyboard  # noqa: E402
 
@@ -60,6 +61,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-rerender", action="store_true", help="skip the one-scene edit")
     parser.add_argument("--no-memory", action="store_true", help="skip the 3 vs 24 scenes run")
     parser.add_argument("--no-ssim", action="store_true", help="skip lossless renders and SSIM")
+    parser.add_argument(
+        "--no-cold-speech",
+        action="store_true",
+        help="skip cold-speech renders (English and Chinese) against speech-cached ones",
+    )
     parser.add_argument(
         "--moviepy-ssim-scenes",
         type=int,
@@ -377,6 +383,16 @@ def main(argv: list[str] | None = None) -> dict:
                 count: bench.prepare(f"memory-{count}", count) for count in args.memory_counts
             }
             results["memory"] = bench.memory(lessons)
+        if lectern_runs and not args.no_cold_speech:
+            results["cold_speech"] = measure_cold_speech(
+                work_dir / "cold-speech",
+                rounds=args.rounds,
+                size_px=args.size_px,
+                fps=args.fps,
+                device=args.device,
+                scene_count=min(args.scenes, 12),
+                log=bench.log,
+            )
         results["targets"] = [target.as_dict() for target in report.targets(results)]
         results["bench_wall_s"] = round(time.perf_counter() - started, 1)
     finally:
@@ -389,6 +405,8 @@ def main(argv: list[str] | None = None) -> dict:
     args.out.write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     print()
     print(report.table(results))
+    if "cold_speech" in results:
+        print("\n".join(summary_lines(results["cold_speech"])))
     print(f"\nresults: {args.out} (benchmark took {results['bench_wall_s'] / 60:.1f} min)")
     return results
 
