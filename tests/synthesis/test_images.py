@@ -427,6 +427,23 @@ def test_svg_billion_laughs_is_refused_at_once(tmp_path):
         load_image(svg)
 
 
+def test_svg_attribute_defaults_declared_in_its_doctype_are_sanitised_too(
+    tmp_path, secret, resvg_input
+):
+    svg = tmp_path / "defaults.svg"
+    svg.write_text(
+        f'<!DOCTYPE svg [<!ATTLIST image href CDATA "{secret}">]>'
+        '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">'
+        '<image width="40" height="40"/></svg>',
+        "utf-8",
+    )
+
+    image = load_image(svg, svg_width_px=40)
+
+    assert not _shows_secret(image)
+    assert "secret.png" not in resvg_input[0]
+
+
 def test_svg_with_a_plain_doctype_still_loads(tmp_path):
     svg = tmp_path / "illustrator.svg"
     svg.write_text(
