@@ -866,6 +866,7 @@ def render_jobs_reap(*, now: datetime | None = None) -> dict[int, str]:
     for job in RenderJob.objects.filter(status=RenderStatus.RUNNING):
         if not render_job_worker_gone(job, now=now):
             continue
+        worker, attempts = job.worker or "(unknown)", job.attempts
         as_read = RenderJob.objects.filter(
             pk=job.pk, status=job.status, attempts=job.attempts, heartbeat_at=job.heartbeat_at
         )
@@ -888,6 +889,6 @@ def render_jobs_reap(*, now: datetime | None = None) -> dict[int, str]:
             done[job.pk] = "requeued"
         logger.warning(
             "render job %s: its worker %s stopped (attempt %d); %s",
-            job.pk, job.worker or "(unknown)", job.attempts, done[job.pk],
+            job.pk, worker, attempts, done[job.pk],
         )  # fmt: skip
     return done

@@ -4,7 +4,7 @@ A render task is acknowledged only when it ends, and put back in the queue when 
 process dies (reject_on_worker_lost), so a killed render runs again; the job row counts
 the attempts and ends the job as failed after LECTERN_RENDER_MAX_ATTEMPTS (see
 courses/rendering.py). Every worker also runs the render reaper (`render_jobs_reap`):
-once when it is ready and then every few seconds, in a thread of its main process.
+once when it is ready and then every few seconds, from its event loop.
 Nothing else runs periodically in `make run` (no Celery beat), and a worker is where a
 requeued job is needed anyway; several workers reaping at once is harmless, each change
 being a conditional UPDATE.
@@ -13,10 +13,9 @@ being a conditional UPDATE.
 from __future__ import annotations
 
 import logging
-import threading
 
 from celery import shared_task
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import connection
 
@@ -38,40 +37,27 @@ def render_lesson_version(job_id: int) -> str:
     return render_job_run(job_id=job_id)
 
 
-class RenderReaper(threading.Thread):
-    """Calls `render_jobs_reap` every interval_s until stopped; a failed sweep is logged."""
+def reap_render_jobs() -> None:
+    """One reaper sweep; a failed one is logged, and the next comes soon after."""
+    from courses.services import render_jobs_reap
 
-    def __init__(self, *, interval_s: float) -> None:
-        super().__init__(name="render-reaper", daemon=True)
-        self.interval_s = interval_s
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        from courses.services import render_jobs_reap
-
-        while True:
-            try:
-                render_jobs_reap()
-            except Exception:  # the database or broker may be away for a while; try again
-                logger.exception("render reaper: sweep failed")
-            finally:
-                connection.close()  # a fresh connection each sweep survives a database restart
-            if self.stopped.wait(self.interval_s):
-                return
-
-
-_reaper: RenderReaper | None = None
+    try:
+        render_jobs_reap()
+    except Exception:  # the database or broker may be away for a while
+        logger.exception("render reaper: sweep failed")
+    finally:
+        connection.close()  # a fresh connection each sweep survives a database restart
 
 
 @worker_ready.connect
-def start_render_reaper(**kwargs) -> None:
-    global _reaper
-    # A few sweeps within the stale threshold, so a lost job waits at most about 1.3 times it.
-    _reaper = RenderReaper(interval_s=max(0.5, min(settings.LECTERN_RENDER_STALE_S / 4, 30)))
-    _reaper.start()
+def start_render_reaper(sender, **kwargs) -> None:
+    """Sweep once now, then every few seconds from the worker's event loop.
 
-
-@worker_shutdown.connect
-def stop_render_reaper(**kwargs) -> None:
-    if _reaper is not None:
-        _reaper.stopped.set()
+    The loop runs in the worker's main thread: a thread of its own could hold a lock (in
+    SQLite, in a connection pool) just when the pool forks a new process, which would then
+    hang. A few sweeps fit within the stale threshold, so a lost job waits at most about
+    1.25 times it.
+    """
+    reap_render_jobs()
+    interval_s = max(0.5, min(settings.LECTERN_RENDER_STALE_S / 4, 30))
+    sender.timer.call_repeatedly(interval_s, reap_render_jobs)
