@@ -204,7 +204,6 @@ def _svg_intrinsic_size(attributes: dict[str, str]) -> tuple[float, float]:
     return width, height
 
 
-SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 # Elements resvg must never see: it runs no script, but a later renderer might, and a
 # foreignObject carries HTML.
@@ -247,9 +246,10 @@ def _parse_svg(name: str, text: str) -> ElementTree.Element:
 def _sanitise_svg(root: ElementTree.Element, name: str, max_pixels: int) -> None:
     """Remove everything that could make resvg read a file or reach outside the document.
 
-    resvg reads local files named in an href (we checked: an absolute path, a relative one,
-    a `file:` URL, in <image> and <feImage>, under any prefix bound to the XLink namespace),
-    so the only links kept are same-document `#fragment`s and embedded raster images.
+    resvg reads local files named in an href (we checked: an absolute path, and a relative
+    one against the working folder, in <image> and <feImage>, under any prefix bound to the
+    XLink namespace), so the only links kept are same-document `#fragment`s and embedded
+    raster images; CSS url()s that leave the document go too.
     """
     for parent in list(root.iter()):
         for child in list(parent):
