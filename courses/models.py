@@ -106,11 +106,19 @@ class LessonVersion(models.Model):
     voice_name = models.CharField(_("voice"), max_length=80, blank=True)
     voice_rate = models.FloatField(_("speaking rate"), default=1.0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When a moderator (or the trusted-teacher path) published it; kept once superseded.
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
 
     class Meta:
         ordering = ["lesson", "-number"]
         constraints = [
-            models.UniqueConstraint(fields=["lesson", "number"], name="unique_version_number")
+            models.UniqueConstraint(fields=["lesson", "number"], name="unique_version_number"),
+            # Students see exactly one version of a lesson (moderation.services publishes).
+            models.UniqueConstraint(
+                fields=["lesson"],
+                condition=models.Q(status="published"),
+                name="one_published_version_per_lesson",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -161,6 +169,9 @@ class Scene(models.Model):
         _("role"), max_length=12, choices=SceneRole.choices, default=SceneRole.CORE
     )
     concepts = models.ManyToManyField(Concept, blank=True, related_name="scenes")
+    # synthesis.content_hash of what the scene shows and says, stored when its version is
+    # submitted (moderation approves scenes by it); empty on drafts never submitted.
+    content_hash = models.CharField(_("content hash"), max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering = ["version", "position", "id"]
