@@ -82,12 +82,11 @@ def _process_is_gone(pid: int) -> bool:
 
 
 def render_job_worker_gone(job: RenderJob, *, now: datetime | None = None) -> bool:
-    """True when a running job's worker has stopped: no heartbeat for LECTERN_RENDER_STALE_S,
-    no worker recorded, or a recorded process on this machine that no longer exists."""
+    """True when a running job's worker has stopped: no sign of life (heartbeat, or progress
+    for a job taken up before heartbeats) for LECTERN_RENDER_STALE_S, or its process, on
+    this machine, no longer exists."""
     if job.status != RenderStatus.RUNNING:
         return False
-    if not job.worker:  # taken up before workers named themselves; that worker is gone
-        return True
     now = now or timezone.now()
     last_sign = job.heartbeat_at or job.updated_at
     if last_sign is None or now - last_sign > timedelta(seconds=settings.LECTERN_RENDER_STALE_S):

@@ -157,6 +157,12 @@ def test_a_job_left_running_by_a_dead_worker_is_rendered_when_delivered_again(
     tiny_version, alice, render_settings
 ):
     job = queued_job(tiny_version, alice, status=RenderStatus.RUNNING, stage="speech")
+    # Delivered again at once: no sign yet that its worker is gone, so it is left alone.
+    assert render_lesson_version(job.pk) == RenderStatus.RUNNING
+    # Its heartbeat went stale: this delivery takes it over.
+    RenderJob.objects.filter(pk=job.pk).update(
+        worker="elsewhere:1:pid:[1]", heartbeat_at=timezone.now() - timedelta(minutes=5)
+    )
     assert render_lesson_version(job.pk) == RenderStatus.SUCCEEDED
 
 
