@@ -277,11 +277,19 @@ class ImportKind(models.TextChoices):
     PPTX = "pptx", _("PowerPoint (.pptx)")
 
 
+class ImportStatus(models.TextChoices):
+    PARSING = "parsing", _("Reading")
+    READY = "ready", _("Ready to review")
+    FAILED = "failed", _("Failed")
+
+
 class PendingImport(models.Model):
     """A parsed upload waiting on the review page; confirming turns it into a lesson.
 
     The parsed scenes live in `scenes` (JSON) and their files in `folder`, outside
-    MEDIA_ROOT, so discarding one leaves nothing behind.
+    MEDIA_ROOT, so discarding one leaves nothing behind. An upload is read by a worker
+    (courses.tasks.import_lesson_file): until then it is `parsing`, with its progress
+    in `stage`, `step` and `step_count`; a failed one keeps its message in `error`.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -298,7 +306,15 @@ class PendingImport(models.Model):
     scenes = models.JSONField(default=list)
     warnings = models.JSONField(default=list)
     summary = models.JSONField(default=list)  # what the importer did, one line each
+    status = models.CharField(
+        max_length=8, choices=ImportStatus.choices, default=ImportStatus.READY
+    )
+    stage = models.CharField(max_length=20, blank=True)  # courses.imports.progress stages
+    step = models.PositiveIntegerField(default=0)
+    step_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
