@@ -319,17 +319,24 @@ def _editable_scene(scene: Scene, user) -> Scene:
 
 
 def lesson_version_submit(*, version: LessonVersion, user) -> LessonVersion:
-    """Send a rendered draft to moderation."""
-    if version.status != VersionStatus.DRAFT:
-        raise ValidationError(
-            _("Version %(number)s is %(status)s; only a draft can be submitted.")
-            % {"number": version.number, "status": version.get_status_display().lower()}
-        )
-    if latest_successful_render(version) is None:
-        raise ValidationError(_("Render this version before submitting it for review."))
-    version.status = VersionStatus.SUBMITTED
-    version.status_reason = ""
-    version.save(update_fields=["status", "status_reason"])
+    """Send a rendered draft to moderation; moderation records who submitted it and when
+    (and publishes at once for a trusted teacher whose version passes the automatic checks)."""
+    from moderation.services import review_open  # moderation imports courses: no cycle here
+
+    with transaction.atomic():
+        locked = LessonVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.status != VersionStatus.DRAFT:
+            raise ValidationError(
+                _("Version %(number)s is %(status)s; only a draft can be submitted.")
+                % {"number": locked.number, "status": locked.get_status_display().lower()}
+            )
+        if latest_successful_render(locked) is None:
+            raise ValidationError(_("Render this version before submitting it for review."))
+        locked.status = VersionStatus.SUBMITTED
+        locked.status_reason = ""
+        locked.save(update_fields=["status", "status_reason"])
+        review_open(version=locked, user=user)
+    version.refresh_from_db()
     return version
 
 
