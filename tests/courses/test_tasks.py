@@ -352,3 +352,33 @@ def test_heartbeat_thread_keeps_writing_while_the_render_is_silent(
             assert time.monotonic() < deadline, "no heartbeat written"
             time.sleep(0.05)
     assert RenderJob.objects.get(pk=job.pk).heartbeat_at > old
+
+
+def test_render_time_limits_stay_below_the_broker_visibility_timeout(settings):
+    from lectern.celery import app
+
+    visibility_s = app.conf.broker_transport_options["visibility_timeout"]
+    assert visibility_s == settings.LECTERN_BROKER_VISIBILITY_TIMEOUT_S
+    assert render_lesson_version.soft_time_limit < render_lesson_version.time_limit < visibility_s
+    assert render_lesson_version.acks_late and render_lesson_version.reject_on_worker_lost
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_a_render_over_its_soft_time_limit_fails_with_the_reason(
+    tiny_version, alice, render_settings, monkeypatch
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from courses import rendering
+
+    def too_slow(job, staging, recorder):
+        (staging / "lesson.mp4").write_bytes(b"half")
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(rendering, "_render_into", too_slow)
+    job = queued_job(tiny_version, alice)
+    assert render_lesson_version(job.pk) == RenderStatus.FAILED
+    job.refresh_from_db()
+    minutes = render_settings.LECTERN_RENDER_SOFT_TIME_LIMIT_S // 60
+    assert f"longer than {minutes} minutes" in job.error and job.output_dir == ""
+    assert not any((render_settings.MEDIA_ROOT / "renders").iterdir())
