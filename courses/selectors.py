@@ -1,7 +1,9 @@
 """Functions that fetch courses, lessons, versions, scenes and render jobs, checking access.
 
 Only a course's owner and staff see its drafts: every `*_for_editor` selector raises
-PermissionDenied (403) for anyone else, so a view cannot forget the check.
+PermissionDenied (403) for anyone else, so a view cannot forget the check. The
+`*_for_viewer` selectors also admit moderators to versions submitted for review (and
+answer 404 to a moderator asking for a draft they may not know exists).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +34,14 @@ from courses.models import (
 ACTIVE_RENDER_STATUSES = (RenderStatus.QUEUED, RenderStatus.RUNNING)
 # A version in one of these states may be on students' screens; its lesson is never deleted.
 LIVE_VERSION_STATUSES = (VersionStatus.APPROVED, VersionStatus.PUBLISHED)
+# Moderators see a version, its scene images and its renders from submission on.
+REVIEWABLE_VERSION_STATUSES = (
+    VersionStatus.SUBMITTED,
+    VersionStatus.IN_REVIEW,
+    VersionStatus.APPROVED,
+    VersionStatus.REJECTED,
+    VersionStatus.PUBLISHED,
+)
 # A job still queued after this long hints that no render worker is running.
 RENDER_WAIT_HINT_S = 60
 # A running job whose row changed this recently shows that a worker is alive (and busy).
@@ -45,6 +56,23 @@ def user_can_edit_course(user, course: Course) -> bool:
 def _require_editor(user, course: Course) -> None:
     if not user_can_edit_course(user, course):
         raise PermissionDenied
+
+
+def user_can_review_version(user, version: LessonVersion) -> bool:
+    """Moderators (and staff) may see every version submitted for review or later."""
+    return bool(
+        user.is_authenticated
+        and (user.is_staff or user.is_moderator)
+        and version.status in REVIEWABLE_VERSION_STATUSES
+    )
+
+
+def _require_viewer(user, version: LessonVersion) -> None:
+    if user_can_edit_course(user, version.lesson.course) or user_can_review_version(user, version):
+        return
+    if user.is_authenticated and user.is_moderator:
+        raise Http404  # a draft is none of a moderator's business, nor is its existence
+    raise PermissionDenied
 
 
 def courses_for_owner(*, user) -> QuerySet[Course]:
@@ -77,6 +105,13 @@ def scene_for_editor(*, user, scene_id: int) -> Scene:
     return scene
 
 
+def scene_for_viewer(*, user, scene_id: int) -> Scene:
+    """A scene for its course's owner, staff, or a moderator once its version was submitted."""
+    scene = get_object_or_404(Scene.objects.select_related("version__lesson__course"), pk=scene_id)
+    _require_viewer(user, scene.version)
+    return scene
+
+
 def checkpoint_for_editor(*, user, checkpoint_id: int) -> Checkpoint:
     checkpoint = get_object_or_404(
         Checkpoint.objects.select_related("scene__version__lesson__course"), pk=checkpoint_id
@@ -88,6 +123,13 @@ def checkpoint_for_editor(*, user, checkpoint_id: int) -> Checkpoint:
 def render_job_for_editor(*, user, job_id: int) -> RenderJob:
     job = get_object_or_404(RenderJob.objects.select_related("version__lesson__course"), pk=job_id)
     _require_editor(user, job.version.lesson.course)
+    return job
+
+
+def render_job_for_viewer(*, user, job_id: int) -> RenderJob:
+    """A render for its course's owner, staff, or a moderator once its version was submitted."""
+    job = get_object_or_404(RenderJob.objects.select_related("version__lesson__course"), pk=job_id)
+    _require_viewer(user, job.version)
     return job
 
 

@@ -48,6 +48,8 @@ from courses.voices import version_voice_settings, voice_settings
 from synthesis.errors import LessonImportError, SynthesisError
 
 teacher_required = role_required(Role.TEACHER)
+# Scene images and render files are also shown to moderators reviewing a submitted version.
+teacher_or_moderator_required = role_required(Role.TEACHER, Role.MODERATOR)
 
 # Files a finished render publishes, by the name the URL uses.
 RENDER_FILES = {
@@ -547,9 +549,9 @@ def scene_delete(request, scene_id):
     return redirect(_version_url(version))
 
 
-@teacher_required
+@teacher_or_moderator_required
 def scene_image(request, scene_id):
-    scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
+    scene = selectors.scene_for_viewer(user=request.user, scene_id=scene_id)
     if not scene.image:
         raise Http404
     try:
@@ -669,10 +671,11 @@ def render_job_preview(request, job_id):
     return render(request, "courses/_render_preview.html", {"finished_job": job})
 
 
-@teacher_required
+@teacher_or_moderator_required
 def render_job_file(request, job_id, name):
-    """One output of a finished render, to the owner only, with Range support for seeking."""
-    job = selectors.render_job_for_editor(user=request.user, job_id=job_id)
+    """One output of a finished render, to the owner (and moderators once it is submitted),
+    with Range support for seeking."""
+    job = selectors.render_job_for_viewer(user=request.user, job_id=job_id)
     if name not in RENDER_FILES or not job.output_dir:
         raise Http404
     root = (Path(settings.MEDIA_ROOT) / job.output_dir).resolve()
