@@ -23,6 +23,7 @@ from accounts.forms import (
 )
 from accounts.models import Role
 from accounts.permissions import role_required
+from moderation.selectors import review_queue as review_queue_selector
 
 
 class SignInView(LoginView):
@@ -37,14 +38,17 @@ def home(request):
     """Signed-in users: the home page of their role."""
     user = request.user
     if user.is_teacher:
+        from courses.quotas import teacher_storage_use
+
         context = {
             "courses": selectors.courses_for_teacher(user),
             "classrooms": selectors.classrooms_for_teacher(user),
+            "storage": teacher_storage_use(user),
         }
         return render(request, "accounts/home_teacher.html", context)
     if user.is_moderator:
         return render(
-            request, "accounts/home_moderator.html", {"queue": selectors.review_queue()[:10]}
+            request, "accounts/home_moderator.html", {"queue": review_queue_selector()[:10]}
         )
     return render(
         request,
@@ -165,5 +169,5 @@ def language_switch(request):
 
 @role_required(Role.MODERATOR)
 def review_queue(request):
-    """Moderators: lesson versions waiting for review (reviewing itself comes later)."""
-    return render(request, "accounts/review_queue.html", {"queue": selectors.review_queue()})
+    """Moderators: the old address of the review queue, now the moderation workspace."""
+    return redirect("moderation:queue")

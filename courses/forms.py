@@ -227,6 +227,19 @@ class SceneForm(UploadLimitFormMixin, forms.Form):
         _check_image_loads(upload)
         return upload
 
+    def clean_narration(self) -> str:
+        narration = self.cleaned_data["narration"]
+        limit = settings.LECTERN_MAX_NARRATION_CHARS
+        if limit and len(narration) > limit:
+            raise forms.ValidationError(
+                _(
+                    "This scene's narration has %(count)s characters; a scene may have at "
+                    "most %(limit)s. Split it into several scenes."
+                )
+                % {"count": len(narration), "limit": limit}
+            )
+        return narration
+
     def clean_math(self) -> list[str]:
         text = self.cleaned_data.get("math", "").replace("\r\n", "\n")
         return [block.strip() for block in text.split("\n\n") if block.strip()]

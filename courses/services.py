@@ -9,6 +9,7 @@ shared) and changes the copy, so what was rendered or published stays reproducib
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import shutil
 import uuid
@@ -22,13 +23,19 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Max
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from courses.imports import safezip
 from courses.imports.markdown_zip import import_markdown_folder
-from courses.imports.result import ImportedScene, ImportResult
+from courses.imports.result import (
+    ImportedScene,
+    ImportProgress,
+    ImportResult,
+    no_progress,
+    split_long_narration,
+)
 from courses.imports.sources import parse_upload
 from courses.models import (
     Checkpoint,
@@ -36,6 +43,7 @@ from courses.models import (
     Concept,
     Course,
     ImportKind,
+    ImportStatus,
     Lesson,
     LessonVersion,
     PendingImport,
@@ -46,6 +54,13 @@ from courses.models import (
     VersionStatus,
 )
 from courses.narration import language_voices
+from courses.quotas import (
+    folder_bytes,
+    quota_check,
+    quota_exceeded_message,
+    render_output_estimate_bytes,
+    teacher_storage_use,
+)
 from courses.selectors import (
     ACTIVE_RENDER_STATUSES,
     active_render_job,
@@ -59,8 +74,6 @@ from synthesis.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
 
-# A pending import nobody confirmed or discarded is removed after this long.
-PENDING_IMPORT_TTL = timedelta(days=1)
 SCENE_FIELDS = (
     "kind",
     "title",
@@ -444,8 +457,11 @@ def scene_update(
     concept_names: Iterable[str],
 ) -> Scene:
     """Change one scene; returns the scene that was changed (a copy if the version was frozen)."""
+    if image is not None:
+        quota_check(user, adding_bytes=image.size or 0, what=_("this image"))
     with transaction.atomic():
         scene = _editable_scene(scene, user)
+        old_image = scene.image.name
         if narration != scene.narration or language != scene.language:
             scene.narration_sources = narration_sources_after_edit(
                 narration=narration, language=language, old_sources=scene.narration_sources
@@ -465,6 +481,8 @@ def scene_update(
         scene.concepts.set(
             concepts_for_names(course=scene.version.lesson.course, names=concept_names)
         )
+        if old_image and old_image != scene.image.name:
+            _remove_unreferenced_images_on_commit([old_image])
     return scene
 
 
@@ -506,9 +524,25 @@ def scene_delete(*, scene: Scene, user) -> LessonVersion:
     with transaction.atomic():
         scene = _editable_scene(scene, user)
         version = scene.version
+        image = scene.image.name
         scene.delete()
         _renumber(version)
+        if image:
+            _remove_unreferenced_images_on_commit([image])
     return version
+
+
+def _remove_unreferenced_images_on_commit(names: list[str]) -> None:
+    """Once the transaction commits, delete these image files unless a scene still names one
+    (a forked version shares its images with the version it came from)."""
+
+    def remove() -> None:
+        storage = Scene._meta.get_field("image").storage
+        referenced = set(Scene.objects.filter(image__in=names).values_list("image", flat=True))
+        for name in set(names) - referenced:
+            storage.delete(name)
+
+    transaction.on_commit(remove)
 
 
 # Checkpoints ----------------------------------------------------------------------------
@@ -605,8 +639,14 @@ def _pending_imports_root() -> Path:
     return Path(settings.VAR_DIR) / "pending-imports"
 
 
-def _zip_limits() -> safezip.ZipLimits:
-    return safezip.ZipLimits(max_total_bytes=max(settings.LECTERN_MAX_UPLOAD_BYTES * 4, 1 << 20))
+def _zip_limits(owner=None, *, exclude_pending_id=None) -> safezip.ZipLimits:
+    """What an archive may unpack to: the configured cap, or the owner's free quota if less."""
+    max_bytes = settings.LECTERN_IMPORT_MAX_UNPACKED_MB * 1024 * 1024
+    if owner is not None:
+        free = teacher_storage_use(owner, exclude_pending_id=exclude_pending_id).free_bytes
+        if free is not None:
+            max_bytes = min(max_bytes, free)
+    return safezip.ZipLimits(max_total_bytes=max(max_bytes, 1 << 20))
 
 
 def _safe_file_name(name: str, default: str) -> str:
@@ -615,12 +655,64 @@ def _safe_file_name(name: str, default: str) -> str:
     return f"{cleaned}.{slugify(ext)}" if dot else cleaned
 
 
-def pending_imports_expire() -> int:
-    """Remove pending imports older than a day with their folders; returns how many."""
-    stale = list(PendingImport.objects.filter(created_at__lt=timezone.now() - PENDING_IMPORT_TTL))
+def pending_imports_expire(*, now: datetime | None = None) -> int:
+    """Remove pending imports older than LECTERN_PENDING_IMPORT_TTL_H with their folders, and
+    end imports whose worker stopped (past the import time limit); returns how many went."""
+    now = now or timezone.now()
+    ttl = timedelta(hours=settings.LECTERN_PENDING_IMPORT_TTL_H)
+    stale = list(PendingImport.objects.filter(created_at__lt=now - ttl))
     for pending in stale:
         pending_import_discard(pending=pending)
+    stopped_before = now - timedelta(seconds=settings.LECTERN_IMPORT_TIME_LIMIT_S + 60)
+    for pending in PendingImport.objects.filter(
+        status=ImportStatus.PARSING, updated_at__lt=stopped_before
+    ):
+        pending_import_fail(
+            pending_id=pending.pk, message=_("The import stopped before it ended. Try again.")
+        )
     return len(stale)
+
+
+def storage_clean_up(*, now: datetime | None = None) -> dict[str, int]:
+    """The periodic clean-up every worker runs (courses.tasks.start_storage_clean_up).
+
+    Removes expired pending imports, working folders no pending import owns, and render
+    staging folders older than LECTERN_STAGING_TTL_H whose job is not queued or running
+    (a killed render's). Returns how many of each went.
+    """
+    from courses.rendering import RENDERS_DIR
+
+    now = now or timezone.now()
+    cutoff_ts = (now - timedelta(hours=settings.LECTERN_STAGING_TTL_H)).timestamp()
+    done = {"pending_imports": pending_imports_expire(now=now), "folders": 0, "staging": 0}
+    root = _pending_imports_root()
+    owned = {Path(folder).name for folder in PendingImport.objects.values_list("folder", flat=True)}
+    for folder in root.iterdir() if root.is_dir() else ():
+        if folder.name not in owned and _older_than(folder, cutoff_ts):
+            safezip.remove_tree(folder)
+            done["folders"] += 1
+    active = {
+        str(pk)
+        for pk in RenderJob.objects.filter(status__in=ACTIVE_RENDER_STATUSES).values_list(
+            "pk", flat=True
+        )
+    }
+    renders = Path(settings.MEDIA_ROOT) / RENDERS_DIR
+    for folder in renders.glob(".staging-*") if renders.is_dir() else ():
+        job_id = folder.name.removeprefix(".staging-").split("-", 1)[0]
+        if job_id not in active and _older_than(folder, cutoff_ts):
+            shutil.rmtree(folder, ignore_errors=True)
+            done["staging"] += 1
+    if any(done.values()):
+        logger.info("storage clean-up: %s", done)
+    return done
+
+
+def _older_than(path: Path, timestamp: float) -> bool:
+    try:
+        return path.stat().st_mtime < timestamp
+    except OSError:
+        return False
 
 
 def pending_import_create(
@@ -634,14 +726,21 @@ def pending_import_create(
     """Parse an upload (or a local file/folder) into a pending import; nothing else is saved.
 
     Raises LessonImportError with a message naming the problem; its working folder is
-    removed then, so a failed import leaves nothing behind.
+    removed then, so a failed import leaves nothing behind. The web pages use
+    `pending_import_start` instead, which leaves the parsing to a worker.
     """
     pending_imports_expire()
     pending_id = uuid.uuid4()
     workdir = _pending_imports_root() / str(pending_id)
     workdir.mkdir(parents=True)
     try:
-        result, source_name = _parse_source(source, kind=kind, workdir=workdir, language=language)
+        result, source_name = _parse_source(
+            source,
+            kind=kind,
+            workdir=workdir,
+            language=language,
+            limits=_zip_limits(owner),
+        )
         return PendingImport.objects.create(
             id=pending_id,
             owner=owner,
@@ -662,34 +761,192 @@ def pending_import_create(
 
 
 def _parse_source(
-    source: UploadedFile | Path, *, kind: str, workdir: Path, language: str | None
+    source: UploadedFile | Path,
+    *,
+    kind: str,
+    workdir: Path,
+    language: str | None,
+    limits: safezip.ZipLimits,
 ) -> tuple[ImportResult, str]:
     if kind == ImportKind.FOLDER:
         folder = Path(source)
-        return import_markdown_folder(folder, workdir=workdir, language=language), folder.name
+        result = import_markdown_folder(folder, workdir=workdir, language=language)
+        return _capped(result, folder.name), folder.name
+    source_name, saved = _save_source(source, workdir=workdir)
+    return _parse_saved(
+        saved, kind=kind, workdir=workdir, source_name=source_name, language=language,
+        limits=limits,
+    ), source_name  # fmt: skip
+
+
+def _save_source(source: UploadedFile | Path, *, workdir: Path) -> tuple[str, Path]:
+    """Copy an upload (or a local file) into workdir/source/; returns its name and the copy."""
+    source_name = Path(source.name).name
+    saved = workdir / "source" / _safe_file_name(source_name, "upload")
+    saved.parent.mkdir(parents=True)
     if isinstance(source, Path):
-        source_name = source.name
-        saved = workdir / "source" / _safe_file_name(source_name, "upload")
-        saved.parent.mkdir()
         shutil.copyfile(source, saved)
     else:
-        source_name = Path(source.name).name
-        saved = workdir / "source" / _safe_file_name(source_name, "upload")
-        saved.parent.mkdir()
         with open(saved, "wb") as out:
             for chunk in source.chunks():
                 out.write(chunk)
+    return source_name, saved
+
+
+def _parse_saved(
+    saved: Path,
+    *,
+    kind: str,
+    workdir: Path,
+    source_name: str,
+    language: str | None,
+    limits: safezip.ZipLimits,
+    progress: ImportProgress = no_progress,
+) -> ImportResult:
     result = parse_upload(
         saved,
         kind=kind,
         workdir=workdir,
         source_name=source_name,
         language=language,
-        limits=_zip_limits(),
+        limits=limits,
+        progress=progress,
     )
     if not result.scenes:
         raise LessonImportError(_("'%(name)s' has nothing to import.") % {"name": source_name})
-    return result, source_name
+    return _capped(result, source_name)
+
+
+def _capped(result: ImportResult, source_name: str) -> ImportResult:
+    """The result with every narration over LECTERN_MAX_NARRATION_CHARS split (and said so)."""
+    scenes, warnings = split_long_narration(
+        result.scenes, max_chars=settings.LECTERN_MAX_NARRATION_CHARS, source_name=source_name
+    )
+    if not warnings:
+        return result
+    return dataclasses.replace(result, scenes=scenes, warnings=(*result.warnings, *warnings))
+
+
+def pending_import_start(
+    *, owner, course: Course, upload: UploadedFile, kind: str, language: str | None = None
+) -> PendingImport:
+    """Keep an upload in a new pending import and queue a worker to read it.
+
+    The pending import is `parsing` until the worker ends (`pending_import_run`); the page
+    polls its progress. Refused (ValidationError) when the file would pass the quota.
+    """
+    quota_check(owner, adding_bytes=upload.size or 0, what=_("this import"))
+    pending_imports_expire()
+    pending_id = uuid.uuid4()
+    workdir = _pending_imports_root() / str(pending_id)
+    workdir.mkdir(parents=True)
+    try:
+        source_name, _saved = _save_source(upload, workdir=workdir)
+        pending = PendingImport.objects.create(
+            id=pending_id,
+            owner=owner,
+            course=course,
+            kind=kind,
+            source_name=source_name[:255],
+            title=Path(source_name).stem[:200],
+            language=language or course.language,
+            folder=str(workdir),
+            status=ImportStatus.PARSING,
+            stage="queued",
+        )
+    except BaseException:
+        safezip.remove_tree(workdir)
+        raise
+    language_requested = language or ""
+    ui_language = translation.get_language() or settings.LANGUAGE_CODE
+    transaction.on_commit(
+        lambda: _send_import_task(str(pending.pk), language_requested, ui_language)
+    )
+    return pending
+
+
+def _send_import_task(pending_id: str, language: str, ui_language: str) -> None:
+    from courses.tasks import import_lesson_file
+
+    import_lesson_file.apply_async((pending_id, language, ui_language))
+
+
+def pending_import_run(*, pending_id, language: str = "") -> PendingImport | None:
+    """Read the upload of a `parsing` pending import (in a worker), recording progress.
+
+    Ends `ready` with its scenes, or `failed` with the importer's message; either way the
+    uploaded file is removed, and a failed import's other files too. Returns None when the
+    pending import is gone (discarded meanwhile) or already ended.
+    """
+    pending = PendingImport.objects.filter(pk=pending_id, status=ImportStatus.PARSING).first()
+    if pending is None:
+        return None
+    workdir = Path(pending.folder)
+    saved = next((workdir / "source").glob("*"), None)
+    if saved is None:
+        return pending_import_fail(
+            pending_id=pending.pk, message=_("The uploaded file is gone. Upload it again.")
+        )
+
+    def progress(stage: str, step: int, step_count: int) -> None:
+        PendingImport.objects.filter(pk=pending.pk, status=ImportStatus.PARSING).update(
+            stage=stage[:20], step=step, step_count=step_count, updated_at=timezone.now()
+        )
+
+    try:
+        result = _parse_saved(
+            saved,
+            kind=pending.kind,
+            workdir=workdir,
+            source_name=pending.source_name,
+            language=language or None,
+            limits=_zip_limits(pending.owner, exclude_pending_id=pending.pk),
+            progress=progress,
+        )
+        safezip.remove_tree(workdir / "source")
+        use = teacher_storage_use(pending.owner, exclude_pending_id=pending.pk)
+        added = folder_bytes(workdir)
+        if use.quota_bytes and use.used_bytes + added > use.quota_bytes:
+            raise LessonImportError(
+                quota_exceeded_message(use, adding_bytes=added, what=_("this import"))
+            )
+    except LessonImportError as error:
+        return pending_import_fail(pending_id=pending.pk, message=str(error))
+    except BaseException:
+        pending_import_fail(
+            pending_id=pending.pk,
+            message=_("The import failed unexpectedly. Try again, or try another file."),
+        )
+        raise
+    updated = PendingImport.objects.filter(pk=pending.pk, status=ImportStatus.PARSING).update(
+        title=result.title[:200] or pending.source_name[:200],
+        language=result.language,
+        attribution=result.attribution,
+        scenes=[scene.as_json() for scene in result.scenes],
+        warnings=list(result.warnings),
+        summary=list(result.summary),
+        status=ImportStatus.READY,
+        stage="",
+        error="",
+        updated_at=timezone.now(),
+    )
+    if not updated:  # discarded while it was read
+        safezip.remove_tree(workdir)
+        return None
+    return PendingImport.objects.get(pk=pending.pk)
+
+
+def pending_import_fail(*, pending_id, message: str) -> PendingImport | None:
+    """End a pending import as failed with a message for the teacher; its files are removed."""
+    pending = PendingImport.objects.filter(pk=pending_id).first()
+    if pending is None:
+        return None
+    safezip.remove_tree(Path(pending.folder))
+    PendingImport.objects.filter(pk=pending.pk).update(
+        status=ImportStatus.FAILED, error=message, stage="", scenes=[], updated_at=timezone.now()
+    )
+    pending.refresh_from_db()
+    return pending
 
 
 def pending_import_scenes(pending: PendingImport) -> list[ImportedScene]:
@@ -806,6 +1063,7 @@ def lesson_version_render_enqueue(
     scene_count = version.scenes.count()
     if scene_count == 0:
         raise ValidationError(_("This version has no scenes yet; add one before rendering."))
+    lesson_version_render_check_caps(version=version, user=user, size=size)
     with transaction.atomic():
         LessonVersion.objects.select_for_update().filter(pk=version.pk).first()
         running = active_render_job(version)
@@ -825,6 +1083,48 @@ def lesson_version_render_enqueue(
         )
         transaction.on_commit(lambda: _send_render_task(job.pk))
     return job
+
+
+def lesson_version_render_check_caps(*, version: LessonVersion, user, size: str) -> None:
+    """Refuse (ValidationError) a render whose narration or length passes the caps, or whose
+    output would pass the owner's storage quota; every reason is named."""
+    from courses.estimates import lesson_estimate_s
+
+    scenes = list(version.scenes.order_by("position", "id"))
+    reasons = []
+    max_chars = settings.LECTERN_MAX_NARRATION_CHARS
+    for number, scene in enumerate(scenes, 1):
+        if max_chars and len(scene.narration) > max_chars:
+            reasons.append(
+                _(
+                    "Scene %(number)s (“%(title)s”) has %(count)s characters of narration; a "
+                    "scene may have at most %(limit)s. Split it before rendering."
+                )
+                % {
+                    "number": number,
+                    "title": scene.title or scene.get_kind_display(),
+                    "count": len(scene.narration),
+                    "limit": max_chars,
+                }
+            )
+    estimate_s = lesson_estimate_s((scene.narration, scene.language) for scene in scenes)
+    max_minutes = settings.LECTERN_MAX_LESSON_MINUTES
+    if max_minutes and estimate_s > max_minutes * 60:
+        reasons.append(
+            _(
+                "This lesson would last about %(minutes)s minutes; a video may last at most "
+                "%(limit)s. Split it into several lessons."
+            )
+            % {"minutes": round(estimate_s / 60), "limit": f"{max_minutes:g}"}
+        )
+    if reasons:
+        raise ValidationError(reasons)
+    owner = version.lesson.course.owner
+    quota_check(
+        owner,
+        adding_bytes=render_output_estimate_bytes(duration_s=estimate_s, size=size),
+        what=_("this render"),
+    )
 
 
 def _send_render_task(job_id: int) -> None:

@@ -61,3 +61,60 @@ def start_render_reaper(sender, **kwargs) -> None:
     reap_render_jobs()
     interval_s = max(0.5, min(settings.LECTERN_RENDER_STALE_S / 4, 30))
     sender.timer.call_repeatedly(interval_s, reap_render_jobs)
+
+
+# Imports and storage clean-up --------------------------------------------------------------
+
+
+@shared_task(
+    name="courses.tasks.import_lesson_file",
+    ignore_result=True,
+    soft_time_limit=settings.LECTERN_IMPORT_TIME_LIMIT_S,
+    time_limit=settings.LECTERN_IMPORT_TIME_LIMIT_S + 30,
+)
+def import_lesson_file(pending_id: str, language: str = "", ui_language: str = "") -> str:
+    """Read the upload of a pending import (on the default queue, not the render queue).
+
+    Messages are written in the language of the page that started the import.
+    """
+    from celery.exceptions import SoftTimeLimitExceeded
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from courses.services import pending_import_fail, pending_import_run
+
+    with translation.override(ui_language or settings.LANGUAGE_CODE):
+        try:
+            pending = pending_import_run(pending_id=pending_id, language=language)
+        except SoftTimeLimitExceeded:
+            minutes = settings.LECTERN_IMPORT_TIME_LIMIT_S // 60
+            pending_import_fail(
+                pending_id=pending_id,
+                message=gettext(
+                    "Reading this file took more than %(minutes)s minutes, so it was stopped. "
+                    "Split it into smaller files."
+                )
+                % {"minutes": minutes},
+            )
+            return "failed"
+    return pending.status if pending is not None else "gone"
+
+
+def clean_up_storage() -> None:
+    """One clean-up sweep (pending imports, render staging); a failed one is logged."""
+    from courses.services import storage_clean_up
+
+    try:
+        storage_clean_up()
+    except Exception:  # the database may be away for a while; the next sweep retries
+        logger.exception("storage clean-up: sweep failed")
+    finally:
+        connection.close()
+
+
+@worker_ready.connect
+def start_storage_clean_up(sender, **kwargs) -> None:
+    """Clean up once when the worker is ready, then every few minutes, from its event loop
+    (as the render reaper does: no Celery beat runs in `make run`)."""
+    clean_up_storage()
+    sender.timer.call_repeatedly(settings.LECTERN_CLEAN_UP_INTERVAL_S, clean_up_storage)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.course_list, name="course_list"),
     path("new/", views.course_create, name="course_create"),
     path("imports/<uuid:pending_id>/", views.import_review, name="import_review"),
+    path("imports/<uuid:pending_id>/status/", views.import_status, name="import_status"),
     path("imports/<uuid:pending_id>/discard/", views.import_discard, name="import_discard"),
     path("imports/<uuid:pending_id>/images/<int:index>/", views.import_image, name="import_image"),
     path("lessons/<int:lesson_id>/", views.lesson_detail, name="lesson_detail"),

@@ -40,12 +40,21 @@ from courses.forms import (
     scene_initial,
 )
 from courses.media import ranged_file_response
-from courses.models import Checkpoint, RenderStatus, SceneKind, SceneRole, VersionStatus
+from courses.models import (
+    Checkpoint,
+    ImportKind,
+    ImportStatus,
+    RenderStatus,
+    SceneKind,
+    SceneRole,
+    VersionStatus,
+)
 from courses.narration import narration_preview_wav, render_voices, voice_sample_sentence
+from courses.quotas import teacher_storage_use
 from courses.templatetags.studio import STAGE_LABELS
 from courses.uploads import refused_uploads, upload_size_limited
 from courses.voices import version_voice_settings, voice_settings
-from synthesis.errors import LessonImportError, SynthesisError
+from synthesis.errors import SynthesisError
 
 teacher_required = role_required(Role.TEACHER)
 # Scene images and render files are also shown to moderators reviewing a submitted version.
@@ -242,24 +251,75 @@ def lesson_import(request, slug):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            pending = services.pending_import_create(
+            # The file is kept and read by a worker; the review page waits for it.
+            pending = services.pending_import_start(
                 owner=request.user,
                 course=course,
-                source=form.cleaned_data["file"],
+                upload=form.cleaned_data["file"],
                 kind=form.kind,
                 language=form.cleaned_data["language"] or None,
             )
-        except LessonImportError as error:
-            form.add_error("file", str(error))
+        except ValidationError as error:
+            for message in _validation_messages(error):
+                form.add_error("file", message)
         else:
             return redirect("courses:import_review", pending_id=pending.pk)
-    return render(request, "courses/lesson_import.html", {"course": course, "form": form})
+    context = {
+        "course": course,
+        "form": form,
+        "storage": teacher_storage_use(request.user),
+    }
+    return render(request, "courses/lesson_import.html", context)
+
+
+def _import_progress_text(pending) -> str:
+    """What the worker is doing, in the teacher's language: 'Drawing page 12 of 200'."""
+    step, count = pending.step, pending.step_count
+    numbers = {"step": step, "count": count}
+    if pending.stage == "unpacking" and count:
+        return _("Unpacking file %(step)s of %(count)s") % numbers
+    if pending.stage == "drawing" and count:
+        return _("Drawing page %(step)s of %(count)s") % numbers
+    if pending.stage == "reading" and count and pending.kind == ImportKind.PPTX:
+        return _("Reading slide %(step)s of %(count)s") % numbers
+    if pending.stage in ("reading", "unpacking", "drawing"):
+        return _("Reading “%(name)s”") % {"name": pending.source_name}
+    return _("Waiting for a worker to read the file…")
+
+
+def _import_status_payload(pending) -> dict:
+    return {
+        "status": pending.status,
+        "progress": _import_progress_text(pending)
+        if pending.status == ImportStatus.PARSING
+        else "",
+        "step": pending.step,
+        "step_count": pending.step_count,
+        "error": pending.error if pending.status == ImportStatus.FAILED else "",
+        "review_url": reverse("courses:import_review", args=[pending.pk]),
+    }
+
+
+@teacher_required
+@require_GET
+def import_status(request, pending_id):
+    """A pending import's progress as JSON; the waiting page polls it."""
+    pending = selectors.pending_import_for_owner(user=request.user, pending_id=pending_id)
+    return JsonResponse(_import_status_payload(pending))
 
 
 @teacher_required
 @require_http_methods(["GET", "POST"])
 def import_review(request, pending_id):
     pending = selectors.pending_import_for_owner(user=request.user, pending_id=pending_id)
+    if pending.status != ImportStatus.READY:
+        context = {
+            "pending": pending,
+            "course": pending.course,
+            "payload": _import_status_payload(pending),
+            "import_url": reverse("courses:lesson_import", args=[pending.course.slug]),
+        }
+        return render(request, "courses/import_wait.html", context)
     form = ImportConfirmForm(request.POST or None, initial={"title": pending.title})
     if request.method == "POST" and form.is_valid():
         lesson = services.pending_import_confirm(
@@ -329,6 +389,7 @@ def version_detail(request, version_id):
         "is_latest": lesson.latest_version.pk == version.pk,
         "latest_version": lesson.latest_version,
         "estimate_s": selectors.version_estimate_s(scenes),
+        "max_lesson_s": settings.LECTERN_MAX_LESSON_MINUTES * 60,
         "render_form": RenderForm(version=version),
         "render_voices": render_voices(finished.manifest or {}) if finished else None,
         "job": latest_job,

@@ -225,12 +225,50 @@ LECTERN_DEVICE = env_str("LECTERN_DEVICE", "auto")
 # AGPL-3.0 section 13: if you run a modified Lectern, link users to your source here.
 LECTERN_SOURCE_URL = env_str("LECTERN_SOURCE_URL")
 
+# Quotas and caps (courses/quotas.py). Storage per teacher counts scene images, pending
+# imports and render outputs of their lessons; 0 means no quota.
+LECTERN_TEACHER_QUOTA_MB = int(env_str("LECTERN_TEACHER_QUOTA_MB", "2000"))
+# What an uploaded zip or .pptx may unpack to (the teacher's free quota may cap it lower).
+LECTERN_IMPORT_MAX_UNPACKED_MB = int(env_str("LECTERN_IMPORT_MAX_UNPACKED_MB", "400"))
+# Imports run in a worker (courses.tasks.import_lesson_file) and stop after this long.
+LECTERN_IMPORT_TIME_LIMIT_S = int(env_str("LECTERN_IMPORT_TIME_LIMIT_S", "900"))
+# Pending imports nobody confirmed are removed after this many hours; staging folders of
+# renders that no running job owns, after LECTERN_STAGING_TTL_H.
+LECTERN_PENDING_IMPORT_TTL_H = float(env_str("LECTERN_PENDING_IMPORT_TTL_H", "24"))
+LECTERN_STAGING_TTL_H = float(env_str("LECTERN_STAGING_TTL_H", "6"))
+# Every worker runs that clean-up when it starts and then this often.
+LECTERN_CLEAN_UP_INTERVAL_S = float(env_str("LECTERN_CLEAN_UP_INTERVAL_S", "600"))
+# Narration per scene (characters) and estimated lesson length (minutes) a render accepts.
+LECTERN_MAX_NARRATION_CHARS = int(env_str("LECTERN_MAX_NARRATION_CHARS", "3000"))
+LECTERN_MAX_LESSON_MINUTES = float(env_str("LECTERN_MAX_LESSON_MINUTES", "60"))
+
+# Who may create a teacher account: "open" (anyone), "code" (whoever knows
+# LECTERN_TEACHER_SIGNUP_CODE) or "closed" (staff create teachers in the admin). Open by
+# default while debugging, so the demo and a fresh checkout work; "code" in production,
+# where an unset code closes sign-up.
+LECTERN_TEACHER_SIGNUP = env_str("LECTERN_TEACHER_SIGNUP", "open" if DEBUG else "code")
+if LECTERN_TEACHER_SIGNUP not in {"open", "code", "closed"}:
+    raise ImproperlyConfigured("LECTERN_TEACHER_SIGNUP must be open, code or closed.")
+LECTERN_TEACHER_SIGNUP_CODE = env_str("LECTERN_TEACHER_SIGNUP_CODE")
+
+# /healthz tells anyone whether Lectern is up; the full report (components, versions) goes
+# to staff, and to a request with this token in its X-Lectern-Health-Token header.
+LECTERN_HEALTH_TOKEN = env_str("LECTERN_HEALTH_TOKEN")
+# Set when a reverse proxy in front of Lectern sets X-Forwarded-Proto (and strips it from
+# clients); without a proxy the header is whatever a client sends, so it is not trusted.
+LECTERN_TRUST_PROXY = env_bool("LECTERN_TRUST_PROXY", default=False)
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Read by Django's language switch only, never by page scripts.
+LANGUAGE_COOKIE_HTTPONLY = True
+
 # Production hardening, active when LECTERN_DEBUG=0.
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if LECTERN_TRUST_PROXY:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("LECTERN_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(env_str("LECTERN_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

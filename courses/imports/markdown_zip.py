@@ -12,7 +12,13 @@ from pathlib import Path
 from django.utils.translation import gettext as _
 
 from courses.imports import safezip
-from courses.imports.result import ImportedScene, ImportResult, SentenceSource
+from courses.imports.result import (
+    ImportedScene,
+    ImportProgress,
+    ImportResult,
+    SentenceSource,
+    no_progress,
+)
 from synthesis import storyboard as sb
 from synthesis.errors import LessonImportError
 from synthesis.sentences import split_sentences
@@ -29,12 +35,14 @@ def import_markdown_zip(
     source_name: str,
     language: str | None = None,
     limits: safezip.ZipLimits = safezip.DEFAULT_LIMITS,
+    progress: ImportProgress = no_progress,
 ) -> ImportResult:
     """Unpack a zipped lesson folder safely into workdir/lesson and import it."""
     unpacked = workdir / "lesson"
     unpacked.mkdir(parents=True)
-    safezip.extract(path, unpacked, name=source_name, limits=limits)
+    safezip.extract(path, unpacked, name=source_name, limits=limits, progress=progress)
     folder = _lesson_root(unpacked, source_name)
+    progress("reading", 0, 0)
     return _import_folder(folder, workdir=workdir, source_name=source_name, language=language)
 
 

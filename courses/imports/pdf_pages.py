@@ -32,11 +32,11 @@ def read_pdf_outline(path: str, max_pages: int) -> dict:
         document.close()
 
 
-def draw_pdf_pages(path: str, pages: list[tuple[float, str]]) -> None:
-    """Draw page i at pages[i]'s scale into pages[i]'s PNG file."""
+def draw_pdf_pages(path: str, pages: list[tuple[float, str]], first_index: int = 0) -> None:
+    """Draw page first_index + i at pages[i]'s scale into pages[i]'s PNG file."""
     document = pdfium.PdfDocument(path)
     try:
-        for index, (scale, target) in enumerate(pages):
+        for index, (scale, target) in enumerate(pages, first_index):
             try:
                 bitmap = document[index].render(scale=scale)
             except pdfium.PdfiumError as error:

@@ -17,9 +17,11 @@ from pptx.exc import PackageNotFoundError
 from courses.imports import safezip
 from courses.imports.result import (
     ImportedScene,
+    ImportProgress,
     ImportResult,
     guess_language,
     narration_from_paragraphs,
+    no_progress,
     normalise_text,
 )
 from synthesis.errors import LessonImportError
@@ -39,8 +41,11 @@ def import_pptx(
     source_name: str,
     language: str | None = None,
     limits: safezip.ZipLimits = safezip.DEFAULT_LIMITS,
+    progress: ImportProgress = no_progress,
 ) -> ImportResult:
-    """Read every slide; pictures are written to workdir/slides/."""
+    """Read every slide, reporting progress("reading", slide, count); pictures are written
+    to workdir/slides/."""
+    progress("reading", 0, 0)
     # A .pptx is a zip: refuse bombs and traversal before python-pptx unpacks anything.
     safezip.verify(path, name=source_name, limits=limits)
     try:
@@ -69,9 +74,11 @@ def import_pptx(
     reader = _DeckReader(workdir=workdir, source_name=source_name)
     all_text = "\n".join(reader.slide_text(slide) for slide in slides)
     lesson_language = language or guess_language(all_text)
-    scenes = tuple(
-        reader.scene(slide, number, lesson_language) for number, slide in enumerate(slides, 1)
-    )
+    scenes = []
+    for number, slide in enumerate(slides, 1):
+        progress("reading", number, len(slides))
+        scenes.append(reader.scene(slide, number, lesson_language))
+    scenes = tuple(scenes)
     title = normalise_text(deck.core_properties.title or "") or scenes[0].title
     author = normalise_text(deck.core_properties.author or "")
     pictures = sum(1 for scene in scenes if scene.kind == "image")

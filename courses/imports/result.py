@@ -8,6 +8,7 @@ import's working folder, so the folder can move without breaking them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,6 +19,14 @@ _CJK_CHAR = re.compile(f"[{_CJK}]")
 _SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")
 # Above this share of CJK characters among letters, text is read as Chinese.
 _CHINESE_SHARE = 0.3
+
+# An importer reports progress as (stage, step, step_count): ("drawing", 12, 200) is
+# page 12 of 200 drawn. Stages: "unpacking", "reading", "drawing"; the page words them.
+ImportProgress = Callable[[str, int, int], None]
+
+
+def no_progress(stage: str, step: int, step_count: int) -> None:
+    """The progress callback of an import nobody watches (the command line, tests)."""
 
 
 @dataclass(frozen=True)
@@ -136,3 +145,62 @@ def _end_sentence(text: str, language: str) -> str:
     if text and (text[-1].isalnum() or _CJK_CHAR.match(text[-1]) and text[-1].isalpha()):
         return text + ("。" if language == "zh" else ".")
     return text
+
+
+def split_long_narration(
+    scenes: tuple[ImportedScene, ...], *, max_chars: int, source_name: str
+) -> tuple[tuple[ImportedScene, ...], list[str]]:
+    """Scenes whose narration is over max_chars split into several showing the same slide.
+
+    Cuts fall between sentences (a single sentence longer than the cap is cut at the cap);
+    each part keeps the sources of its sentences. Returns the scenes and one warning per
+    scene split, naming it.
+    """
+    from django.utils.translation import gettext as _
+
+    from synthesis.sentences import split_sentences
+
+    result: list[ImportedScene] = []
+    warnings: list[str] = []
+    for number, scene in enumerate(scenes, 1):
+        if len(scene.narration) <= max_chars:
+            result.append(scene)
+            continue
+        joiner = "" if scene.language == "zh" else " "
+        parts: list[list[str]] = [[]]
+        for sentence in split_sentences(scene.narration, scene.language):
+            pieces = [sentence[i : i + max_chars] for i in range(0, len(sentence), max_chars)]
+            for piece in pieces:
+                if parts[-1] and len(joiner.join([*parts[-1], piece])) > max_chars:
+                    parts.append([])
+                parts[-1].append(piece)
+        sources = {source.sentence: source for source in scene.sources}
+        for index, sentences in enumerate(parts):
+            title = scene.title if index == 0 or not scene.title else f"{scene.title} ({index + 1})"
+            result.append(
+                ImportedScene(
+                    **{
+                        **asdict(scene),
+                        "math": scene.math,
+                        "concepts": scene.concepts,
+                        "title": title,
+                        "narration": joiner.join(sentences),
+                        "sources": tuple(sources[s] for s in sentences if s in sources),
+                    }
+                )
+            )
+        warnings.append(
+            _(
+                "Scene %(number)s (“%(title)s”) of '%(name)s' has %(chars)s characters of "
+                "narration, more than %(limit)s; it was split into %(parts)s scenes."
+            )
+            % {
+                "number": number,
+                "title": scene.title or scene.kind,
+                "name": source_name,
+                "chars": len(scene.narration),
+                "limit": max_chars,
+                "parts": len(parts),
+            }
+        )
+    return tuple(result), warnings

@@ -11,6 +11,7 @@ import shutil
 import stat
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -92,13 +93,26 @@ def check_members(archive: zipfile.ZipFile, *, name: str, limits: ZipLimits) -> 
         )
 
 
-def extract(path: Path, dest: Path, *, name: str, limits: ZipLimits) -> None:
-    """Extract a checked archive into dest (which must exist and be empty)."""
+def extract(
+    path: Path,
+    dest: Path,
+    *,
+    name: str,
+    limits: ZipLimits,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> None:
+    """Extract a checked archive into dest (which must exist and be empty).
+
+    progress("unpacking", files done, file count) is called every few files.
+    """
     archive = open_zip(path, name=name)
     with archive:
         check_members(archive, name=name, limits=limits)
         written = 0
-        for member in archive.infolist():
+        members = archive.infolist()
+        for number, member in enumerate(members, 1):
+            if progress is not None and number % 20 == 1:
+                progress("unpacking", number - 1, len(members))
             target = dest.joinpath(*PurePosixPath(member.filename).parts)
             if member.is_dir():
                 target.mkdir(parents=True, exist_ok=True)

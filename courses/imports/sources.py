@@ -11,7 +11,7 @@ from courses.imports import safezip
 from courses.imports.markdown_zip import import_markdown_zip
 from courses.imports.pdf import import_pdf
 from courses.imports.pptx import import_pptx
-from courses.imports.result import ImportResult
+from courses.imports.result import ImportProgress, ImportResult, no_progress
 from synthesis.errors import LessonImportError
 
 EXTENSIONS = {".zip": "zip", ".pdf": "pdf", ".pptx": "pptx"}
@@ -56,19 +56,17 @@ def parse_upload(
     source_name: str,
     language: str | None = None,
     limits: safezip.ZipLimits = safezip.DEFAULT_LIMITS,
+    progress: ImportProgress = no_progress,
 ) -> ImportResult:
     """Parse an uploaded file of a known kind, writing its images into workdir."""
     check_signature(path, kind=kind, source_name=source_name)
+    common = {"workdir": workdir, "source_name": source_name, "language": language}
     if kind == "zip":
-        return import_markdown_zip(
-            path, workdir=workdir, source_name=source_name, language=language, limits=limits
-        )
+        return import_markdown_zip(path, **common, limits=limits, progress=progress)
     if kind == "pdf":
-        return import_pdf(path, workdir=workdir, source_name=source_name, language=language)
+        return import_pdf(path, **common, progress=progress)
     if kind == "pptx":
-        return import_pptx(
-            path, workdir=workdir, source_name=source_name, language=language, limits=limits
-        )
+        return import_pptx(path, **common, limits=limits, progress=progress)
     raise LessonImportError(
         _("'%(name)s': Lectern cannot import %(kind)s files.") % {"name": source_name, "kind": kind}
     )
