@@ -1,11 +1,15 @@
-"""Queries for accounts pages: classes, a role's home page, the review queue."""
+"""Queries for accounts pages: classes and each role's home page.
+
+Students see lessons only through moderation's publish gate (`published_lessons_for_student`).
+"""
 
 from __future__ import annotations
 
 from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import Classroom, User
-from courses.models import Course, Lesson, LessonVersion, VersionStatus
+from courses.models import Course
+from moderation.selectors import published_lessons_for_student
 
 
 def classroom_by_join_code(join_code: str) -> Classroom | None:
@@ -26,7 +30,8 @@ def courses_for_teacher(teacher: User) -> QuerySet[Course]:
 
 
 def classrooms_for_student(student: User) -> QuerySet[Classroom]:
-    """The classes a student belongs to, with their teacher, courses and lessons."""
+    """The classes a student belongs to, with their teacher, courses and published lessons
+    (drafts and lessons under review are left out: students never learn they exist)."""
     return (
         Classroom.objects.filter(students=student)
         .select_related("teacher")
@@ -34,20 +39,12 @@ def classrooms_for_student(student: User) -> QuerySet[Classroom]:
             Prefetch(
                 "courses",
                 queryset=Course.objects.prefetch_related(
-                    Prefetch("lessons", queryset=Lesson.objects.order_by("position", "id"))
+                    Prefetch(
+                        "lessons",
+                        queryset=published_lessons_for_student(student).order_by("position", "id"),
+                        to_attr="published_lessons",
+                    )
                 ),
             )
         )
-    )
-
-
-REVIEW_STATUSES = (VersionStatus.SUBMITTED, VersionStatus.IN_REVIEW)
-
-
-def review_queue() -> QuerySet[LessonVersion]:
-    """Lesson versions waiting for a moderator, oldest first."""
-    return (
-        LessonVersion.objects.filter(status__in=REVIEW_STATUSES)
-        .select_related("lesson__course", "created_by")
-        .order_by("created_at")
     )

@@ -1,0 +1,149 @@
+"""The moderator's workspace (queue, review page, claim, decide) and a teacher's appeal.
+
+Every view names its role with `role_required`; the selectors then answer 404 for a
+version the user may not know exists.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Role
+from accounts.permissions import role_required
+from courses.models import VersionStatus
+from moderation import selectors, services
+from moderation.forms import REASON_CHOICES, AppealForm, RejectVersionForm, verdicts_from_post
+from moderation.models import SceneDecisionKind
+
+moderator_required = role_required(Role.MODERATOR)
+
+
+def _errors(request, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+@moderator_required
+def queue(request):
+    """Moderators: what waits for review, oldest first; expired claims are back in it."""
+    services.review_claims_expire()
+    return render(request, "moderation/queue.html", {"queue": selectors.review_queue()})
+
+
+@moderator_required
+def review(request, version_id):
+    """Moderators: the video, then every scene (slide, narration and sources, question)."""
+    version = selectors.version_for_moderator(user=request.user, version_id=version_id)
+    review = selectors.review_for_version(version)
+    rows = selectors.review_scene_rows(version)
+    now = timezone.now()
+    holds_claim = bool(
+        review
+        and version.status == VersionStatus.IN_REVIEW
+        and review.claimed_by_id == request.user.pk
+        and review.claim_expires_at
+        and review.claim_expires_at >= now
+    )
+    context = {
+        "version": version,
+        "lesson": version.lesson,
+        "review": review,
+        "rows": rows,
+        "to_review": sum(1 for row in rows if row.needs_review),
+        "job": selectors.review_video(version),
+        "holds_claim": holds_claim,
+        "claimable": version.status in services.PENDING_STATUSES and not holds_claim,
+        "reason_choices": REASON_CHOICES,
+        "reject_form": RejectVersionForm(),
+        "events": selectors.review_events(version),
+        "decision_kinds": SceneDecisionKind,
+    }
+    return render(request, "moderation/review.html", context)
+
+
+@moderator_required
+@require_POST
+def claim(request, version_id):
+    version = selectors.version_for_moderator(user=request.user, version_id=version_id)
+    try:
+        services.review_claim(version=version, moderator=request.user)
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect("moderation:queue")
+    return redirect("moderation:review", version_id=version.pk)
+
+
+@moderator_required
+@require_POST
+def release(request, version_id):
+    version = selectors.version_for_moderator(user=request.user, version_id=version_id)
+    try:
+        services.review_release(version=version, moderator=request.user)
+    except ValidationError as error:
+        _errors(request, error)
+    return redirect("moderation:queue")
+
+
+@moderator_required
+@require_POST
+def decide(request, version_id):
+    """Moderators: approve (and publish) or reject the claimed version, scene by scene."""
+    version = selectors.version_for_moderator(user=request.user, version_id=version_id)
+    reject_version = None
+    if request.POST.get("action") == "reject_version":
+        form = RejectVersionForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose a reason for rejecting the version."))
+            return redirect("moderation:review", version_id=version.pk)
+        reject_version = services.SceneVerdict(
+            SceneDecisionKind.REJECT, form.cleaned_data["reason_code"], form.cleaned_data["note"]
+        )
+    scene_ids = version.scenes.values_list("pk", flat=True)
+    try:
+        version = services.review_decide(
+            version=version,
+            moderator=request.user,
+            verdicts=verdicts_from_post(request.POST, scene_ids),
+            reject_version=reject_version,
+        )
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect("moderation:review", version_id=version.pk)
+    if version.status == VersionStatus.PUBLISHED:
+        messages.success(request, _("Approved and published: students can watch it now."))
+    else:
+        messages.success(request, _("Rejected. The teacher sees your reasons next to the scenes."))
+    return redirect("moderation:queue")
+
+
+@role_required(Role.TEACHER)
+@require_http_methods(["GET", "POST"])
+def appeal(request, version_id):
+    """The owning teacher: ask once for a rejection to be decided again by someone else."""
+    version = selectors.version_for_owner(user=request.user, version_id=version_id)
+    review = selectors.review_for_version(version)
+    form = AppealForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.review_appeal(version=version, teacher=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Appeal sent. Another moderator will decide."))
+            return redirect("courses:version_detail", version_id=version.pk)
+    context = {
+        "version": version,
+        "lesson": version.lesson,
+        "review": review,
+        "form": form,
+        "notices": selectors.scene_rejection_notices(version),
+        "can_appeal": bool(
+            review and version.status == VersionStatus.REJECTED and review.appealed_at is None
+        ),
+    }
+    return render(request, "moderation/appeal.html", context)
