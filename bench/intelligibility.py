@@ -397,6 +397,7 @@ def measure(
     Returns the JSON-ready results.
     """
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     recognizer = Recognizer()
     log(f"intelligibility: Whisper base loaded in {time.perf_counter() - started:.1f} s")
     measurements: list[Measurement] = []
@@ -439,7 +440,31 @@ def measure(
         "summary": summarize(measurements),
         "lessons": [asdict(found) for found in measurements],
         "wall_s": round(time.perf_counter() - started, 1),
+        # The machine may be shared: wall times mean little when the load was high.
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
+
+
+def measure_corpus(
+    *,
+    max_s: float,
+    work_dir: Path,
+    kokoro_voices: Sequence[str] = DEFAULT_KOKORO_VOICES,
+    log=print,
+) -> dict:
+    """measure() on every corpus lesson, or {"skipped": why} when the corpus is not here."""
+    import pytest
+
+    from tests.corpus import LESSONS, corpus_dir
+
+    try:
+        corpus_dir()
+    except pytest.skip.Exception as exc:
+        log(f"intelligibility: skipped: {exc}")
+        return {"skipped": str(exc)}
+    return measure(
+        lessons=LESSONS, kokoro_voices=kokoro_voices, max_s=max_s, work_dir=work_dir, log=log
+    )
 
 
 def summarize(measurements: Sequence[Measurement]) -> list[dict]:
@@ -468,6 +493,8 @@ def summarize(measurements: Sequence[Measurement]) -> list[dict]:
 
 def table(results: dict) -> str:
     """The summary as plain-text tables, one per language, one row per engine and voice."""
+    if "skipped" in results:
+        return f"Intelligibility: skipped ({results['skipped']})"
     lines = [
         "Intelligibility (Whisper base, offline): English word error rate, Chinese toneless "
         f"pinyin syllable error rate; first ~{results['max_speech_s_per_lesson']:.0f} s of "
@@ -542,7 +569,13 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         if args.work_dir is None:
             shutil.rmtree(work_dir, ignore_errors=True)
+    from bench import environment
+
     results["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    results["command"] = "python bench/intelligibility.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    results["machine"] = environment.machine()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", "utf-8")
     print()

@@ -24,7 +24,7 @@ if __package__ in (None, ""):
     # Run as a script (make bench): put the repository root on the path.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import environment, measure, report  # noqa: E402
+from bench import environment, intelligibility, measure, report  # noqa: E402
 from bench.cold_speech import measure_cold_speech, summary_lines  # noqa: E402
 from bench.prepare import PreparedLesson, prepare_lesson  # noqa: E402
 from bench.reference_lesson import EditKind, edited_scene_index, reference_storyboard  # noqa: E402
@@ -67,6 +67,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="skip cold-speech renders (English and Chinese) against speech-cached ones",
     )
     parser.add_argument(
+        "--no-intelligibility",
+        action="store_true",
+        help="skip transcribing the corpus narration with Whisper (bench/intelligibility.py)",
+    )
+    parser.add_argument(
+        "--intelligibility-speech-s",
+        type=float,
+        default=150.0,
+        help="speech per corpus lesson and voice for the intelligibility section (default 150)",
+    )
+    parser.add_argument(
         "--moviepy-ssim-scenes",
         type=int,
         default=3,
@@ -83,6 +94,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quick:
         args.rounds, args.moviepy_rounds, args.scenes = 1, 1, 3
         args.size, args.memory_scenes = "640x360", "2,4"
+        args.intelligibility_speech_s = min(args.intelligibility_speech_s, 20.0)
         if args.out == DEFAULT_OUT:
             # A smoke run's numbers are not results: keep them out of the repository.
             args.out = Path(tempfile.gettempdir()) / "lectern-bench-quick.json"
@@ -393,6 +405,12 @@ def main(argv: list[str] | None = None) -> dict:
                 scene_count=min(args.scenes, 12),
                 log=bench.log,
             )
+        if lectern_runs and not args.no_intelligibility:
+            results["intelligibility"] = intelligibility.measure_corpus(
+                max_s=args.intelligibility_speech_s,
+                work_dir=work_dir / "intelligibility",
+                log=bench.log,
+            )
         results["targets"] = [target.as_dict() for target in report.targets(results)]
         results["bench_wall_s"] = round(time.perf_counter() - started, 1)
     finally:
@@ -407,6 +425,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(report.table(results))
     if "cold_speech" in results:
         print("\n".join(summary_lines(results["cold_speech"])))
+    if "intelligibility" in results:
+        print()
+        print(intelligibility.table(results["intelligibility"]))
     print(f"\nresults: {args.out} (benchmark took {results['bench_wall_s'] / 60:.1f} min)")
     return results
 
