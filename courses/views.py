@@ -509,7 +509,10 @@ def version_submit(request, version_id):
         for message in _validation_messages(error):
             messages.error(request, message)
     else:
-        messages.success(request, _("Submitted for review. A moderator will look at it."))
+        if version.status == VersionStatus.PUBLISHED:  # a trusted teacher's version
+            messages.success(request, _("Published: your students can watch it now."))
+        else:
+            messages.success(request, _("Submitted for review. A moderator will look at it."))
     return redirect(_version_url(version))
 
 

@@ -55,10 +55,17 @@ def _event(*, action: str, actor, version=None, **fields) -> ReviewEvent:
 
 
 def _locked_review(version: LessonVersion) -> Review:
+    version.refresh_from_db(fields=["status", "status_reason", "published_at"])
     review = Review.objects.select_for_update().filter(version=version).first()
+    if review is None and version.status in PENDING_STATUSES:
+        # Submitted before moderation recorded submissions: its author submitted it.
+        version_scene_hashes_store(version)
+        review = Review.objects.create(
+            version=version, submitted_by=version.created_by, submitted_at=version.created_at
+        )
+        review = Review.objects.select_for_update().get(pk=review.pk)
     if review is None:
         raise ValidationError(_("This version was never submitted for review."))
-    version.refresh_from_db(fields=["status", "status_reason", "published_at"])
     return review
 
 
