@@ -41,6 +41,31 @@ class TeacherSignUpForm(UserCreationForm):
         help_texts = {"email": _("Optional; used only to reset your password.")}
 
 
+class TeacherSignUpCodeForm(TeacherSignUpForm):
+    """Teacher sign-up when LECTERN_TEACHER_SIGNUP is "code": the school's sign-up code first."""
+
+    signup_code = forms.CharField(
+        label=_("Teacher sign-up code"),
+        max_length=200,
+        help_text=_("Your school's administrator gives teachers this code."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    field_order = ["signup_code"]
+
+    def clean_signup_code(self) -> str:
+        import hmac
+
+        code = self.cleaned_data["signup_code"].strip()
+        expected = settings.LECTERN_TEACHER_SIGNUP_CODE
+        if not expected or not hmac.compare_digest(code.encode(), expected.encode()):
+            raise ValidationError(
+                _("This sign-up code is not right. Ask your administrator for it."),
+                code="wrong_signup_code",
+            )
+        return code
+
+
 class StudentSignUpForm(UserCreationForm):
     """A student account needs a username, a password and a join code, no e-mail address."""
 

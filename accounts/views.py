@@ -19,6 +19,7 @@ from accounts.forms import (
     JoinClassForm,
     ProfileForm,
     StudentSignUpForm,
+    TeacherSignUpCodeForm,
     TeacherSignUpForm,
 )
 from accounts.models import Role
@@ -58,10 +59,15 @@ def home(request):
 
 
 def teacher_sign_up(request):
-    """Anyone: create a teacher account and sign in."""
+    """Anyone (LECTERN_TEACHER_SIGNUP "open"), whoever has the sign-up code ("code"), or
+    nobody ("closed": staff create teachers in the admin): a teacher account, signed in."""
     if request.user.is_authenticated:
         return redirect("home")
-    form = TeacherSignUpForm(request.POST or None)
+    mode = settings.LECTERN_TEACHER_SIGNUP
+    if mode == "closed" or (mode == "code" and not settings.LECTERN_TEACHER_SIGNUP_CODE):
+        return render(request, "accounts/signup_teacher.html", {"closed": True}, status=403)
+    form_class = TeacherSignUpCodeForm if mode == "code" else TeacherSignUpForm
+    form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.teacher_sign_up(
@@ -148,7 +154,13 @@ def profile(request):
         )
         response = redirect("accounts:profile")
         if user.language:
-            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, user.language, samesite="Lax")
+            response.set_cookie(
+                settings.LANGUAGE_COOKIE_NAME,
+                user.language,
+                samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                secure=settings.LANGUAGE_COOKIE_SECURE,
+                httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            )
         else:
             response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
         messages.success(request, _("Your preferences are saved."))

@@ -1,5 +1,9 @@
 """/healthz: one JSON report on every part Lectern needs, HTTP 503 when a required part is down.
 
+Anyone learns only {"status": "ok" | "unavailable"} and the status code; the report of each
+part (versions, paths, errors) goes to staff and to a request carrying LECTERN_HEALTH_TOKEN
+in its X-Lectern-Health-Token header, since versions help an attacker pick an exploit.
+
 Required: the database, the Celery broker, the channel layer, ffmpeg and, for each language,
 a TTS engine that works offline. Reported only: online TTS engines and the torch device.
 """
@@ -7,6 +11,7 @@ a TTS engine that works offline. Reported only: online TTS engines and the torch
 from __future__ import annotations
 
 import asyncio
+import hmac
 import shutil
 import subprocess
 import uuid
@@ -161,12 +166,26 @@ def run_check(check: Callable[[], dict], required: bool) -> dict:
     return {**report, "required": required}
 
 
+HEALTH_TOKEN_HEADER = "X-Lectern-Health-Token"
+
+
+def may_see_report(request) -> bool:
+    """Staff, or a request with the configured health token (compared in constant time)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    token = settings.LECTERN_HEALTH_TOKEN
+    given = request.headers.get(HEALTH_TOKEN_HEADER, "")
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
+
+
 @never_cache
 def healthz(request) -> JsonResponse:
-    """Anyone (load balancers, admins): JSON per part; 503 when a required part is down."""
+    """Anyone (load balancers): up or down, 503 when a required part is down; staff and
+    holders of the health token also get the report of each part."""
     checks = {name: run_check(check, required) for name, (check, required) in CHECKS.items()}
     healthy = all(report["ok"] for report in checks.values() if report["required"])
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
-        status=200 if healthy else 503,
-    )
+    body: dict = {"status": "ok" if healthy else "unavailable"}
+    if may_see_report(request):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if healthy else 503)

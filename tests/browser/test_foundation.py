@@ -55,4 +55,5 @@ def test_live_server_reports_healthy_parts_over_asgi(page):
 
     report = response.json()
     assert response.status == 200, report
-    assert report["checks"]["channel_layer"]["ok"] is True
+    # Anonymous callers see only up or down; "ok" needs the channel layer (a required part).
+    assert report == {"status": "ok"}

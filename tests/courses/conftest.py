@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 
 from courses import services
@@ -54,3 +57,16 @@ def finished_render(version, user, *, output_dir: str = "") -> RenderJob:
         output_dir=output_dir,
         manifest={"duration_s": 12.5},
     )
+
+
+
+@contextlib.contextmanager
+def import_tasks_run_at_once() -> Iterator[None]:
+    """Within it, the import task a request queues runs (Celery eager) when the request's
+    transaction commits, as a worker would run it, before the response returns."""
+    from django.test import TestCase, override_settings
+
+    # The Celery app reads CELERY_* from Django's settings at each use.
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=True):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            yield

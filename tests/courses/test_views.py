@@ -8,7 +8,7 @@ from django.urls import reverse
 from courses import services
 from courses.models import Checkpoint, Lesson, PendingImport, RenderJob, RenderStatus, Scene
 from tests.corpus import copy_corpus_lesson
-from tests.courses.conftest import finished_render
+from tests.courses.conftest import finished_render, import_tasks_run_at_once
 from tests.courses.documents import png_bytes, write_pptx, write_text_pdf, write_zip, zip_folder
 
 LESSON_MD = b"---\ntitle: Tiny\n---\n\n# Tiny lesson\n\nPlants need light. They also need water.\n"
@@ -82,6 +82,7 @@ OWNED_VIEWS = [
     ("render_job_cancel", ["job"], "post"),
     ("render_job_preview", ["job"], "get"),
     ("import_review", ["pending"], "get"),
+    ("import_status", ["pending"], "get"),
     ("import_discard", ["pending"], "post"),
 ]
 
@@ -179,16 +180,22 @@ def test_course_can_be_given_to_own_classes_only(client, alice, bob, course):
 # Imports ------------------------------------------------------------------------------
 
 
-def upload(client, course, name: str, data: bytes, **extra):
+def upload(client, course, name: str, data: bytes, *, follow: bool = False, **extra):
+    """POST the import form; the worker's task runs before it returns (see conftest)."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     url = reverse("courses:lesson_import", args=[course.slug])
-    return client.post(url, {"file": SimpleUploadedFile(name, data), **extra})
+    with import_tasks_run_at_once():
+        response = client.post(url, {"file": SimpleUploadedFile(name, data), **extra})
+    if follow and response.status_code == 302:
+        return client.get(response["Location"])
+    return response
 
 
 def assert_nothing_saved(media):
+    """No lesson, no import to review and no file kept (a failed import keeps its message)."""
     assert not Lesson.objects.exists()
-    assert not PendingImport.objects.exists()
+    assert not PendingImport.objects.exclude(status="failed").exists()
     pending_root = media.parent / "var" / "pending-imports"
     assert not pending_root.exists() or not any(pending_root.iterdir())
 
@@ -263,7 +270,7 @@ def test_bad_uploads_get_a_form_error_and_nothing_is_saved(
     client, alice, course, media, name, data, message
 ):
     client.force_login(alice)
-    response = upload(client, course, name, data)
+    response = upload(client, course, name, data, follow=True)
     assert response.status_code == 200
     assert message in response.content.decode().replace("&#x27;", "'").replace("&quot;", '"')
     assert_nothing_saved(media)
@@ -272,7 +279,7 @@ def test_bad_uploads_get_a_form_error_and_nothing_is_saved(
 def test_zip_with_paths_outside_the_archive_gets_a_form_error(client, alice, course, media):
     archive = write_zip(media.parent / "evil.zip", {"lesson.md": LESSON_MD, "../../x.md": b"x"})
     client.force_login(alice)
-    response = upload(client, course, "evil.zip", archive.read_bytes())
+    response = upload(client, course, "evil.zip", archive.read_bytes(), follow=True)
     assert "a path outside the archive" in response.content.decode()
     assert_nothing_saved(media)
 
@@ -288,7 +295,7 @@ def test_oversized_upload_gets_a_form_error(client, alice, course, media, settin
 def test_broken_pptx_gets_a_form_error(client, alice, course, media):
     archive = write_zip(media.parent / "x.pptx", {"hello.txt": b"not slides"})
     client.force_login(alice)
-    response = upload(client, course, "x.pptx", archive.read_bytes())
+    response = upload(client, course, "x.pptx", archive.read_bytes(), follow=True)
     assert "could not be read as a PowerPoint presentation" in response.content.decode()
     assert_nothing_saved(media)
 
