@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import EngineFailed, RawAudio, SpeechEngine
+from .onnx import cpu_thrifty_session
 
 SAMPLE_RATE_HZ = 24_000
 DEFAULT_VOICE = "jm_kumo"
@@ -37,15 +38,7 @@ class _Model:
     """The ONNX session, its vocabulary and voices: about 1 s and 300 MB, loaded once."""
 
     def __init__(self) -> None:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        # One thread per call: renders speak several sentences at once, one per core.
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(
-            str(model_file()), sess_options=options, providers=_providers(onnxruntime)
-        )
+        self.session = cpu_thrifty_session(model_file())
         data = importlib.resources.files(_PACKAGE) / "data"
         self.vocab: dict[str, int] = json.loads((data / "vocab.json").read_text(encoding="utf-8"))[
             "vocab"
@@ -67,15 +60,6 @@ class _Model:
             },
         )[0]
         return np.asarray(audio, np.float32).reshape(-1)
-
-
-def _providers(onnxruntime) -> list[str]:
-    # The onnxruntime-gpu wheel (README, GPU) offers CUDA; the CPU wheel only the CPU.
-    wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if os.environ.get("LECTERN_DEVICE", "auto") not in ("auto", "cuda"):
-        wanted = ["CPUExecutionProvider"]
-    available = set(onnxruntime.get_available_providers())
-    return [provider for provider in wanted if provider in available]
 
 
 _model: _Model | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .base import EngineFailed, RawAudio, SpeechEngine
+from .onnx import cpu_thrifty_session
 
 if TYPE_CHECKING:
     from piper import PiperVoice
@@ -33,10 +35,17 @@ def load_voice() -> PiperVoice:
     global _voice
     with _voice_lock:
         if _voice is None:
-            from piper import PiperVoice
+            from piper import PiperConfig, PiperVoice
+            from piper.voice import ESPEAK_DATA_DIR
 
             model_path, config_path = _voice_files()
-            _voice = PiperVoice.load(model_path, config_path=config_path)
+            # PiperVoice.load's session takes a spinning thread per core for every call.
+            config = json.loads(Path(config_path).read_text(encoding="utf-8"))
+            _voice = PiperVoice(
+                config=PiperConfig.from_dict(config),
+                session=cpu_thrifty_session(model_path),
+                espeak_data_dir=ESPEAK_DATA_DIR,
+            )
         return _voice
 
 
