@@ -152,11 +152,7 @@ def review_scene_rows(version: LessonVersion) -> list[SceneReviewRow]:
             scene=scene,
             sentences=narration_sentences(scene),
             checkpoint=_checkpoint(scene),
-            # A hash approved by this very review counts as decided here, not "before".
-            approved_before=scene.content_hash in approved
-            and not (
-                scene.pk in decisions and decisions[scene.pk].decision == SceneDecisionKind.APPROVE
-            ),
+            approved_before=scene.content_hash in approved,
             decision=decisions.get(scene.pk),
             earlier_rejections=earlier.get(scene.content_hash, []),
         )

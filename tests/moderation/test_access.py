@@ -214,3 +214,11 @@ def test_a_published_lesson_stays_visible_while_its_next_version_is_reviewed(
     lessons = list(selectors.published_lessons_for_student(sam))
     assert lessons == [version.lesson]
     assert [v.number for v in lessons[0].published_versions] == [1]
+
+
+def test_the_workspace_speaks_chinese(client, submitted, mo):
+    mo.language = "zh-hans"
+    mo.save()
+    client.force_login(mo)
+    body = client.get(reverse("moderation:queue")).content.decode()
+    assert "待审核场景" in body and "认领" in body
