@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -303,8 +303,12 @@ def _import_status_payload(pending) -> dict:
 @teacher_required
 @require_GET
 def import_status(request, pending_id):
-    """A pending import's progress as JSON; the waiting page polls it."""
-    pending = selectors.pending_import_for_owner(user=request.user, pending_id=pending_id)
+    """A pending import's progress as JSON; the waiting page polls it. Someone else's import
+    is not found (404), so the address does not confirm that it exists."""
+    try:
+        pending = selectors.pending_import_for_owner(user=request.user, pending_id=pending_id)
+    except PermissionDenied as error:
+        raise Http404 from error
     return JsonResponse(_import_status_payload(pending))
 
 

@@ -82,7 +82,6 @@ OWNED_VIEWS = [
     ("render_job_cancel", ["job"], "post"),
     ("render_job_preview", ["job"], "get"),
     ("import_review", ["pending"], "get"),
-    ("import_status", ["pending"], "get"),
     ("import_discard", ["pending"], "post"),
 ]
 
