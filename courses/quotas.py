@@ -81,11 +81,11 @@ def folder_bytes(folder: Path) -> int:
 def teacher_storage_use(user, *, exclude_pending_id=None) -> StorageUse:
     """What the teacher's images, pending imports and renders take now."""
     media_root = Path(settings.MEDIA_ROOT)
-    image_names = (
+    # A file shared by forked versions counts once.
+    image_names = set(
         Scene.objects.filter(version__lesson__course__owner=user)
         .exclude(image="")
         .values_list("image", flat=True)
-        .distinct()
     )
     images = sum(_file_bytes(media_root / name) for name in image_names)
     pending = PendingImport.objects.filter(owner=user)

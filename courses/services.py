@@ -1113,7 +1113,7 @@ def lesson_version_render_check_caps(*, version: LessonVersion, user, size: str)
         reasons.append(
             _(
                 "This lesson would last about %(minutes)s minutes; a video may last at most "
-                "%(limit)s. Split it into several lessons."
+                "%(limit)s minutes. Split it into several lessons."
             )
             % {"minutes": round(estimate_s / 60), "limit": f"{max_minutes:g}"}
         )

@@ -67,6 +67,8 @@ def import_tasks_run_at_once() -> Iterator[None]:
     from django.test import TestCase, override_settings
 
     # The Celery app reads CELERY_* from Django's settings at each use.
-    with override_settings(CELERY_TASK_ALWAYS_EAGER=True):
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            yield
+    with (
+        override_settings(CELERY_TASK_ALWAYS_EAGER=True),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        yield
