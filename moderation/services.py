@@ -38,7 +38,7 @@ PENDING_STATUSES = (VersionStatus.SUBMITTED, VersionStatus.IN_REVIEW)
 
 def claim_duration() -> timedelta:
     """How long a moderator holds a claimed version before it returns to the queue."""
-    return timedelta(minutes=float(getattr(settings, "LECTERN_REVIEW_CLAIM_MINUTES", 30)))
+    return timedelta(minutes=settings.LECTERN_REVIEW_CLAIM_MINUTES)
 
 
 @dataclass(frozen=True)
