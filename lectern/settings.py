@@ -210,11 +210,11 @@ CHANNEL_LAYERS = {
     }
 }
 
-# Synthesis: the render cache (segments, audio) and engine preference.
 # Moderation: how long a moderator's claim on a submitted lesson lasts before it returns
 # to the queue.
 LECTERN_REVIEW_CLAIM_MINUTES = float(env_str("LECTERN_REVIEW_CLAIM_MINUTES", "30"))
 
+# Synthesis: the render cache (segments, audio) and engine preference.
 LECTERN_CACHE_DIR = Path(env_str("LECTERN_CACHE_DIR", str(VAR_DIR / "cache")))
 LECTERN_CACHE_MAX_MB = int(env_str("LECTERN_CACHE_MAX_MB", "5000"))
 # Speech engines in order of preference; each language uses those of them that speak it.
