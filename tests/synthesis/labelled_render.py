@@ -1,0 +1,72 @@
+"""A tiny real render (one scene, 256x144, a tone for speech) for tests that check labels and
+provenance on real files; and plain videos without any label, made with PyAV."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from synthesis.render import RenderResult, render
+from synthesis.speech import fallback
+from synthesis.storyboard import RenderSettings, Scene, Storyboard, Visual, VoiceSettings
+from tests.synthesis.tone_engine import ToneEngine
+
+SIZE_PX = (256, 144)
+FPS = 10
+SETTINGS = RenderSettings(
+    width_px=SIZE_PX[0],
+    height_px=SIZE_PX[1],
+    fps=FPS,
+    quality="draft",
+    device="cpu",
+    voice=VoiceSettings(engines=("tone",)),
+)
+
+
+def render_tiny_lesson(out_dir: Path, *, language: str = "en") -> RenderResult:
+    """Render a one-scene lesson into out_dir/lesson.mp4 (about 3 s) with its sidecars."""
+    storyboard = Storyboard(
+        title="Git basics",
+        language=language,
+        attribution="Test lesson written for Lectern.",
+        scenes=(
+            Scene(
+                "intro",
+                Visual(kind="text", title="Commits", bullets=("Snapshots",)),
+                "A commit is a snapshot." if language == "en" else "提交是一个快照。",
+            ),
+        ),
+    )
+    engine = ToneEngine(delay_s=0.0, tone_s=0.5)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(fallback.ENGINES, engine.name, engine)
+        cache = out_dir / "cache"
+        result = render(storyboard, out_dir / "lesson.mp4", settings=SETTINGS, cache_dir=cache)
+    shutil.rmtree(cache, ignore_errors=True)
+    return result
+
+
+def encode_frames(path: Path, frames: np.ndarray, *, fps: int = FPS, metadata=None) -> Path:
+    """Encode (n, h, w, 3) uint8 frames as an H.264 MP4 with a short silent AAC track."""
+    count, height, width, _ = frames.shape
+    with av.open(str(path), "w", format="mp4", options={"movflags": "+use_metadata_tags"}) as out:
+        out.metadata.update(metadata or {})
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        audio = out.add_stream("aac", rate=48_000)
+        for picture in frames:
+            for packet in video.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        silence = av.AudioFrame.from_ndarray(
+            np.zeros((1, 48_000 * count // fps), np.float32), format="fltp", layout="mono"
+        )
+        silence.sample_rate = 48_000
+        for packet in [*audio.encode(silence), *audio.encode()]:
+            out.mux(packet)
+    return path
