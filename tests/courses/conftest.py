@@ -59,7 +59,6 @@ def finished_render(version, user, *, output_dir: str = "") -> RenderJob:
     )
 
 
-
 @contextlib.contextmanager
 def import_tasks_run_at_once() -> Iterator[None]:
     """Within it, the import task a request queues runs (Celery eager) when the request's
