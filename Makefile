@@ -14,16 +14,16 @@ PYTEST_ARGS ?=
 DEPLOY_ENV := LECTERN_DEBUG=0 LECTERN_ALLOWED_HOSTS=lectern.example.org \
 	LECTERN_SECRET_KEY=check-deploy-7f3a9c1e5b2d8f4a6c0e9b3d7f1a5c8e2b6d0f4a9c3e7b1d5f8a2c6e0b4d
 
-.PHONY: run test check bench system system-test venv prepare messages
+.PHONY: run test check bench system system-test venv npm prepare messages
 
 run: system venv prepare
 	$(PY) manage.py run_lectern --host $(HOST) --port $(PORT)
 
-test: system-test venv
+test: system-test venv npm
 	$(PY) manage.py compilemessages --ignore=$(VENV) --verbosity 0
 	scripts/test.sh $(PYTEST_ARGS)
 
-check: venv
+check: venv npm
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
@@ -44,7 +44,17 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-prepare: venv
+# Front-end libraries (the player's media-chrome...) exactly as package-lock.json pins them;
+# reinstalled only when the lockfile changes. Served as static files, never from a CDN.
+NPM_STAMP := node_modules/.installed
+
+npm: $(NPM_STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+prepare: venv npm
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compilemessages --ignore=$(VENV) --verbosity 0

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",
     "courses",
     "moderation",
+    "learning",
 ]
 
 MIDDLEWARE = [
@@ -132,7 +133,15 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end libraries come from the npm registry through package-lock.json (`npm ci` in the
+# Makefile) and are served from here like our own files, never from a CDN: Lectern runs offline
+# and a school's network may block third-party hosts. {package: its browser build's folder}.
+NPM_STATIC_BUILDS = {"media-chrome": "dist/iife"}
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    *((f"vendor/{name}", BASE_DIR / "node_modules" / name / build)
+      for name, build in NPM_STATIC_BUILDS.items()),
+]  # fmt: skip
 STATIC_ROOT = Path(env_str("LECTERN_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("LECTERN_MEDIA_ROOT", str(VAR_DIR / "media")))

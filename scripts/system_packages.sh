@@ -7,6 +7,8 @@ purpose="${1:-run}"
 # ffmpeg: ffprobe and the system encoder; espeak-ng: the offline Mandarin voice;
 # fonts-noto-cjk: Chinese slides; gettext: compiling the translation catalogs.
 wanted=(ffmpeg espeak-ng fonts-noto-cjk gettext)
+# npm: `npm ci` installs the front-end libraries pinned in package-lock.json (Debian's nodejs).
+command -v npm >/dev/null 2>&1 || wanted+=(npm)
 if ! command -v python3.11 >/dev/null 2>&1; then
     wanted+=(python3.11 python3.11-venv)
 elif ! python3.11 -c "import ensurepip, venv" >/dev/null 2>&1; then

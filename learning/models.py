@@ -1,0 +1,135 @@
+"""Students' learning records: one append-only event table, and progress derived from it.
+
+`LearningEvent` rows are never changed or deleted by Lectern; `LessonProgress` and
+`CheckpointAnswer` are derived from them by `learning.services.learning_events_record` in
+the same transaction, so the gradebook can always be rebuilt from the events.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class LessonSettings(models.Model):
+    """What the teacher chose for students watching a lesson."""
+
+    lesson = models.OneToOneField(
+        "courses.Lesson", on_delete=models.CASCADE, related_name="learning_settings"
+    )
+    # Edpuzzle's "prevent skipping": no seeking past a question not answered yet.
+    prevent_skipping = models.BooleanField(_("prevent skipping"), default=False)
+
+    def __str__(self) -> str:
+        return f"settings of {self.lesson}"
+
+
+class EventKind(models.TextChoices):
+    WATCHED = "watched", _("Watched")
+    ANSWERED = "answered", _("Answered")
+    COMPLETED = "completed", _("Completed")
+
+
+class LearningEvent(models.Model):
+    """One thing a student did (or reached) in a lesson: append-only."""
+
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="learning_events"
+    )
+    lesson = models.ForeignKey(
+        "courses.Lesson", on_delete=models.CASCADE, related_name="learning_events"
+    )
+    version = models.ForeignKey(
+        "courses.LessonVersion", on_delete=models.CASCADE, related_name="learning_events"
+    )
+    kind = models.CharField(max_length=12, choices=EventKind.choices)
+    # watched: {"start_s", "end_s", "position_s"}; answered: {"checkpoint", "choice",
+    # "attempt", "correct"}; completed: {"watched_fraction", "score"}.
+    payload = models.JSONField(default=dict)
+    # Chosen by the player (a UUID), so a batch sent twice after a network gap counts once.
+    client_event_id = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "client_event_id"], name="unique_client_event_per_student"
+            )
+        ]
+        indexes = [models.Index(fields=["lesson", "student"])]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.kind} {self.lesson}"
+
+
+class LessonProgress(models.Model):
+    """A student's progress in a lesson, derived from their events."""
+
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lesson_progress"
+    )
+    lesson = models.ForeignKey(
+        "courses.Lesson", on_delete=models.CASCADE, related_name="learning_progress"
+    )
+    # The version the intervals belong to; a newly published version starts them again.
+    version = models.ForeignKey("courses.LessonVersion", on_delete=models.CASCADE, related_name="+")
+    duration_s = models.FloatField(default=0)
+    # Merged, sorted [start_s, end_s] pairs of what was really played.
+    watched_intervals = models.JSONField(default=list)
+    watched_fraction = models.FloatField(default=0)
+    position_s = models.FloatField(default=0)  # where to resume
+    attempt = models.PositiveIntegerField(default=1)
+    # Right answers of the current attempt over the version's questions; None: no question.
+    score = models.FloatField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["student", "lesson"], name="unique_progress")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} in {self.lesson}"
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_at is not None
+
+    @property
+    def watched_percent(self) -> int:
+        return int(self.watched_fraction * 100)
+
+    @property
+    def score_percent(self) -> int | None:
+        return None if self.score is None else round(self.score * 100)
+
+
+class CheckpointAnswer(models.Model):
+    """A student's answer to a question in one attempt (the first one counts)."""
+
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="checkpoint_answers"
+    )
+    lesson = models.ForeignKey("courses.Lesson", on_delete=models.CASCADE, related_name="+")
+    checkpoint = models.ForeignKey(
+        "courses.Checkpoint", on_delete=models.CASCADE, related_name="answers"
+    )
+    choice = models.ForeignKey("courses.Choice", on_delete=models.CASCADE, related_name="+")
+    attempt = models.PositiveIntegerField()
+    is_correct = models.BooleanField()
+    event = models.OneToOneField(LearningEvent, on_delete=models.CASCADE, related_name="+")
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["answered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["student", "checkpoint", "attempt"], name="one_answer_per_attempt"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} answered {self.checkpoint_id} (attempt {self.attempt})"
