@@ -61,6 +61,8 @@ _SENTENCE_GAP_S = 0.3
 # makes it repeat itself ("5-2-5-2-...") until the budget is spent.
 _TOKENS_PER_AUDIO_S = 20
 _MAX_NEW_TOKENS = 224
+# Sentences are transcribed in groups that fit one Whisper window (30 s), with a margin.
+_WINDOW_S = 28.0
 
 
 # --- the recogniser ---------------------------------------------------------------------
@@ -146,9 +148,38 @@ class Recognizer:
         )
         return " ".join(segment.text.strip() for segment in segments).strip()
 
+    def transcribe_clips(self, paths: Sequence[Path], language: str, *, context: str = "") -> str:
+        """The clips transcribed in groups of whole sentences that fit one 30 s window.
+
+        Long-form transcription lets Whisper jump to a timestamp it predicts too early and
+        drop what lies between: on one lesson it left out 85 well-spoken words of its first
+        window (WER 0.19, not the voice's doing). A group of sentences never spans windows.
+        """
+        texts = [
+            self.transcribe(load_speech(group), language, context=context)
+            for group in _window_groups(paths)
+        ]
+        return " ".join(text for text in texts if text)
+
+
+def _window_groups(paths: Sequence[Path]) -> list[list[Path]]:
+    """Consecutive clips packed into groups of at most _WINDOW_S of speech (gaps included)."""
+    from synthesis.speech.audio import wav_duration_s
+
+    groups: list[list[Path]] = []
+    group_s = _WINDOW_S
+    for path in paths:
+        clip_s = wav_duration_s(path) + _SENTENCE_GAP_S
+        if group_s + clip_s > _WINDOW_S:
+            groups.append([])
+            group_s = 0.0
+        groups[-1].append(path)
+        group_s += clip_s
+    return groups
+
 
 def load_speech(paths: Sequence[Path], *, gap_s: float = _SENTENCE_GAP_S) -> np.ndarray:
-    """The clips at `paths` (any format ffmpeg reads), one after another, as Whisper's input."""
+    """The WAV clips at `paths`, one after another, as Whisper's input (16 kHz mono)."""
     from faster_whisper import decode_audio
 
     gap = np.zeros(int(gap_s * WHISPER_RATE_HZ), np.float32)
@@ -358,7 +389,7 @@ def measure_lesson(
         sentences, voice, cache_dir, max_s=max_s, workers=workers
     )
     spoken_at = time.perf_counter()
-    transcript = recognizer.transcribe(load_speech(paths), voice.language, context=context)
+    transcript = recognizer.transcribe_clips(paths, voice.language, context=context)
     reference = " ".join(spoken)
     return Measurement(
         lesson=lesson,
