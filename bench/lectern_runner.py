@@ -4,12 +4,11 @@ The segment cache is whatever --cache-dir holds (the benchmark passes a fresh fo
 cold render). The narration cache is shared: <cache-dir>/audio links to the clips the
 benchmark spoke beforehand, so speech costs a cache lookup, as on any re-render.
 
-Two benchmark-only variants change Lectern from the outside, so the comparison can be made
-on equal terms; neither is a Lectern setting:
---motion-everywhere  Ken Burns on every scene (Lectern moves only image scenes and holds
-                     slides still, encoding them with tune stillimage).
---lossless           x264 at qp 0 (ultrafast: lossless output does not depend on the
-                     preset), the reference for SSIM.
+Two benchmark variants are real render settings, so the comparison is made on equal terms:
+--motion-everywhere  RenderSettings(motion="everywhere"): Ken Burns on every scene (Lectern
+                     moves only image scenes and holds slides still, tune stillimage).
+--lossless           RenderSettings(quality="lossless"): x264 at qp 0 (ultrafast: lossless
+                     output does not depend on the preset), the reference for SSIM.
 Run from the repository root: python -m bench.lectern_runner STORYBOARD.pickle OUT.mp4 ...
 """
 
@@ -18,34 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-from dataclasses import replace
 from pathlib import Path
 
-from synthesis import encode, render
+from synthesis import render
 from synthesis.storyboard import RenderSettings
-
-
-def move_every_scene() -> None:
-    """Patch the render plan so slides move like image scenes (cache keys stay as planned)."""
-    plan_scene = render._Render._plan_scene
-
-    def planned_with_motion(self, position, spoken):
-        return replace(plan_scene(self, position, spoken), motion=render.IMAGE_MOVE)
-
-    render._Render._plan_scene = planned_with_motion
-
-
-def encode_losslessly() -> None:
-    """Patch the x264 options to qp 0, keeping the GOP layout so segments still join."""
-    x264_options = encode._x264_options
-
-    def lossless_options(encoder, *, still):
-        options = x264_options(encoder, still=still)
-        options.pop("crf", None)
-        options.pop("tune", None)
-        return {**options, "preset": "ultrafast", "qp": "0"}
-
-    encode._x264_options = lossless_options
 
 
 def main() -> None:
@@ -63,17 +38,18 @@ def main() -> None:
     parser.add_argument("--lossless", action="store_true")
     args = parser.parse_args()
 
-    if args.motion_everywhere:
-        move_every_scene()
-    if args.lossless:
-        encode_losslessly()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     shared_audio = args.speech_cache_dir.resolve() / "audio"
     if not (args.cache_dir / "audio").exists():
         (args.cache_dir / "audio").symlink_to(shared_audio, target_is_directory=True)
     storyboard = pickle.loads(args.storyboard.read_bytes())
     settings = RenderSettings(
-        width_px=args.width, height_px=args.height, fps=args.fps, device=args.device
+        width_px=args.width,
+        height_px=args.height,
+        fps=args.fps,
+        device=args.device,
+        quality="lossless" if args.lossless else "standard",
+        motion="everywhere" if args.motion_everywhere else "images",
     )
     result = render.render(storyboard, args.out, settings=settings, cache_dir=args.cache_dir)
     summary = {

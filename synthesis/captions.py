@@ -155,7 +155,8 @@ def chapter_track(timeline: LessonTimeline, language: str) -> list[Cue]:
     cues = []
     count = len(timeline.scenes)
     for position, timing in enumerate(timeline.scenes):
-        start_s = timeline.scene_start_s(position)
+        # The first chapter includes the opening label before it.
+        start_s = timeline.scene_start_s(position) if position else 0.0
         end_s = (
             timeline.scene_start_s(position + 1) if position + 1 < count else timeline.duration_s
         )

@@ -42,6 +42,7 @@ class EncoderSettings:
     gop_frames: int
     audio_bitrate_bps: int = AUDIO_BITRATE_BPS
     threads: int = 0  # x264 threads per segment; 0 lets x264 choose
+    lossless: bool = False  # qp 0: the reference the bench scores SSIM against
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -52,6 +53,8 @@ QUALITY_PRESETS: dict[str, tuple[str, int]] = {
     "draft": ("veryfast", 28),
     "standard": ("veryfast", 23),
     "high": ("medium", 20),
+    # qp 0 (lossless output does not depend on the preset): a reference for SSIM, not for viewers.
+    "lossless": ("ultrafast", 0),
 }
 # Held slides: what x264's `tune stillimage` sets, except psy-trellis 0. With trellis on
 # (medium and slower) psy-trellis lowers the PPS chroma QP offset, and a segment whose PPS
@@ -76,7 +79,11 @@ def encoder_settings(quality: str, fps: int, *, threads: int = 0) -> EncoderSett
         raise SynthesisError(f"unknown quality {quality!r}; choose one of {known}")
     preset, crf = QUALITY_PRESETS[quality]
     return EncoderSettings(
-        preset=preset, crf=crf, gop_frames=max(1, round(GOP_S * fps)), threads=threads
+        preset=preset,
+        crf=crf,
+        gop_frames=max(1, round(GOP_S * fps)),
+        threads=threads,
+        lossless=quality == "lossless",
     )
 
 
@@ -321,6 +328,10 @@ def _x264_options(encoder: EncoderSettings, *, still: bool) -> dict[str, str]:
             options["x264-params"] += ":" + FAST_HELD_PARAMS
     elif fast:
         options["x264-params"] += ":" + FAST_MOVING_PARAMS
+    if encoder.lossless:
+        # The GOP layout stays, so lossless segments still join.
+        del options["crf"]
+        options["qp"] = "0"
     return options
 
 

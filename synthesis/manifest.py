@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthesis.captions import scene_title
-from synthesis.storyboard import RenderSettings, SourceRef, Storyboard
-from synthesis.timeline import LessonTimeline
+from synthesis.plan import RenderPlan
+from synthesis.storyboard import SourceRef, Storyboard
 
-MANIFEST_VERSION = 1
+# 2: the opening label is a segment of its own; "entries" lists every segment with its
+# frames; each scene carries its content_hash.
+MANIFEST_VERSION = 2
 _LOCK = threading.Lock()
 
 
@@ -26,6 +28,7 @@ class RenderStats:
     scene_misses: int = 0
     transition_hits: int = 0
     transition_misses: int = 0
+    opening_misses: int = 0
     frames_encoded: int = 0
     evicted: int = 0
     workers: int = 1
@@ -50,7 +53,10 @@ class RenderStats:
                 "scene_misses": self.scene_misses,
                 "transition_hits": self.transition_hits,
                 "transition_misses": self.transition_misses,
-                "segments_encoded": self.scene_misses + self.transition_misses,
+                "opening_misses": self.opening_misses,
+                "segments_encoded": self.scene_misses
+                + self.transition_misses
+                + self.opening_misses,
                 "evicted": self.evicted,
             },
             "frames_encoded": self.frames_encoded,
@@ -69,31 +75,35 @@ def peak_rss_mb() -> float:
 
 def build_manifest(
     *,
+    plan: RenderPlan,
     storyboard: Storyboard,
-    timeline: LessonTimeline,
-    settings: RenderSettings,
-    render_key: str,
-    scene_keys: list[str],
-    transition_keys: list[str],
     warnings: list[str],
     statistics: dict[str, object],
     music: str | None = None,
 ) -> dict[str, object]:
-    """The manifest as JSON-ready data; times are seconds on the lesson's clock."""
+    """The manifest as JSON-ready data; times are seconds on the lesson's clock.
+
+    storyboard is the one planned (its scenes' sources name where sentences came from).
+    """
+    timeline = plan.timeline
+    settings = plan.settings
     scenes = []
     for position, timing in enumerate(timeline.scenes):
         start_s = timeline.scene_start_s(position)
         scene = timing.scene
+        planned = plan.scenes[position]
+        sources = storyboard.scenes[position].sources
         scenes.append(
             {
                 "id": scene.id,
-                "title": scene_title(position, scene.visual, storyboard.language),
+                "title": scene_title(position, scene.visual, plan.language),
                 "kind": scene.visual.kind,
                 "language": scene.language,
                 "start_s": round(start_s, 3),
                 "end_s": round(start_s + timing.duration_s, 3),
                 "frames": timing.frame_count,
-                "segment": scene_keys[position],
+                "segment": planned.key,
+                "content_hash": planned.content_hash,
                 "concepts": list(scene.concepts),
                 "role": scene.role,
                 "silent": timing.silent,
@@ -104,7 +114,7 @@ def build_manifest(
                         "end_s": round(start_s + sentence.end_s, 3),
                         "engine": sentence.engine,
                         "voice": sentence.voice,
-                        "source": _source(scene.sources, number, sentence.text),
+                        "source": _source(sources, number, sentence.text),
                     }
                     for number, sentence in enumerate(timing.sentences)
                 ],
@@ -115,29 +125,32 @@ def build_manifest(
         if entry.kind != "transition":
             continue
         start_s = entry.start_frame / timeline.fps
+        leaving = entry.scene_index
         transitions.append(
             {
-                "from": timeline.scenes[entry.scene_index].scene.id,
-                "to": timeline.scenes[entry.scene_index + 1].scene.id,
+                "from": timeline.scenes[leaving].scene.id if leaving >= 0 else "opening",
+                "to": timeline.scenes[leaving + 1].scene.id,
                 "start_s": round(start_s, 3),
                 "end_s": round(start_s + entry.frame_count / timeline.fps, 3),
-                "segment": transition_keys[entry.scene_index],
+                "segment": plan.transition_keys[leaving + 1],
             }
         )
     return {
         "manifest_version": MANIFEST_VERSION,
-        "title": storyboard.title,
-        "language": storyboard.language,
-        "render_key": render_key,
+        "title": plan.title,
+        "language": plan.language,
+        "render_key": plan.render_key,
         "ai_generated": True,
         "duration_s": round(timeline.duration_s, 3),
         "frames": timeline.frame_count,
+        "fps": settings.fps,
         "settings": {
             "width_px": settings.width_px,
             "height_px": settings.height_px,
             "fps": settings.fps,
             "quality": settings.quality,
             "burn_captions": settings.burn_captions,
+            "motion": settings.motion,
             "device": settings.device,
             "music": music,
             "voice": {
@@ -149,14 +162,17 @@ def build_manifest(
                 "rate": settings.voice.rate,
             },
         },
-        "attribution": storyboard.attribution,
+        "attribution": plan.attribution,
+        "opening": {
+            "segment": plan.opening.key,
+            "end_s": round(plan.opening.timing.duration_s, 3),
+        },
         "scenes": scenes,
         "transitions": transitions,
-        "segments": [
-            scene_keys[entry.scene_index]
-            if entry.kind == "scene"
-            else transition_keys[entry.scene_index]
-            for entry in timeline.entries
+        "segments": list(plan.segments),
+        "entries": [
+            {"kind": entry.kind, "segment": key, "frames": frames}
+            for (key, frames), entry in zip(plan.segment_frames, timeline.entries, strict=True)
         ],
         "warnings": list(warnings),
         "statistics": statistics,

@@ -1,11 +1,15 @@
 """The one entry point that renders a storyboard to a narrated, captioned, AI-labelled video.
 
-Stages: speech (every sentence, cached) -> plan (timings, segment hashes) -> encode (only the
-scene and transition segments the cache lacks) -> assemble (remux, tracks, poster, manifest).
-The first three overlap: sentences are spoken on a pool of threads, and each scene is planned
-and encoded as soon as its sentences are spoken, while later scenes are still being spoken.
-Everything is written to a temporary folder beside out_path and moved into place at the end,
-sidecars first and the MP4 last, so a failed or cancelled render leaves nothing at out_path.
+A render is three values and three steps: `synthesis.plan.plan` (a frozen RenderPlan: timings,
+segment keys, what the store lacks), `encode(plan, store)` (only the missing segments), and
+`synthesis.assemble.assemble` / `synthesis.hls.playlist` (remux, never re-encode). `render()`,
+the one call Django makes, is built from them and speaks first: sentences are spoken on a
+pool of threads, and each scene is planned (`plan_scene`, the same function `plan` uses) and
+its missing segments queued for encoding as soon as its sentences are spoken, while later
+scenes are still being spoken; the plan it ends with is the one `plan` makes from the same
+spoken sentences. Everything is written to a temporary folder beside out_path and moved into
+place at the end, sidecars first and the MP4 last, so a failed or cancelled render leaves
+nothing at out_path.
 """
 
 from __future__ import annotations
@@ -21,60 +25,50 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from synthesis import captions as tracks
+from synthesis.assemble import assemble, plan_metadata, poster_time_s, write_tracks
 from synthesis.audio_track import MusicBed, scene_audio
 from synthesis.encode import (
     SegmentFile,
     audio_samples_for_frames,
     boundary_frame,
     combine_parts,
-    container_metadata,
     encode_audio,
     encode_segment,
-    encoder_fingerprint,
     encoder_settings,
-    frame_at,
-    join_segments,
 )
 from synthesis.errors import RenderCancelled, SynthesisError
 from synthesis.manifest import RenderStats, build_manifest, write_json
 from synthesis.memory import return_large_buffers_to_the_os
+from synthesis.plan import (
+    IMAGE_MOVE,
+    MOTION_CHOICES,
+    PlannedScene,
+    RenderPlan,
+    make_plan,
+    plan_opening,
+    plan_scene,
+    scene_language,
+    text_fallback,
+    transition_key,
+)
 from synthesis.prefetch import prefetched
 from synthesis.render_progress import RenderWork, TimeLeft
-from synthesis.segments import SegmentStore, content_key, file_digest
+from synthesis.segments import SegmentStore
 from synthesis.sentences import split_sentences
 from synthesis.speech_pool import Sentence, SentenceSpoken, SpeechPool, lesson_sentences
-from synthesis.storyboard import (
-    SUPPORTED_LANGUAGES,
-    Progress,
-    RenderSettings,
-    Scene,
-    Storyboard,
-    Visual,
-)
-from synthesis.timeline import (
-    FIRST_SCENE_MIN_S,
-    OPENING_LABEL_S,
-    Cue,
-    LessonTimeline,
-    SceneTiming,
-    lesson_timeline,
-    scene_timing,
-    unwrap_caption,
-)
+from synthesis.storyboard import Progress, RenderSettings, Storyboard
+from synthesis.timeline import Cue, lesson_timeline, unwrap_caption
 
 MAX_AREA_PX = 1920 * 1080
 MAX_SIDE_PX = 1920
 MIN_SIDE_PX = 64
 DEVICES = ("auto", "cpu", "cuda")
-# Image scenes drift in slowly; slides hold still (cheaper to encode, easier to read).
-IMAGE_MOVE = {"start_zoom": 1.0, "end_zoom": 1.06}
 # Frames per batch from the compositor: about 8 MB of RGB whatever the size (24 MB
 # measured the same speed with ~50 MB more peak memory, see bench/README.md).
 _BATCH_BYTES = 8_000_000
@@ -102,6 +96,7 @@ class RenderResult:
     duration_s: float
     warnings: tuple[str, ...]
     manifest_data: dict
+    plan: RenderPlan | None = None
 
 
 def output_paths(out_path: Path) -> dict[str, Path]:
@@ -138,18 +133,14 @@ def validate_settings(settings: RenderSettings) -> None:
     encoder_settings(settings.quality, settings.fps)  # raises for an unknown quality
     if settings.device not in DEVICES:
         raise SynthesisError(f"device {settings.device!r}: choose one of {', '.join(DEVICES)}")
+    if settings.motion not in MOTION_CHOICES:
+        raise SynthesisError(
+            f"motion {settings.motion!r}: choose one of {', '.join(MOTION_CHOICES)}"
+        )
     if settings.voice.rate <= 0:
         raise SynthesisError(f"speech rate {settings.voice.rate}: must be above 0")
     if not settings.voice.engines:
         raise SynthesisError("no speech engine is configured")
-
-
-def _scene_language(position: int, scene: Scene, storyboard: Storyboard) -> str:
-    language = (scene.language or storyboard.language or "").strip()
-    base = language.lower().replace("_", "-").split("-")[0]
-    if base not in SUPPORTED_LANGUAGES:
-        raise SynthesisError(f"scene {position + 1}: unknown language '{language}'")
-    return base
 
 
 class _Reporter:
@@ -182,14 +173,6 @@ class _Reporter:
             raise RenderCancelled("the render was cancelled")
 
 
-@dataclass(frozen=True)
-class _PlannedScene:
-    timing: SceneTiming
-    visual: Visual  # after any fallback
-    motion: dict[str, float] | None
-    key: str
-
-
 def render(
     storyboard: Storyboard,
     out_path: Path,
@@ -204,9 +187,10 @@ def render(
     """Render a storyboard to out_path (an .mp4) and its sidecar files; see the module docstring.
 
     Progress reports carry a 1-based scene_index. cache_max_bytes caps the segment store
-    (least recently used segments go first; None: no cap). music is an optional audio file
-    played quietly under every scene, ducked while someone speaks. Raises SynthesisError
-    with a message a user can act on, and RenderCancelled once should_cancel() returns true.
+    (least recently used segments go first; None: no cap; pinned ones never). music is an
+    optional audio file played quietly under every scene, ducked while someone speaks.
+    Raises SynthesisError with a message a user can act on, and RenderCancelled once
+    should_cancel() returns true.
     """
     validate_settings(settings)
     if not storyboard.scenes:
@@ -214,40 +198,150 @@ def render(
     out_path = Path(out_path)
     if out_path.suffix.lower() != ".mp4":
         raise SynthesisError(f"output {out_path.name}: the video file name must end in .mp4")
-    languages = [_scene_language(i, s, storyboard) for i, s in enumerate(storyboard.scenes)]
+    for position, scene in enumerate(storyboard.scenes):
+        scene_language(position, scene, storyboard)  # raises for an unknown language
     if music is not None and not Path(music).is_file():
         raise SynthesisError(f"music file '{music}' does not exist")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     return_large_buffers_to_the_os()
-    run = _Render(
-        storyboard,
-        languages,
-        settings,
-        store=SegmentStore(Path(cache_dir), max_bytes=cache_max_bytes),
-        cache_dir=Path(cache_dir),
-        reporter=_Reporter(progress, should_cancel, len(storyboard.scenes)),
-        music=MusicBed(Path(music)) if music is not None else None,
-    )
+    store = SegmentStore(Path(cache_dir), max_bytes=cache_max_bytes)
+    reporter = _Reporter(progress, should_cancel, len(storyboard.scenes))
     temp_dir = Path(tempfile.mkdtemp(prefix=f".{out_path.stem}.rendering-", dir=out_path.parent))
     try:
-        result = run.render(out_path, temp_dir)
+        result = _render(
+            storyboard,
+            out_path,
+            temp_dir,
+            settings=settings,
+            store=store,
+            cache_dir=Path(cache_dir),
+            reporter=reporter,
+            music=MusicBed(Path(music)) if music is not None else None,
+        )
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)
-    run.reporter.report("done", len(storyboard.scenes), 100.0, eta_s=0.0, message="done")
+    reporter.report("done", len(storyboard.scenes), 100.0, eta_s=0.0, message="done")
     return result
 
 
-class _Render:
-    """One render's state: settings, the segment store, progress, warnings and statistics."""
+def _render(storyboard, out_path, temp_dir, *, settings, store, cache_dir, reporter, music):
+    wall_start = time.perf_counter()
+    hold_dir = temp_dir / "segments"
+    hold_dir.mkdir()
+    reporter.check_cancel()
+    encoder = _Encoder(settings, store, reporter, music, hold_dir)
+    pipeline = _Pipeline(encoder, temp_dir, storyboard=storyboard, cache_dir=cache_dir)
+    the_plan = pipeline.run()
+    warnings = [*storyboard.warnings, *pipeline.speech_warnings(), *the_plan.warnings]
+    stats = encoder.stats
+    reporter.check_cancel()
+    started = time.perf_counter()
+    final = output_paths(out_path)
+    staged = {name: temp_dir / path.name for name, path in final.items()}
+    timeline = the_plan.timeline
+    segments = the_plan.segments
+    scene_count = reporter.scene_count
 
-    def __init__(
-        self, storyboard, languages, settings, *, store, cache_dir, reporter, music
-    ) -> None:
-        self.storyboard: Storyboard = storyboard
-        self.languages: list[str] = languages
+    def on_segment(position: int) -> None:
+        reporter.check_cancel()
+        share = _WORK_SHARE + 6.0 * (position + 1) / len(segments)
+        reporter.report("assemble", scene_count, share, message="joining segments")
+
+    reporter.report("assemble", scene_count, _WORK_SHARE, message="joining segments")
+    joined = assemble(
+        segments,
+        staged["video"],
+        store=store,
+        fps=settings.fps,
+        metadata=plan_metadata(the_plan),
+        held=encoder.hold,
+        on_segment=on_segment,
+    )
+    if joined.frame_count != timeline.frame_count:
+        raise SynthesisError(
+            f"the joined video has {joined.frame_count} frames, expected {timeline.frame_count}"
+        )
+    reporter.report("assemble", scene_count, 99.0, message="captions and poster")
+    write_tracks(the_plan, staged["video"], staged)
+    stats.stage_s["assemble"] = time.perf_counter() - started
+    stats.evicted = len(store.evict(keep=segments).removed)
+    statistics = stats.as_dict(
+        wall_s=time.perf_counter() - wall_start, duration_s=timeline.duration_s
+    )
+    manifest = build_manifest(
+        plan=the_plan,
+        storyboard=storyboard,
+        warnings=warnings,
+        statistics=statistics,
+        music=music.path.name if music else None,
+    )
+    write_json(staged["manifest"], manifest)
+    reporter.check_cancel()
+    _publish(temp_dir, final)
+    return RenderResult(
+        video=final["video"],
+        captions=final["captions"],
+        descriptions=final["descriptions"],
+        transcript=final["transcript"],
+        chapters=final["chapters"],
+        poster=final["poster"],
+        manifest=final["manifest"],
+        duration_s=timeline.duration_s,
+        warnings=tuple(warnings),
+        manifest_data=manifest,
+        plan=the_plan,
+    )
+
+
+def encode(
+    plan: RenderPlan,
+    store: SegmentStore,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> RenderStats:
+    """Step two: encode the segments of plan that store lacks (none if it has them all).
+
+    Whatever the plan's `missing` said, the store is asked again (another render may have
+    stored or evicted a segment since). Returns the counts and timings.
+    """
+    validate_settings(plan.settings)
+    reporter = _Reporter(progress, should_cancel, len(plan.scenes))
+    temp_dir = Path(tempfile.mkdtemp(prefix=".encoding-", dir=store.root))
+    try:
+        hold_dir = temp_dir / "segments"
+        hold_dir.mkdir()
+        encoder = _Encoder(plan.settings, store, reporter, plan.music, hold_dir)
+        _Pipeline(encoder, temp_dir, given=plan).run()
+    finally:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    return encoder.stats
+
+
+def speak_lesson(storyboard: Storyboard, settings: RenderSettings, *, cache_dir: Path) -> list:
+    """Every scene's spoken sentences (cached clips, or synthesised and cached): the input
+    `plan` needs. spoken[i] are scene i's SpokenSentence objects, in order."""
+    from synthesis.speech import speak
+
+    spoken = []
+    for position, scene in enumerate(storyboard.scenes):
+        language = scene_language(position, scene, storyboard)
+        spoken.append(
+            [
+                speak(text, language=language, voice=settings.voice, cache_dir=Path(cache_dir))
+                for text in split_sentences(scene.narration, language)
+            ]
+        )
+    return spoken
+
+
+class _Encoder:
+    """What encoding needs: settings, the segment store, progress, statistics, the compositor,
+    and the segments this run holds (hard links eviction elsewhere cannot take away)."""
+
+    def __init__(self, settings, store, reporter, music, hold_dir: Path) -> None:
         self.settings: RenderSettings = settings
         self.store: SegmentStore = store
-        self.cache_dir: Path = cache_dir
         self.reporter: _Reporter = reporter
         self.music: MusicBed | None = music
         self.encoder = encoder_settings(
@@ -255,237 +349,53 @@ class _Render:
         )
         self.size_px = (settings.width_px, settings.height_px)
         self.stats = RenderStats()
-        self.warnings: list[str] = list(storyboard.warnings)
-        self.scene_warnings: dict[int, list[str]] = {}  # scene position -> planning warnings
-        self.pins: dict[str, Path] = {}  # segment hash -> a path eviction cannot remove
-        self.pin_dir: Path = Path()
+        self.holds: dict[str, Path] = {}  # segment hash -> a path eviction cannot remove
+        self.hold_dir = hold_dir
         self.compositor = None  # chosen when something needs encoding
 
-    def render(self, out_path: Path, temp_dir: Path) -> RenderResult:
-        wall_start = time.perf_counter()
-        self.pin_dir = temp_dir / "segments"
-        self.pin_dir.mkdir()
-        self.reporter.check_cancel()
-        planned, transition_keys = _Pipeline(self, temp_dir).run()
-        timeline = lesson_timeline([p.timing for p in planned], self.settings.fps)
-        with self._stage("assemble"):
-            scene_keys = [p.key for p in planned]
-            ordered = [
-                scene_keys[e.scene_index] if e.kind == "scene" else transition_keys[e.scene_index]
-                for e in timeline.entries
-            ]
-            render_key = content_key(
-                "lesson",
-                {
-                    "segments": ordered,
-                    "title": self.storyboard.title,
-                    "language": self.storyboard.language,
-                },
-            )
-            final = output_paths(out_path)
-            self._write_outputs(timeline, ordered, render_key, temp_dir, final)
-        self.stats.evicted = len(self.store.evict(keep=ordered).removed)
-        statistics = self.stats.as_dict(
-            wall_s=time.perf_counter() - wall_start, duration_s=timeline.duration_s
-        )
-        manifest = build_manifest(
-            storyboard=self.storyboard,
-            timeline=timeline,
-            settings=self.settings,
-            render_key=render_key,
-            scene_keys=scene_keys,
-            transition_keys=transition_keys,
-            warnings=self.warnings,
-            statistics=statistics,
-            music=self.music.path.name if self.music else None,
-        )
-        write_json(temp_dir / final["manifest"].name, manifest)
-        self.reporter.check_cancel()
-        _publish(temp_dir, final)
-        return RenderResult(
-            video=final["video"],
-            captions=final["captions"],
-            descriptions=final["descriptions"],
-            transcript=final["transcript"],
-            chapters=final["chapters"],
-            poster=final["poster"],
-            manifest=final["manifest"],
-            duration_s=timeline.duration_s,
-            warnings=tuple(self.warnings),
-            manifest_data=manifest,
-        )
-
-    @contextlib.contextmanager
-    def _stage(self, name: str) -> Iterator[None]:
-        self.reporter.check_cancel()
-        started = time.perf_counter()
-        yield
-        self.stats.stage_s[name] = time.perf_counter() - started
-
-    # Speech and planning ------------------------------------------------------------------
-
-    def _speak(self, sentence: Sentence):
-        """One sentence's clip (on a speech thread): cached, or synthesised and cached."""
-        from synthesis.speech import speak  # imported late: loading the engines takes a moment
-
-        return speak(
-            sentence.text,
-            language=sentence.language,
-            voice=self.settings.voice,
-            cache_dir=self.cache_dir,
-        )
-
-    def _warn(self, position: int, warning: str) -> None:
-        """A scene's planning warning; kept in lesson order whatever order scenes plan in."""
-        self.scene_warnings.setdefault(position, []).append(warning)
-
-    def _pixel_fields(self) -> dict[str, object]:
-        return {
-            "size": list(self.size_px),
-            "fps": self.settings.fps,
-            "quality": self.settings.quality,
-            "encoder": encoder_fingerprint(self.encoder),
-        }
-
-    def _plan_scene(self, position: int, spoken: list) -> _PlannedScene:
-        """A spoken scene's timing and segment key (the first scene outlasts the AI label)."""
-        scene = self.storyboard.scenes[position]
-        timing = scene_timing(
-            position,
-            scene,
-            spoken,
-            fps=self.settings.fps,
-            min_duration_s=FIRST_SCENE_MIN_S if position == 0 else 0.0,
-        )
-        if timing.silent:
-            self._warn(
-                position,
-                f"scene {position + 1} ({scene.id}): no narration; its visual is held "
-                "for 3 s without sound",
-            )
-        return self._planned_scene(position, scene, timing)
-
-    def _planned_scene(self, position: int, scene: Scene, timing: SceneTiming) -> _PlannedScene:
-        # An image is loaded (to check it) only when its segment is not in the cache:
-        # decoding pictures and drawing SVGs was most of a cached re-render's plan.
-        visual = scene.visual
-        keyed = None
-        if visual.kind == "image" and visual.image_path and Path(visual.image_path).is_file():
-            with contextlib.suppress(OSError):  # unreadable: checked and reported below
-                keyed = self._scene_key(position, timing, visual)
-                if self._pin(keyed[1]) is not None:
-                    return _PlannedScene(timing, visual, *keyed)
-        usable = self._usable_visual(position, scene)
-        if keyed is None or usable is not visual:
-            keyed = self._scene_key(position, timing, usable)
-        return _PlannedScene(timing, usable, *keyed)
-
-    def _scene_key(self, position: int, timing: SceneTiming, visual: Visual):
-        """The scene's motion and the segment key over everything that decides its content."""
-        motion = IMAGE_MOVE if visual.kind == "image" else None
-        burned = self.settings.burn_captions
-        fields = {
-            "visual": _visual_fields(visual),
-            "language": self.languages[position],
-            "sentences": [
-                [s.text, file_digest(s.wav_path), round(s.start_s, 6), round(s.end_s, 6)]
-                for s in timing.sentences
-            ],
-            "captions": [[round(c.start_s, 6), round(c.end_s, 6), c.text] for c in timing.cues]
-            if burned
-            else None,
-            "frames": timing.frame_count,
-            "motion": motion,
-            "opening_label": position == 0,
-            "pixels": self._pixel_fields(),
-            "music": self._music_fields(),
-        }
-        return motion, content_key("scene", fields)
-
-    def _music_fields(self) -> dict[str, object] | None:
-        if self.music is None:
-            return None
-        return {
-            "sha256": file_digest(self.music.path),
-            "gain_db": self.music.gain_db,
-            "duck_db": self.music.duck_db,
-            "fade_s": self.music.fade_s,
-        }
-
-    def _transition_key(
-        self, leaving: _PlannedScene, arriving: _PlannedScene, transition_frames: int
-    ) -> str:
-        fields = {
-            "from": leaving.key,
-            "to": arriving.key,
-            "frames": transition_frames,
-            "pixels": self._pixel_fields(),
-        }
-        return content_key("transition", fields)
-
-    def _usable_visual(self, position: int, scene: Scene) -> Visual:
-        """The scene's visual, or a text slide when its image cannot be loaded (warning)."""
-        visual = scene.visual
-        if visual.kind != "image":
-            return visual
-        from synthesis.frames.images import load_image
-
-        problem = None
-        if not visual.image_path:
-            problem = "the image scene has no image file"
-        else:
-            try:
-                load_image(Path(visual.image_path))
-            except SynthesisError as exc:
-                problem = str(exc)  # names the file
-        if problem is None:
-            return visual
-        self._warn(
-            position, f"scene {position + 1} ({scene.id}): {problem}; showing a text slide instead"
-        )
-        return _text_fallback(scene, self.languages[position])
-
-    # Segments -----------------------------------------------------------------------------
-
-    def _pin(self, key: str) -> Path | None:
-        """Keep a stored segment for this render (a hard link in its folder); None if absent."""
-        if key not in self.pins:
-            path = self.store.pin(key, self.pin_dir)
+    def hold(self, key: str) -> Path | None:
+        """Keep a stored segment for this run (a hard link in its folder); None if absent."""
+        if key not in self.holds:
+            path = self.store.hold(key, self.hold_dir)
             if path is None:
                 return None
-            self.pins[key] = path
-        return self.pins[key]
+            self.holds[key] = path
+        return self.holds[key]
 
-    def _pinned(self, key: str) -> Path:
-        path = self._pin(key)
+    def held(self, key: str) -> Path:
+        path = self.hold(key)
         if path is None:
             raise SynthesisError("a segment left the cache during the render; render again")
         return path
 
-    # Encoding -----------------------------------------------------------------------------
+    def need_compositor(self) -> None:
+        if self.compositor is None:
+            from synthesis.frames.compositor import get_compositor
 
-    def _scene_jobs(
+            # Choosing a backend may load torch; a render served from the cache needs none.
+            self.compositor = get_compositor(self.settings.device)
+
+    def scene_jobs(
         self,
-        plan: _PlannedScene,
+        item: int,
+        plan: PlannedScene,
         scene_plan: _SharedPlan,
         pool: _Jobs,
         parts_dir: Path,
         part_size: int,
     ) -> list[Callable[[], None]]:
-        """Jobs that encode one scene: a single job, or its audio and one job per part.
-
-        The audio and the parts of a scene run on different workers; the worker that
+        """Jobs that encode one scene (or the opening): a single job, or its audio and one
+        job per part. The audio and the parts run on different workers; the worker that
         finishes the last of them joins them and stores the segment.
         """
         settings = self.settings
         frame_count = plan.timing.frame_count
         ranges = part_ranges(frame_count, part_size)
         whole = len(ranges) == 1
-        index = plan.timing.index
-        part_paths = [parts_dir / f"{index}.{n}.mp4" for n in range(len(ranges))]
+        part_paths = [parts_dir / f"{item}.{n}.mp4" for n in range(len(ranges))]
         audio_part: list[SegmentFile] = []  # made by the audio job
         unfinished = _Countdown(len(ranges) + (0 if whole else 1))
-        pixel_format = self._pixel_format(plan)
+        pixel_format = self.pixel_format(plan)
         scene_plan.add_users(len(ranges))
 
         def encode(number: int, frame_range: range) -> None:
@@ -496,8 +406,8 @@ class _Render:
             finish()
 
         def encode_part(number: int, frame_range: range) -> None:
-            job_id = ("scene", index, number)
-            frames = self._composed(scene_plan.get(), frame_range, pixel_format)
+            job_id = ("scene", item, number)
+            frames = self.composed(scene_plan.get(), frame_range, pixel_format)
             started = time.perf_counter()
             # A whole scene is stored with its audio; parts are joined to theirs in finish().
             target = (
@@ -509,7 +419,7 @@ class _Render:
                 encode_segment(
                     path,
                     frames,
-                    self._scene_audio(plan) if whole else None,
+                    self.scene_audio(plan) if whole else None,
                     fps=settings.fps,
                     size_px=self.size_px,
                     encoder=self.encoder,
@@ -521,11 +431,11 @@ class _Render:
             self.stats.add_worker_time("encode", time.perf_counter() - started - frames.seconds)
 
         def encode_sound() -> None:
-            audio = self._scene_audio(plan)
+            audio = self.scene_audio(plan)
             started = time.perf_counter()
             audio_part.append(
                 encode_audio(
-                    parts_dir / f"{index}.audio.mp4",
+                    parts_dir / f"{item}.audio.mp4",
                     audio,
                     frame_count=frame_count,
                     fps=settings.fps,
@@ -543,20 +453,20 @@ class _Render:
                     combine_parts(part_paths, audio_part[0], temp_path, fps=settings.fps)
                 for path in [*part_paths, audio_part[0].path]:
                     path.unlink()
-            self._pin(plan.key)
+            self.hold(plan.key)
 
         parts = [functools.partial(encode, n, r) for n, r in enumerate(ranges)]
         # The audio goes first: mixed and encoded beside the first parts, not after the last.
         return parts if whole else [encode_sound, *parts]
 
-    def _scene_plan(self, plan: _PlannedScene):
+    def scene_plan(self, plan: PlannedScene):
         from synthesis.frames.compositor import ScenePlan
 
         started = time.perf_counter()
         captions = (
             burned_cues(plan.timing.cues, self.size_px) if self.settings.burn_captions else ()
         )
-        base = self._base_image(plan)
+        base = self.base_image(plan)
         self.stats.add_worker_time("slides", time.perf_counter() - started)
         return ScenePlan(
             base=base,
@@ -565,26 +475,26 @@ class _Render:
             size_px=self.size_px,
             motion=_motion(plan.motion),
             captions=captions,
-            language=self.languages[plan.timing.index],
-            opening_label=plan.timing.index == 0,
+            language=plan.language,
+            opening_label=plan.opening,
         )
 
-    def _pixel_format(self, plan: _PlannedScene) -> str:
+    def pixel_format(self, plan: PlannedScene) -> str:
         """Moving scenes are composed in the encoder's YUV 4:2:0; held ones in RGB, each
         picture converted once by the encoder."""
         return "yuv420p" if plan.motion is not None else "rgb24"
 
-    def _composed(self, scene_plan, frame_range: range, pixel_format: str):
+    def composed(self, scene_plan, frame_range: range, pixel_format: str):
         """The frames of frame_range, composed on a second thread while x264 encodes."""
         batch = max(1, min(32, _BATCH_BYTES // (self.size_px[0] * self.size_px[1] * 3)))
         frames = _exact_frames(
-            self._frame_batches(scene_plan, frame_range, pixel_format, batch_size=batch),
+            self.frame_batches(scene_plan, frame_range, pixel_format, batch_size=batch),
             len(frame_range),
         )
         composed = _TimedBatches(frames, lambda s: self.stats.add_worker_time("frames", s))
         return _TimedBatches(prefetched(composed))
 
-    def _frame_batches(self, scene_plan, frame_range: range, pixel_format: str, *, batch_size):
+    def frame_batches(self, scene_plan, frame_range: range, pixel_format: str, *, batch_size):
         make = (
             self.compositor.scene_frames_yuv420
             if pixel_format == "yuv420p"
@@ -592,7 +502,7 @@ class _Render:
         )
         return make(scene_plan, batch_size=batch_size, frame_range=frame_range)
 
-    def _scene_audio(self, plan: _PlannedScene) -> np.ndarray:
+    def scene_audio(self, plan: PlannedScene) -> np.ndarray:
         started = time.perf_counter()
         audio = scene_audio(
             plan.timing.sentences,
@@ -602,29 +512,28 @@ class _Render:
         self.stats.add_worker_time("audio", time.perf_counter() - started)
         return audio
 
-    def _base_image(self, plan: _PlannedScene) -> Image.Image:
+    def base_image(self, plan: PlannedScene) -> Image.Image:
         from synthesis.frames.images import ImageLoadError
         from synthesis.frames.slides import render_visual
 
-        language = self.languages[plan.timing.index]
         try:
-            return render_visual(plan.visual, size_px=self.size_px, language=language)
+            return render_visual(plan.visual, size_px=self.size_px, language=plan.language)
         except ImageLoadError:
             # It loaded while planning and changed since; show the text slide after all.
-            fallback = _text_fallback(plan.timing.scene, language)
-            return render_visual(fallback, size_px=self.size_px, language=language)
+            fallback = text_fallback(plan.timing.scene, plan.language)
+            return render_visual(fallback, size_px=self.size_px, language=plan.language)
 
-    def _transition_job(
+    def transition_job(
         self,
         index: int,
         key: str,
-        ends: tuple[_PlannedScene, _PlannedScene],
+        ends: tuple[PlannedScene, PlannedScene],
         frame_count: int,
         pool: _Jobs,
         plans_by_key: dict[str, _SharedPlan],
         shared: list[_SharedPlan],
     ) -> Callable[[], None]:
-        """The job that crossfades from scene index to the next; shared holds one user of
+        """The job that crossfades from part index to the next; shared holds one user of
         each scene plan it composes an end frame from, let go once the frames are made."""
         from synthesis.frames.compositor import crossfade_batches
 
@@ -632,8 +541,8 @@ class _Render:
 
         def job() -> None:
             try:
-                leaving = self._end_frame(ends[0], "last", plans_by_key)
-                arriving = self._end_frame(ends[1], "first", plans_by_key)
+                leaving = self.end_frame(ends[0], "last", plans_by_key)
+                arriving = self.end_frame(ends[1], "first", plans_by_key)
             finally:
                 for scene_plan in shared:
                     scene_plan.done()
@@ -651,19 +560,19 @@ class _Render:
                     on_frames=lambda n: pool.worker_check((job_id, n)),
                     pixel_format="yuv420p",
                 )
-            self._pin(key)
+            self.hold(key)
 
         return job
 
-    def _end_frame(self, plan: _PlannedScene, which: str, plans_by_key) -> np.ndarray:
+    def end_frame(self, plan: PlannedScene, which: str, plans_by_key) -> np.ndarray:
         """A scene's first or last frame in planar YUV 4:2:0 (H * 3 // 2, W): composed as
         its segment is if it is being encoded now, else decoded from its cached segment."""
         scene_plan = plans_by_key.get(plan.key)
         if scene_plan is None:
-            return boundary_frame(self._pinned(plan.key), which)
+            return boundary_frame(self.held(plan.key), which)
         frame = 0 if which == "first" else plan.timing.frame_count - 1
-        pixel_format = self._pixel_format(plan)
-        batches = self._frame_batches(
+        pixel_format = self.pixel_format(plan)
+        batches = self.frame_batches(
             scene_plan.get(), range(frame, frame + 1), pixel_format, batch_size=1
         )
         picture = next(iter(batches))[0]
@@ -672,52 +581,6 @@ class _Render:
         from synthesis.frames.yuv import rgb_to_yuv420
 
         return rgb_to_yuv420(picture)
-
-    # Outputs ------------------------------------------------------------------------------
-
-    def _write_outputs(self, timeline, ordered, render_key, temp_dir, final) -> None:
-        staged = {name: temp_dir / path.name for name, path in final.items()}
-        language = self.storyboard.language
-        segment_paths = [self._pinned(key) for key in ordered]
-        scene_count = self.reporter.scene_count
-
-        def on_segment(position: int) -> None:
-            self.reporter.check_cancel()
-            share = _WORK_SHARE + 6.0 * (position + 1) / len(segment_paths)
-            self.reporter.report("assemble", scene_count, share, message="joining segments")
-
-        self.reporter.report("assemble", scene_count, _WORK_SHARE, message="joining segments")
-        joined = join_segments(
-            segment_paths,
-            staged["video"],
-            fps=self.settings.fps,
-            metadata=container_metadata(
-                title=self.storyboard.title, language=language, render_key=render_key
-            ),
-            on_segment=on_segment,
-        )
-        if joined.frame_count != timeline.frame_count:
-            raise SynthesisError(
-                f"the joined video has {joined.frame_count} frames, expected {timeline.frame_count}"
-            )
-        self.reporter.report("assemble", scene_count, 99.0, message="captions and poster")
-        staged["captions"].write_text(
-            tracks.webvtt(tracks.caption_track(timeline, language)), encoding="utf-8"
-        )
-        staged["descriptions"].write_text(
-            tracks.webvtt(tracks.description_track(timeline, language)), encoding="utf-8"
-        )
-        staged["chapters"].write_text(
-            tracks.webvtt(tracks.chapter_track(timeline, language)), encoding="utf-8"
-        )
-        staged["transcript"].write_text(
-            tracks.transcript(
-                self.storyboard.title, timeline, language, attribution=self.storyboard.attribution
-            ),
-            encoding="utf-8",
-        )
-        poster = frame_at(staged["video"], poster_time_s(timeline))
-        Image.fromarray(poster).save(staged["poster"], "JPEG", quality=88)
 
 
 def burned_cues(cues: Sequence[Cue], size_px: tuple[int, int]) -> tuple:
@@ -739,24 +602,6 @@ def burned_cues(cues: Sequence[Cue], size_px: tuple[int, int]) -> tuple:
             burned.append(CaptionCue(clock_s, end_s, chunk))
             clock_s = end_s
     return tuple(burned)
-
-
-def _text_fallback(scene: Scene, language: str) -> Visual:
-    visual = scene.visual
-    line = visual.alt.strip()
-    if not line:
-        sentences = split_sentences(scene.narration, language)
-        line = sentences[0] if sentences else ""
-    return Visual(kind="text", title=visual.title, bullets=(line,) if line else ())
-
-
-def _visual_fields(visual: Visual) -> dict[str, object]:
-    fields = asdict(visual)
-    if visual.image_path:
-        # The image's bytes, not its path, decide the pixels.
-        path = Path(visual.image_path)
-        fields["image_path"] = {"sha256": file_digest(path), "suffix": path.suffix.lower()}
-    return fields
 
 
 class _Jobs:
@@ -817,62 +662,84 @@ class _Pipeline:
     """Speech, planning and encoding, overlapped: a scene is planned and its segments are
     queued for encoding as soon as its sentences are spoken, while later ones are spoken.
 
+    Parts are numbered in playing order: part 0 is the opening label segment, part k is
+    scene k - 1 (so a part's number is its scene's 1-based number); transition t leads from
+    part t into part t + 1. With given (a RenderPlan), nothing is spoken or planned: every
+    part is known at once and only its missing segments are encoded.
+
     Speaking and encoding run on thread pools; everything else (planning, progress, cancel
     checks, warnings) runs on the caller's thread, woken by the pools' events. Jobs are
-    queued in lesson order, each transition right after the scene it leads into, once
-    both of its scenes are planned. Encoding waits until the cached sentences are back
-    (at once), so the parts a scene is cut into are sized from the known missing frames,
-    as when nothing overlapped.
+    queued in lesson order, each transition right after the part it leads into, once both
+    of its parts are planned. Encoding waits until the cached sentences are back (at once),
+    so the parts a scene is cut into are sized from the known missing frames.
     """
 
-    def __init__(self, render: _Render, temp_dir: Path) -> None:
-        self.render = render
-        self.reporter = render.reporter
-        scenes = render.storyboard.scenes
-        self.count = len(scenes)
-        self.sentences = lesson_sentences(
-            [split_sentences(s.narration, render.languages[i]) for i, s in enumerate(scenes)],
-            render.languages,
-            voice=render.settings.voice,
-            cache_dir=render.cache_dir,
-        )
+    def __init__(
+        self,
+        encoder: _Encoder,
+        temp_dir: Path,
+        *,
+        storyboard: Storyboard | None = None,
+        cache_dir: Path | None = None,
+        given: RenderPlan | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.reporter = encoder.reporter
+        self.given = given
+        settings = encoder.settings
+        if given is not None:
+            self.count = len(given.scenes)
+            self.sentences: list[list[Sentence]] = [[] for _ in range(self.count)]
+            opening = given.opening
+        else:
+            scenes = storyboard.scenes
+            self.storyboard = storyboard
+            self.count = len(scenes)
+            languages = [scene_language(i, s, storyboard) for i, s in enumerate(scenes)]
+            self.sentences = lesson_sentences(
+                [split_sentences(s.narration, languages[i]) for i, s in enumerate(scenes)],
+                languages,
+                voice=settings.voice,
+                cache_dir=cache_dir,
+            )
+            self.cache_dir = cache_dir
+            opening = plan_opening(storyboard, settings, music=encoder.music)
         self.spoken: list[list] = [[None] * len(s) for s in self.sentences]
         self.unspoken = [len(s) for s in self.sentences]
         self.notes: dict[tuple[int, int], tuple[str, ...]] = {}
+        self.scene_warnings: dict[int, list[str]] = {}
         # Cached clips the encoder waits for before it starts (they come back at once).
         self.cached_unspoken = sum(1 for s in self._all_sentences() if s.engine is None)
-        self.planned: list[_PlannedScene | None] = [None] * self.count
-        self.to_encode: set[int] = set()  # scenes whose segments this render encodes
-        self.scheduled = [False] * self.count
-        self.transition_keys: list[str | None] = [None] * (self.count - 1)
+        self.planned: list[PlannedScene | None] = [opening] + [None] * self.count
+        self.to_encode: set[int] = set()  # parts whose segments this run encodes
+        self.scheduled = [False] * (self.count + 1)
+        self.transition_keys: list[str | None] = [None] * self.count
         self.encoded_transitions: set[int] = set()
-        self.transition_frames = lesson_timeline((), render.settings.fps).transition_frames
+        self.transition_frames = lesson_timeline((), settings.fps).transition_frames
         # A scene plan lives while any job needs it: its parts, and the transitions beside
         # it, which hold it from the moment the scene is planned until they are queued.
         self.plans_by_key: dict[str, _SharedPlan] = {}
-        self.held_for_transition: dict[int, list[_SharedPlan]] = {
-            t: [] for t in range(self.count - 1)
-        }
+        self.held_for_transition: dict[int, list[_SharedPlan]] = {t: [] for t in range(self.count)}
         self.part_size: int | None = None
         self.speech_done_at: float | None = None
         self.encode_started_at: float | None = None
         self.pool = _Jobs(self.reporter, _worker_count())
         self.parts_dir = temp_dir / "parts"
         self.work = RenderWork(
-            self.sentences,
-            fps=render.settings.fps,
-            size_px=render.size_px,
+            [[], *self.sentences],
+            fps=settings.fps,
+            size_px=encoder.size_px,
             transition_frames=self.transition_frames,
         )
 
     def _all_sentences(self) -> list[Sentence]:
         return [sentence for scene in self.sentences for sentence in scene]
 
-    def run(self) -> tuple[list[_PlannedScene], list[str]]:
-        """Speak, plan and encode what is missing; return the plans and transition keys."""
-        render, stats = self.render, self.render.stats
-        stats.device = render.settings.device
-        stats.encoder = {**render.encoder.as_dict(), "codec": "libx264", "audio": "aac"}
+    def run(self) -> RenderPlan:
+        """Speak, plan and encode what is missing; return the plan."""
+        encoder, stats = self.encoder, self.encoder.stats
+        stats.device = encoder.settings.device
+        stats.encoder = {**encoder.encoder.as_dict(), "codec": "libx264", "audio": "aac"}
         stats.workers = self.pool.workers
         self.parts_dir.mkdir()
         started = time.perf_counter()
@@ -880,14 +747,15 @@ class _Pipeline:
         self.reporter.report("speech", 1, 0.0, message=f"speaking scene 1 of {self.count}")
         speech = SpeechPool(
             self._all_sentences(),
-            speak=render._speak,
+            speak=self._speak,
             workers=_speech_workers(),
             events=self.pool.events,
         )
         with self.pool, speech:
+            self._part_planned(0)
             for position, sentences in enumerate(self.sentences):
                 if not sentences:
-                    self._scene_spoken(position)
+                    self._part_planned(position + 1)
             self._open_encoding_when_ready()
             while not self._finished():
                 # Wake on every sentence and finished batch (or after a short wait) to plan,
@@ -902,17 +770,44 @@ class _Pipeline:
         stats.stage_s["speech"] = (self.speech_done_at or started) - started
         stats.stage_s["encode"] = ended - (self.encode_started_at or ended)
         stats.frames_encoded = self.work.frames_encoded
-        stats.scene_misses = len(self.to_encode)
+        misses = self.to_encode - {0}
+        stats.scene_misses = len(misses)
         stats.scene_hits = self.count - stats.scene_misses
+        stats.opening_misses = 1 if 0 in self.to_encode else 0
         stats.transition_misses = len(self.encoded_transitions)
         stats.transition_hits = len(self.transition_keys) - stats.transition_misses
         stats.compositor = (
-            render.compositor.name if render.compositor else "none: every scene was cached"
+            encoder.compositor.name if encoder.compositor else "none: every scene was cached"
         )
-        render.warnings += self._speech_warnings()
-        for position in sorted(render.scene_warnings):
-            render.warnings += render.scene_warnings[position]
-        return list(self.planned), list(self.transition_keys)
+        if self.given is not None:
+            return self.given
+        warnings = []
+        for position in sorted(self.scene_warnings):
+            warnings += self.scene_warnings[position]
+        parts = self.planned
+        missing = [parts[p].key for p in sorted(self.to_encode)]
+        missing += [self.transition_keys[t] for t in sorted(self.encoded_transitions)]
+        return make_plan(
+            self.storyboard,
+            encoder.settings,
+            opening=parts[0],
+            scenes=parts[1:],
+            transition_keys=self.transition_keys,
+            missing=missing,
+            warnings=warnings,
+            music=encoder.music,
+        )
+
+    def _speak(self, sentence: Sentence):
+        """One sentence's clip (on a speech thread): cached, or synthesised and cached."""
+        from synthesis.speech import speak  # imported late: loading the engines takes a moment
+
+        return speak(
+            sentence.text,
+            language=sentence.language,
+            voice=self.encoder.settings.voice,
+            cache_dir=self.cache_dir,
+        )
 
     def _finished(self) -> bool:
         return (
@@ -960,10 +855,10 @@ class _Pipeline:
         if not any(self.unspoken):
             self.speech_done_at = time.perf_counter()
         if self.unspoken[position] == 0:
-            self._scene_spoken(position)
+            self._part_planned(position + 1)
         self._open_encoding_when_ready()
 
-    def _speech_warnings(self) -> list[str]:
+    def speech_warnings(self) -> list[str]:
         warnings, seen = [], set()
         for _, notes in sorted(self.notes.items()):
             for note in notes:
@@ -975,69 +870,85 @@ class _Pipeline:
 
     # Planning -----------------------------------------------------------------------------
 
-    def _scene_spoken(self, position: int) -> None:
-        """Plan a scene whose sentences are all spoken, and queue its jobs when encoding is
-        open; a missing segment gets a shared plan held for the transitions beside it."""
-        render = self.render
-        started = time.perf_counter()
-        plan = render._plan_scene(position, self.spoken[position])
-        self.planned[position] = plan
-        # A scene shown twice (same key) is encoded once.
-        if plan.key not in self.plans_by_key and render._pin(plan.key) is None:
-            self.to_encode.add(position)
-            self.plans_by_key[plan.key] = _SharedPlan(functools.partial(render._scene_plan, plan))
-            if render.compositor is None:
-                from synthesis.frames.compositor import get_compositor
+    def _plan_part(self, part: int) -> PlannedScene:
+        if part == 0:
+            return self.planned[0]
+        if self.given is not None:
+            return self.given.scenes[part - 1]
+        encoder = self.encoder
+        planned, warnings = plan_scene(
+            self.storyboard,
+            part - 1,
+            self.spoken[part - 1],
+            encoder.settings,
+            music=encoder.music,
+            stored=lambda key: encoder.hold(key) is not None,
+        )
+        if warnings:
+            self.scene_warnings[part - 1] = warnings
+        return planned
 
-                # Choosing a backend may load torch; a render served from the cache needs none.
-                render.compositor = get_compositor(render.settings.device)
+    def _part_planned(self, part: int) -> None:
+        """Plan a part whose sentences are all spoken, and queue its jobs when encoding is
+        open; a missing segment gets a shared plan held for the transitions beside it."""
+        encoder = self.encoder
+        started = time.perf_counter()
+        plan = self._plan_part(part)
+        self.planned[part] = plan
+        # A scene shown twice (same key) is encoded once.
+        if plan.key not in self.plans_by_key and encoder.hold(plan.key) is None:
+            self.to_encode.add(part)
+            self.plans_by_key[plan.key] = _SharedPlan(functools.partial(encoder.scene_plan, plan))
+            encoder.need_compositor()
         scene_plan = self.plans_by_key.get(plan.key)
         if scene_plan is not None:
-            for t in (position - 1, position):
-                if 0 <= t < self.count - 1:
+            for t in (part - 1, part):
+                if 0 <= t < self.count:
                     scene_plan.add_users(1)
                     self.held_for_transition[t].append(scene_plan)
-        self.work.scene_planned(
-            position, plan.timing.frame_count if position in self.to_encode else 0
-        )
-        render.stats.stage_s["plan"] += time.perf_counter() - started
+        self.work.scene_planned(part, plan.timing.frame_count if part in self.to_encode else 0)
+        encoder.stats.stage_s["plan"] += time.perf_counter() - started
         if self.part_size is not None:
-            self._schedule(position)
+            self._schedule(part)
 
     def _open_encoding_when_ready(self) -> None:
         """Once the cached clips are back, size the parts and queue what is planned."""
         if self.part_size is not None or self.cached_unspoken > 0:
             return
         self.part_size = part_frames(
-            self.work.frames_to_encode, self.render.encoder.gop_frames, self.pool.workers
+            self.work.frames_to_encode, self.encoder.encoder.gop_frames, self.pool.workers
         )
         self.encode_started_at = time.perf_counter()
-        for position in range(self.count):
-            if self.planned[position] is not None:
-                self._schedule(position)
+        for part in range(self.count + 1):
+            if self.planned[part] is not None:
+                self._schedule(part)
 
-    def _schedule(self, position: int) -> None:
-        """Queue a planned scene's jobs, then each transition beside it both ends allow."""
-        render = self.render
-        plan = self.planned[position]
-        if position in self.to_encode:
+    def _schedule(self, part: int) -> None:
+        """Queue a planned part's jobs, then each transition beside it both ends allow."""
+        encoder = self.encoder
+        plan = self.planned[part]
+        if part in self.to_encode:
             scene_plan = self.plans_by_key[plan.key]
-            for job in render._scene_jobs(
-                plan, scene_plan, self.pool, self.parts_dir, self.part_size
+            for job in encoder.scene_jobs(
+                part, plan, scene_plan, self.pool, self.parts_dir, self.part_size
             ):
                 self.pool.submit(job)
-        self.scheduled[position] = True
-        for t in (position - 1, position):
-            if 0 <= t < self.count - 1 and self.scheduled[t] and self.scheduled[t + 1]:
+        self.scheduled[part] = True
+        for t in (part - 1, part):
+            if 0 <= t < self.count and self.scheduled[t] and self.scheduled[t + 1]:
                 self._schedule_transition(t)
 
     def _schedule_transition(self, index: int) -> None:
-        render = self.render
+        encoder = self.encoder
         ends = (self.planned[index], self.planned[index + 1])
-        key = render._transition_key(*ends, self.transition_frames)
+        key = (
+            self.given.transition_keys[index]
+            if self.given is not None
+            else transition_key(ends[0].key, ends[1].key, encoder.settings)
+        )
         self.transition_keys[index] = key
         held = self.held_for_transition.pop(index)
-        missing = render._pin(key) is None
+        missing = encoder.hold(key) is None
         self.work.transition_decided(index, missing)
         if not missing:
             for scene_plan in held:
@@ -1045,7 +956,7 @@ class _Pipeline:
             return
         self.encoded_transitions.add(index)
         self.pool.submit(
-            render._transition_job(
+            encoder.transition_job(
                 index,
                 key,
                 ends,
@@ -1061,13 +972,15 @@ class _Pipeline:
     def _encoded(self, job_id: tuple[str, int, int], frames_done: int) -> None:
         self.work.encoded(job_id, frames_done)
         kind, index, _ = job_id
-        message = (
-            f"scene {index + 1} of {self.count}"
-            if kind == "scene"
-            else f"transition after scene {index + 1} of {self.count}"
-        )
+        if kind == "scene":
+            message = f"scene {index} of {self.count}" if index else "opening label"
+        else:
+            message = f"transition into scene {index + 1} of {self.count}"
         self.reporter.report(
-            "encode", index + 1, _WORK_SHARE * self.work.fraction(), message=message
+            "encode",
+            max(1, min(index + (kind != "scene"), self.count)),
+            _WORK_SHARE * self.work.fraction(),
+            message=message,
         )
 
 
@@ -1218,18 +1131,6 @@ def _exact_frames(batches: Iterator[np.ndarray], frame_count: int) -> Iterator[n
         yield np.repeat(last, fill, axis=0)
 
 
-def poster_time_s(timeline: LessonTimeline) -> float:
-    """A moment in the first content scene (not a title card), after the opening AI label."""
-    position = next((i for i, t in enumerate(timeline.scenes) if t.scene.visual.kind != "title"), 0)
-    start_s = timeline.scene_start_s(position)
-    timing = timeline.scenes[position]
-    # Before the scene's first caption, so the poster shows the slide itself.
-    moment_s = start_s + min(0.2, timing.duration_s / 2)
-    if moment_s < OPENING_LABEL_S + 0.1:
-        moment_s = min(OPENING_LABEL_S + 0.1, start_s + timing.duration_s - 1 / timeline.fps)
-    return max(0.0, min(moment_s, timeline.duration_s - 1 / timeline.fps))
-
-
 def _publish(temp_dir: Path, final: dict[str, Path]) -> None:
     """Move staged files into place: sidecars first, the MP4 last (it marks a complete render)."""
     for name, path in final.items():
@@ -1238,4 +1139,13 @@ def _publish(temp_dir: Path, final: dict[str, Path]) -> None:
     os.replace(temp_dir / final["video"].name, final["video"])
 
 
-__all__ = ["RenderResult", "output_paths", "render", "validate_settings"]
+__all__ = [
+    "IMAGE_MOVE",
+    "RenderResult",
+    "encode",
+    "output_paths",
+    "poster_time_s",
+    "render",
+    "speak_lesson",
+    "validate_settings",
+]

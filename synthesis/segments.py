@@ -2,7 +2,12 @@
 
 A segment's hash covers everything that changes its pixels or samples, so a re-render asks
 only which hashes are missing. Files are written atomically and touched on use; eviction
-removes the least recently used files until the store fits its size cap.
+removes the least recently used files until the store fits its size cap, never a pinned one.
+
+Pins: an owner (a published lesson, a live playlist, a render job) pins the keys it refers
+to with `pin(keys, owner=...)`; each owner's pins are one JSON file under
+`segments/pins/`, so owners pin and unpin without touching each other's. A render in
+progress holds its segments differently: `hold()` hard-links them into its own folder.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -21,6 +27,7 @@ from pathlib import Path
 RENDERER_VERSION = "2"
 _HASH_CHUNK_BYTES = 1 << 20
 ABANDONED_WRITE_S = 24 * 3600
+_OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 def content_key(kind: str, fields: dict[str, object]) -> str:
@@ -54,8 +61,21 @@ class SegmentStore:
         self.max_bytes = max_bytes
         self.root.mkdir(parents=True, exist_ok=True)
 
+    @property
+    def pins_dir(self) -> Path:
+        return self.root / "pins"
+
+    @property
+    def hls_dir(self) -> Path:
+        """MPEG-TS remuxes of stored segments, for HLS playlists (synthesis.hls)."""
+        return self.root / "hls"
+
     def path_for(self, key: str) -> Path:
         return self.root / f"{key}.mp4"
+
+    def has(self, key: str) -> bool:
+        """Whether the segment is stored; touches nothing (a plan must write no file)."""
+        return self.path_for(key).is_file()
 
     def get(self, key: str) -> Path | None:
         """The segment's path if it is stored (and mark it recently used), else None."""
@@ -82,7 +102,7 @@ class SegmentStore:
         finally:
             temp_path.unlink(missing_ok=True)
 
-    def pin(self, key: str, folder: Path) -> Path | None:
+    def hold(self, key: str, folder: Path) -> Path | None:
         """Hard-link a stored segment into folder, so eviction elsewhere cannot take it away.
 
         Returns the pinned path, the stored path when a link is impossible (another file
@@ -102,6 +122,68 @@ class SegmentStore:
             return stored
         return pinned
 
+    # Pins -------------------------------------------------------------------------------
+
+    def _pin_file(self, owner: str) -> Path:
+        if not _OWNER.match(owner):
+            raise ValueError(f"pin owner {owner!r}: letters, digits, '.', '_' and '-' only")
+        return self.pins_dir / f"{owner}.json"
+
+    def pins(self, owner: str) -> frozenset[str]:
+        """The keys one owner pins."""
+        try:
+            data = json.loads(self._pin_file(owner).read_text("utf-8"))
+        except FileNotFoundError:
+            return frozenset()
+        return frozenset(data.get("keys", ()))
+
+    def pin(self, keys: Iterable[str], *, owner: str) -> frozenset[str]:
+        """Add keys to owner's pins (a segment pinned by anyone is never evicted)."""
+        pinned = self.pins(owner) | set(keys)
+        self._write_pins(owner, pinned)
+        return pinned
+
+    def unpin(self, keys: Iterable[str] | None = None, *, owner: str) -> frozenset[str]:
+        """Remove keys from owner's pins; keys=None removes all of them (and its file)."""
+        if keys is None:
+            self._pin_file(owner).unlink(missing_ok=True)
+            return frozenset()
+        pinned = self.pins(owner) - set(keys)
+        if pinned:
+            self._write_pins(owner, pinned)
+        else:
+            self._pin_file(owner).unlink(missing_ok=True)
+        return pinned
+
+    def pin_owners(self) -> list[str]:
+        return sorted(path.stem for path in self.pins_dir.glob("*.json"))
+
+    def pinned(self) -> frozenset[str]:
+        """Every key some owner pins."""
+        keys: set[str] = set()
+        for owner in self.pin_owners():
+            keys |= self.pins(owner)
+        return frozenset(keys)
+
+    def _write_pins(self, owner: str, keys: Iterable[str]) -> None:
+        path = self._pin_file(owner)
+        self.pins_dir.mkdir(exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(prefix=f".{owner}-", suffix=".tmp", dir=self.pins_dir)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump({"owner": owner, "keys": sorted(keys)}, out, indent=0)
+        os.replace(temp_name, path)
+
+    def remove(self, keys: Iterable[str]) -> list[str]:
+        """Remove stored segments (and their HLS remuxes), pinned or not; those removed."""
+        removed = []
+        for key in keys:
+            path = self.path_for(key)
+            if path.exists():
+                path.unlink(missing_ok=True)
+                removed.append(key)
+            (self.hls_dir / f"{key}.ts").unlink(missing_ok=True)
+        return removed
+
     def keys(self) -> list[str]:
         return [path.stem for path in self.root.glob("*.mp4") if not path.name.startswith(".")]
 
@@ -111,15 +193,15 @@ class SegmentStore:
     def evict(self, *, keep: Iterable[str] = ()) -> EvictionResult:
         """Remove least recently used segments until the store is within max_bytes.
 
-        Segments named in keep (those the current render uses) are never removed, even if
-        they alone exceed the cap.
+        Segments named in keep (those the current render uses) and pinned segments are never
+        removed, even if they alone exceed the cap.
         """
         self._remove_abandoned_writes()
         entries = self._entries()
         before = sum(size for _, size, _ in entries)
         if self.max_bytes is None or before <= self.max_bytes:
             return EvictionResult((), before, before)
-        protected = set(keep)
+        protected = set(keep) | self.pinned()
         total = before
         removed: list[str] = []
         # Use time is the later of atime and mtime: get() touches both, and mounts with
@@ -130,6 +212,7 @@ class SegmentStore:
             if path.stem in protected:
                 continue
             path.unlink(missing_ok=True)
+            (self.hls_dir / f"{path.stem}.ts").unlink(missing_ok=True)
             total -= size
             removed.append(path.stem)
         return EvictionResult(tuple(removed), before, total)

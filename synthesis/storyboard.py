@@ -12,7 +12,8 @@ from typing import Literal
 
 VisualKind = Literal["title", "text", "image", "code"]
 SceneRole = Literal["core", "remedial", "enrichment", "recap"]
-Quality = Literal["draft", "standard", "high"]
+Quality = Literal["draft", "standard", "high", "lossless"]
+Motion = Literal["images", "everywhere"]
 SUPPORTED_LANGUAGES = ("en", "zh")
 
 
@@ -107,6 +108,8 @@ class RenderSettings:
     burn_captions: bool = True
     device: str = "auto"  # auto | cpu | cuda
     voice: VoiceSettings = field(default_factory=VoiceSettings)
+    # Which scenes zoom slowly: image scenes only, or every scene (as the bench's peers do).
+    motion: Motion = "images"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ TAIL_S = 0.6
 SILENT_HOLD_S = 3.0
 TRANSITION_S = 0.5
 OPENING_LABEL_S = 2.5
-# The first scene outlasts the opening AI label, so the label is never cut by a transition.
+# The opening AI label is a segment of its own (OPENING_LABEL_S long, before a crossfade into
+# whatever scene plays first), so no scene is special for being first. Kept for callers that
+# still ask a scene to outlast the label.
 FIRST_SCENE_MIN_S = OPENING_LABEL_S + 0.5
 # A caption cue holds at most two lines of about 42 Latin characters or 20 CJK characters.
 CUE_MAX_CHARS = {"latin": 84, "cjk": 40}
@@ -227,33 +229,39 @@ def unwrap_caption(text: str) -> str:
     return joined
 
 
-SegmentKind = Literal["scene", "transition"]
+SegmentKind = Literal["opening", "scene", "transition"]
+OPENING_INDEX = -1  # the scene_index of the opening entry, and of the transition leaving it
 
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    """A scene or transition segment on the lesson's clock, in frames."""
+    """An opening, scene or transition segment on the lesson's clock, in frames."""
 
     kind: SegmentKind
-    scene_index: int  # for a transition: the scene it leaves
+    scene_index: int  # for a transition: the scene it leaves (OPENING_INDEX: the opening)
     start_frame: int
     frame_count: int
 
 
 @dataclass(frozen=True)
 class LessonTimeline:
-    """Scenes in order with a crossfade segment between neighbours."""
+    """Scenes in order with a crossfade segment between neighbours, after the opening label
+    segment (opening_frames long; 0: none) and a crossfade from it into the first scene."""
 
     scenes: tuple[SceneTiming, ...]
     fps: int
     transition_frames: int
+    opening_frames: int = 0
 
     @property
     def entries(self) -> tuple[TimelineEntry, ...]:
         entries: list[TimelineEntry] = []
         clock = 0
+        if self.opening_frames:
+            entries.append(TimelineEntry("opening", OPENING_INDEX, 0, self.opening_frames))
+            clock = self.opening_frames
         for position, timing in enumerate(self.scenes):
-            if position:
+            if position or self.opening_frames:
                 entries.append(
                     TimelineEntry("transition", position - 1, clock, self.transition_frames)
                 )
@@ -264,8 +272,13 @@ class LessonTimeline:
 
     @property
     def frame_count(self) -> int:
-        return sum(t.frame_count for t in self.scenes) + self.transition_frames * max(
-            0, len(self.scenes) - 1
+        transitions = max(0, len(self.scenes) - 1) + (
+            1 if self.opening_frames and self.scenes else 0
+        )
+        return (
+            self.opening_frames
+            + sum(t.frame_count for t in self.scenes)
+            + self.transition_frames * transitions
         )
 
     @property
@@ -280,6 +293,19 @@ class LessonTimeline:
         raise IndexError(position)
 
 
-def lesson_timeline(scenes: Sequence[SceneTiming], fps: int) -> LessonTimeline:
-    """Place timed scenes with TRANSITION_S crossfades between them."""
-    return LessonTimeline(tuple(scenes), fps, max(1, round(TRANSITION_S * fps)))
+def opening_frames(fps: int) -> int:
+    """Frames of the opening label segment: OPENING_LABEL_S, rounded up to whole frames."""
+    return frames_for(OPENING_LABEL_S, fps)
+
+
+def lesson_timeline(
+    scenes: Sequence[SceneTiming], fps: int, *, opening: bool = False
+) -> LessonTimeline:
+    """Place timed scenes with TRANSITION_S crossfades between them (after the opening label
+    segment when opening is true, as every render has it)."""
+    return LessonTimeline(
+        tuple(scenes),
+        fps,
+        max(1, round(TRANSITION_S * fps)),
+        opening_frames(fps) if opening else 0,
+    )

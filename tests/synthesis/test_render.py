@@ -166,13 +166,15 @@ def test_scene_starts_add_up_segment_by_segment(rendered):
     manifest = result.manifest_data
     scenes, transitions = manifest["scenes"], manifest["transitions"]
     assert [s["id"] for s in scenes] == ["intro", "commits", "diagram", "status"]
-    clock_s = 0.0
-    for position, scene in enumerate(scenes):
+    # The opening label segment comes first, then a crossfade into every scene.
+    assert manifest["opening"]["end_s"] == pytest.approx(2.5, abs=1 / FPS)
+    assert [t["from"] for t in transitions] == ["opening", "intro", "commits", "diagram"]
+    clock_s = manifest["opening"]["end_s"]
+    for scene, transition in zip(scenes, transitions, strict=True):
+        assert transition["start_s"] == pytest.approx(clock_s, abs=1 / FPS)
+        clock_s = transition["end_s"]
         assert scene["start_s"] == pytest.approx(clock_s, abs=1 / FPS)
         clock_s = scene["end_s"]
-        if position < len(transitions):
-            assert transitions[position]["start_s"] == pytest.approx(clock_s, abs=1 / FPS)
-            clock_s = transitions[position]["end_s"]
     assert clock_s == pytest.approx(manifest["duration_s"], abs=1 / FPS)
 
 
@@ -184,9 +186,10 @@ def test_each_scene_starts_where_the_segments_before_it_end(rendered):
         float(stream(ffprobe(store.path_for(key)), "video")["duration"])
         for key in manifest["segments"]
     ]
-    assert len(lengths_s) == 2 * len(manifest["scenes"]) - 1
+    assert len(lengths_s) == 2 * len(manifest["scenes"]) + 1
+    assert [e["segment"] for e in manifest["entries"]] == manifest["segments"]
     for position, scene in enumerate(manifest["scenes"]):
-        before_s = sum(lengths_s[: 2 * position])
+        before_s = sum(lengths_s[: 2 * position + 2])
         assert scene["start_s"] == pytest.approx(before_s, abs=1 / FPS)
     assert sum(lengths_s) == pytest.approx(result.duration_s, abs=1 / FPS)
 
@@ -277,9 +280,9 @@ def test_rerender_after_editing_one_scene_reencodes_only_it_and_its_transitions(
     cold = first.manifest_data["statistics"]["cache"]
     warm = again.manifest_data["statistics"]["cache"]
     edit = edited.manifest_data["statistics"]["cache"]
-    assert (cold["scene_misses"], cold["transition_misses"]) == (4, 3)
-    assert (warm["scene_misses"], warm["transition_misses"]) == (0, 0)
-    assert (warm["scene_hits"], warm["transition_hits"]) == (4, 3)
+    assert (cold["scene_misses"], cold["transition_misses"], cold["opening_misses"]) == (4, 4, 1)
+    assert (warm["scene_misses"], warm["transition_misses"], warm["opening_misses"]) == (0, 0, 0)
+    assert (warm["scene_hits"], warm["transition_hits"]) == (4, 4)
     assert (edit["scene_misses"], edit["transition_misses"]) == (1, 2)
     assert again.manifest_data["render_key"] == first.manifest_data["render_key"]
     assert edited.manifest_data["render_key"] != first.manifest_data["render_key"]
@@ -299,13 +302,13 @@ def test_changing_a_pixel_setting_misses_the_cache(tmp_path, picture, cache_dir)
     result = render(lesson(picture), tmp_path / "b.mp4", settings=no_captions, cache_dir=cache_dir)
     cache = result.manifest_data["statistics"]["cache"]
     # Every scene carries burned captions, so every scene and transition differs.
-    assert (cache["scene_misses"], cache["transition_misses"]) == (4, 3)
+    assert (cache["scene_misses"], cache["transition_misses"]) == (4, 4)
 
 
 def test_cache_cap_evicts_segments_of_older_renders(tmp_path, picture, cache_dir):
     render(lesson(picture), tmp_path / "a.mp4", settings=SETTINGS, cache_dir=cache_dir)
     store = SegmentStore(cache_dir)
-    assert len(store.keys()) == 7
+    assert len(store.keys()) == 9
 
     result = render(
         lesson(picture, second_narration="Commits are snapshots."),
@@ -570,21 +573,15 @@ def test_a_scene_encoded_in_parts_matches_one_encoded_whole(
         language="en",
         scenes=(Scene("photo", Visual(kind=kind, title="Parts", image_path=str(picture)), ""),),
     )
-    in_parts = render(
-        storyboard,
-        tmp_path / "parts.mp4",
-        settings=SETTINGS,
-        cache_dir=fresh_cache(tmp_path / "a", speech_cache),
-    )
+    cache_a = fresh_cache(tmp_path / "a", speech_cache)
+    in_parts = render(storyboard, tmp_path / "parts.mp4", settings=SETTINGS, cache_dir=cache_a)
     monkeypatch.setattr(render_module, "part_frames", lambda *args, **kwargs: 10_000)
-    whole = render(
-        storyboard,
-        tmp_path / "whole.mp4",
-        settings=SETTINGS,
-        cache_dir=fresh_cache(tmp_path / "b", speech_cache),
-    )
+    cache_b = fresh_cache(tmp_path / "b", speech_cache)
+    whole = render(storyboard, tmp_path / "whole.mp4", settings=SETTINGS, cache_dir=cache_b)
 
-    assert combined == [3]  # the split render only
+    assert combined == [3, 3]  # the split render only: its opening (25 frames) and scene
+    key = in_parts.manifest_data["scenes"][0]["segment"]
+    assert whole.manifest_data["scenes"][0]["segment"] == key
 
     def decoded(path):
         with av.open(str(path)) as container:
@@ -592,8 +589,8 @@ def test_a_scene_encoded_in_parts_matches_one_encoded_whole(
         keyframes = [i for i, frame in enumerate(frames) if frame.key_frame]
         return np.stack([f.to_ndarray(format="rgb24") for f in frames]), keyframes
 
-    part_frames, part_keys = decoded(in_parts.video)
-    whole_frames, whole_keys = decoded(whole.video)
+    part_frames, part_keys = decoded(SegmentStore(cache_a).path_for(key))
+    whole_frames, whole_keys = decoded(SegmentStore(cache_b).path_for(key))
     assert part_keys == whole_keys == [0, 10, 20]
     assert part_frames.shape == whole_frames.shape == (30, 144, 256, 3)
     # Different x264 decisions at the cut, the same pictures.

@@ -110,13 +110,13 @@ def test_a_pinned_segment_survives_eviction_by_another_render(tmp_path):
     render_folder = tmp_path / "render"
     render_folder.mkdir()
 
-    pinned = store.pin("in-use", render_folder)
+    pinned = store.hold("in-use", render_folder)
     store.evict()  # another render, with its own segments to keep
 
     assert store.get("in-use") is None
     assert pinned.parent == render_folder
     assert pinned.read_bytes() == b"x" * 10
-    assert store.pin("missing", render_folder) is None
+    assert store.hold("missing", render_folder) is None
 
 
 def test_eviction_clears_abandoned_temporary_writes_but_not_fresh_ones(tmp_path):
