@@ -70,3 +70,33 @@ def encode_frames(path: Path, frames: np.ndarray, *, fps: int = FPS, metadata=No
         for packet in [*audio.encode(silence), *audio.encode()]:
             out.mux(packet)
     return path
+
+
+def write_labelled_output(folder: Path, *, language: str = "en", duration_s: float = 3.0) -> Path:
+    """lesson.mp4 and lesson.vtt in folder as the renderer labels them, without speech or
+    slides: the compositor's frames with the opening label, the AIGC tags, the AI notice cue.
+    A cheap stand-in for a render (about 0.2 s) where only the labels matter."""
+    from PIL import Image
+
+    from synthesis.captions import ai_notice, webvtt
+    from synthesis.encode import container_metadata
+    from synthesis.frames.compositor import ScenePlan, get_compositor
+    from synthesis.timeline import Cue
+
+    folder.mkdir(parents=True, exist_ok=True)
+    plan = ScenePlan(
+        base=Image.new("RGB", SIZE_PX, (40, 90, 160)),
+        duration_s=duration_s,
+        fps=FPS,
+        size_px=SIZE_PX,
+        motion=None,
+        captions=(),
+        language=language,
+        opening_label=True,
+    )
+    frames = np.concatenate(list(get_compositor("cpu").scene_frames(plan, batch_size=8)))
+    metadata = container_metadata(title="Git basics", language=language, render_key="k" * 64)
+    encode_frames(folder / "lesson.mp4", frames, metadata=metadata)
+    cues = [Cue(0.0, 2.5, ai_notice(language)), Cue(2.5, duration_s, "Git keeps history.")]
+    (folder / "lesson.vtt").write_text(webvtt(cues), encoding="utf-8")
+    return folder / "lesson.mp4"

@@ -1,0 +1,79 @@
+"""The publish gate's file step: a render's files must carry every AI-content label, and the
+video students get is signed with C2PA and verified. lesson_version_publish calls it.
+
+The render's own lesson.mp4 is replaced, atomically, by its signed copy: the file served to
+anyone (students, moderators, the teacher's download) is then the signed one, under the name
+every view already serves, and a C2PA manifest changes no frame or sample. Signing again a
+file that already carries a valid Lectern manifest is skipped, so publishing is idempotent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from courses.models import RenderJob
+from moderation.provenance import (
+    ACCEPTED_STATES,
+    CLAIM_GENERATOR,
+    ProvenanceError,
+    configured_credentials,
+    read_provenance,
+    sign_video,
+)
+from synthesis.labels_check import label_problems
+
+VIDEO_NAME = "lesson.mp4"
+CAPTIONS_NAME = "lesson.vtt"
+
+
+def render_output_folder(render_job: RenderJob) -> Path:
+    return Path(settings.MEDIA_ROOT) / render_job.output_dir
+
+
+def author_name(render_job: RenderJob) -> str:
+    """The teacher named as the video's author: who made the version, else the course owner."""
+    version = render_job.version
+    teacher = version.created_by or version.lesson.course.owner
+    return str(teacher)
+
+
+def published_file_problems(render_job: RenderJob | None) -> list[str]:
+    """Why this render's files cannot be published (empty when they can); signs the video.
+
+    Checks the visible opening label, the AIGC tag and the first caption cue, then signs
+    lesson.mp4 in place and verifies the signature. A file whose existing manifest no
+    longer validates was changed after signing and is refused, never signed again.
+    """
+    if render_job is None or not render_job.output_dir:
+        return [_("The version has no finished render.")]
+    folder = render_output_folder(render_job)
+    video, captions = folder / VIDEO_NAME, folder / CAPTIONS_NAME
+    if not video.is_file() or not captions.is_file():
+        return [_("The render's video or captions file is missing.")]
+    problems = [
+        _("The video is not labelled as AI-generated: %(problem)s") % {"problem": problem}
+        for problem in label_problems(video, captions)
+    ]
+    if problems:
+        return problems
+    existing = read_provenance(video)
+    if existing["validation_state"] is not None:
+        if existing["validation_state"] in ACCEPTED_STATES and (
+            existing["claim_generator"] == CLAIM_GENERATOR and existing["ai_generated"]
+        ):
+            return []
+        return [_("The video was changed after it was signed; render it again.")]
+    try:
+        sign_video(
+            video,
+            video,
+            credentials=configured_credentials(),
+            author=author_name(render_job),
+            title=render_job.version.lesson.title,
+        )
+    except ProvenanceError as error:
+        return [_("The video could not be signed: %(error)s") % {"error": error}]
+    return []

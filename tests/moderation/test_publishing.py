@@ -1,0 +1,112 @@
+"""The publish gate's file step: labels checked, the served lesson.mp4 signed and verified."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from courses.selectors import latest_successful_render
+from moderation.provenance import read_provenance
+from moderation.publishing import published_file_problems, render_output_folder
+from tests.synthesis.labelled_render import SIZE_PX, encode_frames, write_labelled_output
+
+
+@pytest.fixture
+def job(version):
+    return latest_successful_render(version)
+
+
+@pytest.fixture
+def folder(job):
+    return render_output_folder(job)
+
+
+def test_labelled_render_is_signed_in_place(job, folder, alice):
+    write_labelled_output(folder)
+
+    assert published_file_problems(job) == []
+
+    provenance = read_provenance(folder / "lesson.mp4")
+    assert provenance["validation_state"] == "Valid"
+    assert provenance["author"] == str(alice)
+    assert provenance["ai_generated"] is True
+    assert sorted(p.name for p in folder.iterdir()) == ["lesson.mp4", "lesson.vtt"]
+
+
+def test_publishing_twice_signs_once(job, folder):
+    write_labelled_output(folder)
+    published_file_problems(job)
+    signed = (folder / "lesson.mp4").read_bytes()
+
+    assert published_file_problems(job) == []
+    assert (folder / "lesson.mp4").read_bytes() == signed
+
+
+def test_missing_files_are_refused(job):
+    assert published_file_problems(job) == ["The render's video or captions file is missing."]
+
+
+def test_no_render_is_refused():
+    assert published_file_problems(None) == ["The version has no finished render."]
+
+
+def test_video_without_visible_label_is_refused_and_not_signed(job, folder):
+    write_labelled_output(folder)
+    encode_frames(folder / "lesson.mp4", np.full((30, SIZE_PX[1], SIZE_PX[0], 3), 90, np.uint8))
+
+    problems = published_file_problems(job)
+
+    assert problems == [
+        "The video is not labelled as AI-generated: lesson.mp4: the opening frame has no "
+        "visible AI-generated label",
+        "The video is not labelled as AI-generated: lesson.mp4: the AIGC metadata tag is missing",
+    ]
+    assert read_provenance(folder / "lesson.mp4")["validation_state"] is None
+
+
+def test_video_changed_after_signing_is_refused(job, folder):
+    write_labelled_output(folder)
+    published_file_problems(job)
+    video = folder / "lesson.mp4"
+    data = bytearray(video.read_bytes())
+    data[-200] ^= 0x01  # in moov, last in a file written without faststart
+    video.write_bytes(bytes(data))
+
+    assert published_file_problems(job) == [
+        "The video was changed after it was signed; render it again."
+    ]
+
+
+def test_a_missing_production_key_refuses_publishing(job, folder, settings, tmp_path):
+    write_labelled_output(folder)
+    settings.LECTERN_C2PA_KEY_FILE = str(tmp_path / "absent.key")
+    settings.LECTERN_C2PA_CHAIN_FILE = str(tmp_path / "absent.pem")
+
+    problems = published_file_problems(job)
+
+    assert len(problems) == 1
+    assert problems[0].startswith("The video could not be signed: LECTERN_C2PA_KEY_FILE")
+
+
+def test_captions_without_the_ai_notice_are_refused(job, folder):
+    write_labelled_output(folder)
+    (folder / "lesson.vtt").write_text("WEBVTT\n\n00:00.000 --> 00:02.000\nHello.\n")
+
+    assert published_file_problems(job) == [
+        "The video is not labelled as AI-generated: lesson.vtt: the first caption cue does "
+        "not say the video is AI-generated"
+    ]
+
+
+def test_signed_file_still_plays(job, folder):
+    write_labelled_output(folder)
+    published_file_problems(job)
+
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+         "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(folder / "lesson.mp4")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert result.stdout.strip() == "30"
