@@ -2,8 +2,9 @@
 
 Only a course's owner and staff see its drafts: every `*_for_editor` selector raises
 PermissionDenied (403) for anyone else, so a view cannot forget the check. The
-`*_for_viewer` selectors also admit moderators to versions submitted for review (and
-answer 404 to a moderator asking for a draft they may not know exists).
+`*_for_viewer` selectors also admit moderators to versions submitted for review and the
+students of a lesson's classes to its published version (and answer 404 to a moderator or
+student asking for a version they may not know exists).
 """
 
 from __future__ import annotations
@@ -67,11 +68,27 @@ def user_can_review_version(user, version: LessonVersion) -> bool:
     )
 
 
+def user_can_watch_version(user, version: LessonVersion) -> bool:
+    """Students of the lesson's classes may watch its published version (the player)."""
+    if not (user.is_authenticated and user.is_student):
+        return False
+    if version.status != VersionStatus.PUBLISHED:
+        return False
+    # moderation.selectors holds the publish gate and imports this module: import it here.
+    from moderation.selectors import lesson_is_visible_to_student
+
+    return lesson_is_visible_to_student(student=user, lesson=version.lesson)
+
+
 def _require_viewer(user, version: LessonVersion) -> None:
-    if user_can_edit_course(user, version.lesson.course) or user_can_review_version(user, version):
+    if (
+        user_can_edit_course(user, version.lesson.course)
+        or user_can_review_version(user, version)
+        or user_can_watch_version(user, version)
+    ):
         return
-    if user.is_authenticated and user.is_moderator:
-        raise Http404  # a draft is none of a moderator's business, nor is its existence
+    if user.is_authenticated and (user.is_moderator or user.is_student):
+        raise Http404  # a draft is none of their business, nor is its existence
     raise PermissionDenied
 
 

@@ -739,10 +739,10 @@ def render_job_preview(request, job_id):
     return render(request, "courses/_render_preview.html", {"finished_job": job})
 
 
-@teacher_or_moderator_required
+@role_required(Role.TEACHER, Role.MODERATOR, Role.STUDENT)
 def render_job_file(request, job_id, name):
-    """One output of a finished render, to the owner (and moderators once it is submitted),
-    with Range support for seeking."""
+    """One output of a finished render, to the owner (moderators once it is submitted, the
+    class's students once it is published), with Range support for seeking."""
     job = selectors.render_job_for_viewer(user=request.user, job_id=job_id)
     if name not in RENDER_FILES or not job.output_dir:
         raise Http404
