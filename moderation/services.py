@@ -9,6 +9,7 @@ scene approved once needs no review again in any later version.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from moderation.models import (
     SceneDecisionKind,
     TrustedTeacher,
 )
+from moderation.publishing import published_file_problems
 
 PENDING_STATUSES = (VersionStatus.SUBMITTED, VersionStatus.IN_REVIEW)
 
@@ -144,7 +146,9 @@ def review_open(*, version: LessonVersion, user) -> Review:
         Review.objects.filter(version=stale).update(claimed_by=None, claim_expires_at=None)
         _event(action=ReviewAction.WITHDRAW, actor=user, version=stale)
     if teacher_is_trusted(user) and not automatic_check_problems(version):
-        lesson_version_publish(version=version, actor=user, action=ReviewAction.AUTO_PUBLISH)
+        # Files that fail the publish checks wait for a moderator, whose approval says why.
+        with contextlib.suppress(ValidationError):
+            lesson_version_publish(version=version, actor=user, action=ReviewAction.AUTO_PUBLISH)
     return review
 
 
@@ -362,6 +366,10 @@ def lesson_version_publish(
         approved = SceneApproval.objects.filter(content_hash__in=hashes).count()
         if "" in hashes or approved != len(set(hashes)):
             raise ValidationError(_("Every scene must be approved before publishing."))
+    # Labels checked and the video signed last, once nothing else can refuse it.
+    file_problems = published_file_problems(latest_successful_render(version))
+    if file_problems:
+        raise ValidationError(file_problems)
     with transaction.atomic():
         # Lock the lesson, so two publishes at once cannot both supersede the same version.
         Lesson.objects.select_for_update().filter(pk=version.lesson_id).first()

@@ -4,13 +4,12 @@ review; the moderator approves; a student of the class now sees the lesson, a st
 another class does not.
 
 A real render is not the point here (tests/browser/test_studio.py covers it): each version
-gets a finished RenderJob whose output is a 2-second MP4 made by ffmpeg, so the video element
-really loads.
+gets a finished RenderJob whose output is a 3-second labelled MP4, so the video element
+really loads and publishing can check and sign it.
 """
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from courses import services as courses_services
 from courses.models import LessonVersion, RenderJob, RenderStatus, Scene, VersionStatus
 from tests.browser.conftest import save_screenshot
 from tests.conftest import make_user
+from tests.synthesis.labelled_render import write_labelled_output
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +31,7 @@ VIDEO_DURATION_S = """(video) => new Promise((resolve, reject) => {
   video.addEventListener('error', () => reject(new Error('video error ' + video.error?.code)));
   video.load();
 })"""
-CAPTIONS = "WEBVTT\n\n00:00.000 --> 00:02.000\nGit keeps the history of a project.\n"
+VIDEO_S = 3.0
 
 
 def fake_render(version: LessonVersion, user) -> RenderJob:
@@ -39,18 +39,12 @@ def fake_render(version: LessonVersion, user) -> RenderJob:
     output_dir = f"renders/moderation-test-{version.pk}"
     folder = Path(settings.MEDIA_ROOT) / output_dir
     folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-         "-f", "lavfi", "-i", "color=c=navy:s=256x144:d=2:r=15",
-         "-f", "lavfi", "-i", "anullsrc=r=24000:cl=mono", "-t", "2",
-         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
-         "-movflags", "+faststart", str(folder / "lesson.mp4")],
-        check=True, timeout=60,
-    )  # fmt: skip
-    (folder / "lesson.vtt").write_text(CAPTIONS)
+    # Labelled as the renderer labels (publishing checks the labels and signs the video).
+    write_labelled_output(folder, duration_s=VIDEO_S)
     return RenderJob.objects.create(
         version=version, requested_by=user, status=RenderStatus.SUCCEEDED, percent=100,
-        width_px=256, height_px=144, fps=15, output_dir=output_dir, manifest={"duration_s": 2.0},
+        width_px=256, height_px=144, fps=10, output_dir=output_dir,
+        manifest={"duration_s": VIDEO_S},
     )  # fmt: skip
 
 
@@ -100,7 +94,7 @@ def test_moderator_rejects_a_scene_teacher_fixes_it_and_only_that_scene_is_revie
 
     expect(moderator.get_by_test_id("claim-state")).to_contain_text("You are reviewing this")
     video = moderator.locator("video#review-video")
-    assert video.evaluate(VIDEO_DURATION_S) == pytest.approx(2.0, abs=0.2)
+    assert video.evaluate(VIDEO_DURATION_S) == pytest.approx(VIDEO_S, abs=0.2)
     # The sentence with no source is marked for the moderator.
     expect(moderator.get_by_test_id("no-source").first).to_be_visible()
     moderator.get_by_role("radio", name="Reject scene 2").check()

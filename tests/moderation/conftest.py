@@ -3,13 +3,17 @@ a second moderator, a class with a student and a student of another class."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 
 from accounts.models import Classroom, Membership, Role
 from courses import services
 from courses.models import Scene
 from tests.conftest import make_user
 from tests.courses.conftest import finished_render
+from tests.synthesis.labelled_render import copy_labelled_output
 
 
 @pytest.fixture(autouse=True)
@@ -43,6 +47,8 @@ def version(course, alice):
         narration="A commit records a snapshot.",
     )  # fmt: skip
     finished_render(version, alice, output_dir="renders/1")
+    # Publishing checks the labels of the render's real files and signs the video.
+    copy_labelled_output(Path(settings.MEDIA_ROOT) / "renders/1")
     return version
 
 
@@ -73,4 +79,5 @@ def render_and_submit(version, user):
     """Give a draft a finished render and submit it; returns the version as stored."""
     if not version.render_jobs.exists():
         finished_render(version, user, output_dir=f"renders/{version.pk}")
+        copy_labelled_output(Path(settings.MEDIA_ROOT) / f"renders/{version.pk}")
     return services.lesson_version_submit(version=version, user=user)

@@ -102,7 +102,7 @@ def test_moderators_fetch_the_video_and_images_of_submitted_versions_only(
     client, version, alice, mo, media
 ):
     job = RenderJob.objects.get(version=version)
-    (media / "renders" / "1").mkdir(parents=True)
+    (media / "renders" / "1").mkdir(parents=True, exist_ok=True)
     (media / "renders" / "1" / "lesson.mp4").write_bytes(b"\0" * 64)
     video = reverse("courses:render_job_file", args=[job.pk, "video"])
     scene = version.scenes.get(position=1)

@@ -6,8 +6,12 @@ import subprocess
 
 import numpy as np
 import pytest
+from django.core.exceptions import ValidationError
 
+from courses import services as courses_services
+from courses.models import VersionStatus
 from courses.selectors import latest_successful_render
+from moderation import services
 from moderation.provenance import read_provenance
 from moderation.publishing import published_file_problems, render_output_folder
 from tests.synthesis.labelled_render import SIZE_PX, encode_frames, write_labelled_output
@@ -44,7 +48,9 @@ def test_publishing_twice_signs_once(job, folder):
     assert (folder / "lesson.mp4").read_bytes() == signed
 
 
-def test_missing_files_are_refused(job):
+def test_missing_files_are_refused(job, folder):
+    (folder / "lesson.vtt").unlink()
+
     assert published_file_problems(job) == ["The render's video or captions file is missing."]
 
 
@@ -110,3 +116,41 @@ def test_signed_file_still_plays(job, folder):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert result.stdout.strip() == "30"
+
+
+def unlabel(folder) -> None:
+    encode_frames(folder / "lesson.mp4", np.full((30, SIZE_PX[1], SIZE_PX[0], 3), 90, np.uint8))
+
+
+def test_moderator_cannot_publish_an_unlabelled_video(version, folder, alice, mo):
+    unlabel(folder)
+    courses_services.lesson_version_submit(version=version, user=alice)
+    services.review_claim(version=version, moderator=mo)
+
+    with pytest.raises(ValidationError, match="opening frame has no visible AI-generated label"):
+        services.review_decide(version=version, moderator=mo, verdicts={})
+
+    version.refresh_from_db()
+    assert version.status == VersionStatus.IN_REVIEW
+
+
+def test_publishing_signs_the_served_video(version, folder, alice, mo):
+    courses_services.lesson_version_submit(version=version, user=alice)
+    services.review_claim(version=version, moderator=mo)
+
+    version = services.review_decide(version=version, moderator=mo, verdicts={})
+
+    assert version.status == VersionStatus.PUBLISHED
+    assert read_provenance(folder / "lesson.mp4")["author"] == str(alice)
+
+
+def test_trusted_teachers_unlabelled_video_waits_for_a_moderator(
+    version, folder, alice, admin_user
+):
+    services.teacher_trust_grant(teacher=alice, admin=admin_user)
+    unlabel(folder)
+
+    version = courses_services.lesson_version_submit(version=version, user=alice)
+
+    version.refresh_from_db()
+    assert version.status == VersionStatus.SUBMITTED

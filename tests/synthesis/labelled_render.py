@@ -100,3 +100,19 @@ def write_labelled_output(folder: Path, *, language: str = "en", duration_s: flo
     cues = [Cue(0.0, 2.5, ai_notice(language)), Cue(2.5, duration_s, "Git keeps history.")]
     (folder / "lesson.vtt").write_text(webvtt(cues), encoding="utf-8")
     return folder / "lesson.mp4"
+
+
+_TEMPLATES: dict[str, Path] = {}
+
+
+def copy_labelled_output(folder: Path, *, language: str = "en") -> Path:
+    """write_labelled_output made once per test process, then copied (a few ms) into folder."""
+    import tempfile
+
+    if language not in _TEMPLATES:
+        _TEMPLATES[language] = Path(tempfile.mkdtemp(prefix="lectern-labelled-"))
+        write_labelled_output(_TEMPLATES[language], language=language)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("lesson.mp4", "lesson.vtt"):
+        shutil.copyfile(_TEMPLATES[language] / name, folder / name)
+    return folder / "lesson.mp4"
