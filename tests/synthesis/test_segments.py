@@ -131,3 +131,35 @@ def test_eviction_clears_abandoned_temporary_writes_but_not_fresh_ones(tmp_path)
 
     assert not abandoned.exists()
     assert fresh.exists()
+
+
+def test_pinned_segments_are_never_evicted_until_their_owners_unpin(tmp_path):
+    store = SegmentStore(tmp_path, max_bytes=100)
+    put(store, "published", 100, used_at=1_000)
+    put(store, "playlist", 100, used_at=2_000)
+    put(store, "loose", 100, used_at=3_000)
+    store.pin(["published"], owner="lesson-7")
+    store.pin(["playlist", "published"], owner="job-12")
+
+    # Each owner has its own pins file; the least recently used unpinned one goes.
+    assert store.pin_owners() == ["job-12", "lesson-7"]
+    assert (store.pins_dir / "lesson-7.json").is_file()
+    assert store.pinned() == {"published", "playlist"}
+    assert store.evict().removed == ("loose",)
+    assert sorted(store.keys()) == ["playlist", "published"]
+
+    # Still pinned by lesson-7 after job-12 lets go of everything.
+    store.unpin(owner="job-12")
+    assert store.pinned() == {"published"}
+    assert store.evict().removed == ("playlist",)
+    assert store.unpin(["published"], owner="lesson-7") == frozenset()
+    assert store.pin_owners() == []
+    with pytest.raises(ValueError):
+        store.pin(["x"], owner="../escape")
+
+
+def test_has_touches_nothing(tmp_path):
+    store = SegmentStore(tmp_path)
+    put(store, "a", 10, used_at=1_000)
+    assert store.has("a") and not store.has("b")
+    assert store.path_for("a").stat().st_mtime == 1_000

@@ -1,0 +1,207 @@
+"""The three steps: plan (pure, no file written), encode (only what is missing), assemble and
+playlist (remux only); keys independent of position; joins of any order keep A/V in step."""
+
+from __future__ import annotations
+
+import random
+import wave
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from synthesis.assemble import assemble, plan_metadata
+from synthesis.encode import encode_segment, encoder_settings, join_segments
+from synthesis.hls import playlist, ts_segment
+from synthesis.plan import plan
+from synthesis.render import encode
+from synthesis.segments import SegmentStore
+from synthesis.storyboard import RenderSettings, Scene, Storyboard, Visual, VoiceSettings
+from tests.synthesis.media_checks import ffprobe, stream
+
+FPS = 10
+SETTINGS = RenderSettings(
+    width_px=128,
+    height_px=72,
+    fps=FPS,
+    quality="draft",
+    device="cpu",
+    burn_captions=False,
+    voice=VoiceSettings(engines=("espeak",)),
+)
+
+
+def tone_wav(path: Path, seconds: float, hz: float) -> Path:
+    """A 16-bit mono 48 kHz sine, as a narration clip stands in the speech cache."""
+    t = np.arange(int(48_000 * seconds)) / 48_000
+    samples = (0.3 * np.sin(2 * np.pi * hz * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(48_000)
+        wav.writeframes(samples.tobytes())
+    return path
+
+
+@pytest.fixture
+def clips(tmp_path) -> dict[str, list]:
+    """Spoken sentences per scene id: what speech returns (text, clip, duration, engine)."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    spoken = {}
+    for number, (scene_id, seconds) in enumerate([("a", 0.8), ("b", 1.1), ("c", 0.6), ("d", 0.9)]):
+        wav = tone_wav(folder / f"{scene_id}.wav", seconds, 220 + 110 * number)
+        spoken[scene_id] = [
+            SimpleNamespace(
+                text=f"Scene {scene_id}.",
+                wav_path=wav,
+                duration_s=seconds,
+                engine="espeak",
+                voice="en-us",
+            )
+        ]
+    return spoken
+
+
+SCENES = {
+    "a": Scene("a", Visual(kind="title", title="Light"), "Scene a."),
+    "b": Scene("b", Visual(kind="text", title="Colour", bullets=("Red", "Blue")), "Scene b."),
+    "c": Scene("c", Visual(kind="text", title="Sky", bullets=("Scatter",)), "Scene c."),
+    "d": Scene("d", Visual(kind="code", title="Code", code="print(1)"), "Scene d."),
+}
+
+
+def lesson(order: str) -> Storyboard:
+    return Storyboard(title="Light", language="en", scenes=tuple(SCENES[i] for i in order))
+
+
+def planned(order: str, clips, store=None, settings=SETTINGS):
+    return plan(lesson(order), settings, spoken=[clips[i] for i in order], store=store)
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(path): (path.stat().st_mtime_ns, path.stat().st_size)
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_plan_is_a_value_and_writes_no_file(tmp_path, clips):
+    store = SegmentStore(tmp_path / "cache")
+    before = tree(tmp_path)
+    first = planned("abc", clips, store)
+    assert tree(tmp_path) == before  # not a file written, touched or removed
+    assert planned("abc", clips, store) == first  # the same input, the same value
+    # Opening, then a transition before each scene; everything missing from an empty store.
+    assert len(first.segments) == 1 + 2 * 3
+    assert first.segments[0] == first.opening.key
+    assert first.missing == first.segments
+    assert [s.timing.scene.id for s in first.scenes] == ["a", "b", "c"]
+    assert all(s.content_hash for s in first.scenes)
+    assert "missing" in first.summary()
+    with pytest.raises(AttributeError):
+        first.title = "changed"  # frozen
+
+
+def test_scene_keys_do_not_depend_on_position(clips):
+    forward = planned("abcd", clips)
+    shuffled = planned("dbca", clips)
+    keys = {s.timing.scene.id: s.key for s in forward.scenes}
+    assert {s.timing.scene.id: s.key for s in shuffled.scenes} == keys
+    assert forward.opening.key == shuffled.opening.key  # the opening label: title, not scene
+    # A transition is keyed by both neighbours: b -> c appears in both lessons.
+    assert forward.transition_keys[2] == shuffled.transition_keys[2]
+    assert forward.transition_keys[1] != shuffled.transition_keys[1]
+    # Settings still decide pixels: another size changes every key.
+    bigger = planned("abcd", clips, settings=replace(SETTINGS, width_px=160, height_px=90))
+    assert not set(bigger.segments) & set(forward.segments)
+    # The content hash is what a viewer perceives: another size keeps it.
+    assert [s.content_hash for s in bigger.scenes] == [s.content_hash for s in forward.scenes]
+
+
+def test_encode_fills_only_what_is_missing_and_assemble_remuxes(tmp_path, clips):
+    store = SegmentStore(tmp_path / "cache")
+    full = planned("abcd", clips, store)
+    stats = encode(full, store)
+    assert (stats.scene_misses, stats.transition_misses, stats.opening_misses) == (4, 4, 1)
+    assert planned("abcd", clips, store).missing == ()
+
+    # A variant: skip b, play d before c. Only transitions between new neighbours are new.
+    variant = planned("adc", clips, store)
+    assert set(variant.missing) == {variant.transition_keys[1], variant.transition_keys[2]}
+    again = encode(variant, store)
+    assert (again.scene_misses, again.transition_misses, again.opening_misses) == (0, 2, 0)
+    assert again.frames_encoded == 2 * full.timeline.transition_frames
+
+    out = tmp_path / "variant.mp4"
+    joined = assemble(variant.segments, out, store=store, fps=FPS, metadata=plan_metadata(variant))
+    assert joined.frame_count == variant.timeline.frame_count
+    info = ffprobe(out)
+    video_s = float(stream(info, "video")["duration"])
+    assert video_s == pytest.approx(variant.timeline.duration_s, abs=1 / FPS)
+    assert abs(float(stream(info, "audio")["duration"]) - video_s) <= 1 / FPS
+
+    # The playlist over the same keys: TS files remuxed once, no segment encoded.
+    segments_before = tree(store.root)
+    index = playlist(variant.segments, tmp_path / "hls", store=store)
+    text = index.read_text()
+    assert text.startswith("#EXTM3U") and text.rstrip().endswith("#EXT-X-ENDLIST")
+    assert text.count("#EXTINF") == len(variant.segments)
+    assert text.count("#EXT-X-DISCONTINUITY") == len(variant.segments) - 1
+    # The same segment files, the same sizes (use only touches their times).
+    assert {k: v[1] for k, v in tree(store.root).items() if k.endswith(".mp4")} == {
+        k: v[1] for k, v in segments_before.items() if k.endswith(".mp4")
+    }
+    first_ts = ffprobe(ts_segment(store, variant.segments[2]))
+    assert {s["codec_name"] for s in first_ts["streams"]} == {"h264", "aac"}
+    durations = [
+        float(line.split(":")[1].rstrip(","))
+        for line in text.splitlines()
+        if line.startswith("#EXTINF")
+    ]
+    assert sum(durations) == pytest.approx(variant.timeline.duration_s, abs=0.01)
+
+
+FRAMES = [7, 13, 5, 22, 9, 16]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> list[Path]:
+    """Short segments of different lengths (not whole AAC packets), speech-like tones."""
+    folder = tmp_path_factory.mktemp("drift")
+    encoder = encoder_settings("draft", FPS)
+    paths = []
+    for number, frames in enumerate(FRAMES):
+        picture = np.full((1, 72, 128, 3), 40 * number, dtype=np.uint8)
+        samples = round(frames * 48_000 / FPS)
+        t = np.arange(samples) / 48_000
+        audio = (0.2 * np.sin(2 * np.pi * (300 + 50 * number) * t)).astype(np.float32)
+        path = folder / f"{number}.mp4"
+        encode_segment(
+            path,
+            [np.repeat(picture, frames, axis=0)],
+            audio,
+            fps=FPS,
+            size_px=(128, 72),
+            encoder=encoder,
+            still=number % 2 == 0,
+        )
+        paths.append(path)
+    return paths
+
+
+def test_any_order_of_segments_joins_without_drift(tmp_path, corpus):
+    shuffle = random.Random(12)
+    for attempt in range(20):
+        order = [shuffle.choice(corpus) for _ in range(shuffle.randint(2, 9))]
+        out = tmp_path / f"{attempt}.mp4"
+        joined = join_segments(order, out, fps=FPS, metadata={})
+        info = ffprobe(out)
+        video_s = float(stream(info, "video")["duration"])
+        audio_s = float(stream(info, "audio")["duration"])
+        assert joined.frame_count == sum(FRAMES[corpus.index(p)] for p in order)
+        assert abs(video_s - joined.frame_count / FPS) <= 1 / FPS
+        assert abs(audio_s - video_s) <= 1 / FPS, (attempt, video_s, audio_s)
