@@ -53,6 +53,7 @@ def render_settings_for(job: RenderJob) -> RenderSettings:
         height_px=job.height_px,
         fps=job.fps,
         quality=job.quality,
+        burn_captions=False,  # the player shows the WebVTT track (the viewer's setting)
         device=settings.LECTERN_DEVICE,
         voice=version_voice_settings(job.version),
     )

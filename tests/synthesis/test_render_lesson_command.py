@@ -58,9 +58,15 @@ def test_it_renders_a_lesson_from_the_database(tmp_path, alice, db):
     second.concepts.set(services.concepts_for_names(course=course, names=["Version history"]))
     out = tmp_path / "db.mp4"
 
-    call_command("render_lesson", str(lesson.pk), "-o", str(out), *SMALL)
+    call_command("render_lesson", str(lesson.pk), "-o", str(out), *SMALL, "--burn-captions")
 
     manifest = json.loads(out.with_suffix(".json").read_text("utf-8"))
+    assert manifest["settings"]["burn_captions"] is True  # an export: burned in on request
+    call_command("render_lesson", str(lesson.pk), "-o", str(out), *SMALL, "--no-burn-captions")
+    unburned = json.loads(out.with_suffix(".json").read_text("utf-8"))
+    assert unburned["settings"]["burn_captions"] is False
+    assert unburned["scenes"][0]["segment"] != manifest["scenes"][0]["segment"]
+    assert unburned["opening"]["segment"] == manifest["opening"]["segment"]  # no captions
     assert [s["title"] for s in manifest["scenes"]] == ["Git basics", "Second"]
     assert manifest["scenes"][1]["concepts"] == ["version-history"]
     assert manifest["title"] == "Git basics"

@@ -40,8 +40,19 @@ class Command(BaseCommand):
         parser.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT (default 1280x720)")
         parser.add_argument("--fps", type=int, default=30)
         parser.add_argument("--quality", choices=["draft", "standard", "high"], default="standard")
-        parser.add_argument(
-            "--no-burn-captions", action="store_true", help="captions as a track only"
+        burn = parser.add_mutually_exclusive_group()
+        burn.add_argument(
+            "--burn-captions",
+            dest="burn_captions",
+            action="store_true",
+            default=True,
+            help="captions burned into the pixels as well as the track (the default: an export)",
+        )
+        burn.add_argument(
+            "--no-burn-captions",
+            dest="burn_captions",
+            action="store_false",
+            help="captions as a track only",
         )
         parser.add_argument(
             "--device", choices=["auto", "cpu", "cuda"], default=settings.LECTERN_DEVICE
@@ -117,7 +128,7 @@ def _render_settings(options: dict) -> RenderSettings:
         height_px=int(match.group(2)),
         fps=options["fps"],
         quality=options["quality"],
-        burn_captions=not options["no_burn_captions"],
+        burn_captions=options["burn_captions"],
         device=options["device"],
         voice=voice,
     )
