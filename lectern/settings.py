@@ -6,6 +6,7 @@ socket serving as Celery broker and channel layer, so both modes run the same co
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
+    "axes",
     "accounts",
     "courses",
     "moderation",
@@ -66,6 +69,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lectern.urls"
@@ -111,6 +117,11 @@ elif env_str("LECTERN_TEST_DATABASE_NAME"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
+# django-axes first: it refuses a locked-out (username, address) pair before a password is tried.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
@@ -273,6 +284,44 @@ LECTERN_TRUST_PROXY = env_bool("LECTERN_TRUST_PROXY", default=False)
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 # Read by Django's language switch only, never by page scripts.
 LANGUAGE_COOKIE_HTTPONLY = True
+
+# Every page's Content-Security-Policy (django-csp). Scripts only from our own files (no inline
+# script or handler anywhere: data for scripts goes in json_script blocks, which never run).
+# Styles allow 'unsafe-inline' for the player's media-chrome controls, whose shadow DOM
+# carries <style> elements; a style cannot load anything from elsewhere, since every other
+# fetch is limited to 'self'. Files served by courses.media carry their own, stricter policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'", "ws:", "wss:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Sign-in rate limit (django-axes): 5 failures for one username from one address lock that
+# pair for 15 minutes. Pairs, so a child mistyping on a classroom's shared address locks out
+# only their own name, and guessing one name from many addresses is slowed per address.
+AXES_ENABLED = env_bool("LECTERN_SIGNIN_THROTTLE", default=True)
+AXES_FAILURE_LIMIT = int(env_str("LECTERN_SIGNIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(env_str("LECTERN_SIGNIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+# C2PA signing of published videos (moderation/provenance.py): a PEM private key and its PEM
+# chain (signing certificate first, then its CA). Unset: a development chain is made once in
+# LECTERN_VAR_DIR/c2pa/, which players report as valid but from an unknown signer.
+LECTERN_C2PA_KEY_FILE = env_str("LECTERN_C2PA_KEY_FILE")
+LECTERN_C2PA_CHAIN_FILE = env_str("LECTERN_C2PA_CHAIN_FILE")
 
 # Production hardening, active when LECTERN_DEBUG=0.
 if not DEBUG:

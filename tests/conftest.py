@@ -61,6 +61,9 @@ def _use_private_session_environment() -> Path:
 
     importlib.reload(importlib.import_module(os.environ["DJANGO_SETTINGS_MODULE"]))
     conf.settings._wrapped = conf.Settings(os.environ["DJANGO_SETTINGS_MODULE"])
+    # django-axes writes its defaults into the settings object when axes.conf is imported:
+    # into the new one too.
+    importlib.reload(importlib.import_module("axes.conf"))
     opened = [c.alias for c in connections.all(initialized_only=True) if c.connection]
     assert not opened, f"database {opened} was opened before the test settings were applied"
     # Forget the connection objects made from the old settings; they never connected.

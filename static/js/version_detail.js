@@ -21,6 +21,8 @@
   var field = function (name) { return box.querySelector("[data-field=" + name + "]"); };
   var bar = box.querySelector("[role=progressbar]");
   var fill = box.querySelector(".progress-fill");
+  // The width is set here, not in a style attribute, which the Content-Security-Policy forbids.
+  fill.style.width = (Number(fill.dataset.percent) || 0) + "%";
   var cancelForm = document.getElementById("cancel-form");
   var retryForm = document.getElementById("retry-form");
   var finished = false;
