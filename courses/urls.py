@@ -56,6 +56,16 @@ urlpatterns = [
     path(
         "render-jobs/<int:job_id>/files/<slug:name>", views.render_job_file, name="render_job_file"
     ),
+    path(
+        "render-jobs/<int:job_id>/hls/index.m3u8",
+        views.render_job_playlist,
+        name="render_job_playlist",
+    ),
+    path(
+        "render-jobs/<int:job_id>/hls/<slug:key>.ts",
+        views.render_job_segment,
+        name="render_job_segment",
+    ),
     # Course pages last: a course slug could otherwise shadow the fixed paths above.
     path("<str:slug>/", views.course_detail, name="course_detail"),
     path("<str:slug>/edit/", views.course_edit, name="course_edit"),

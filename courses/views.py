@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -755,3 +755,64 @@ def render_job_file(request, job_id, name):
         slug = job.version.lesson.course.slug
         download = f"{slug}-{job.version.lesson_id}-v{job.version.number}{path.suffix}"
     return ranged_file_response(request, path, download_name=download)
+
+
+def _render_job_segments(request, job_id) -> tuple:
+    """A finished job the user may see, its manifest's segment entries and frame rate
+    (the checks of render_job_file; anyone else gets 404, which does not confirm the job)."""
+    try:
+        job = selectors.render_job_for_viewer(user=request.user, job_id=job_id)
+    except PermissionDenied:
+        raise Http404 from None
+    manifest = job.manifest or {}
+    entries = manifest.get("entries") or []
+    fps = manifest.get("fps") or (manifest.get("settings") or {}).get("fps")
+    if not job.output_dir or not entries or not fps:
+        raise Http404  # rendered before playlists existed: the player plays the MP4
+    return job, entries, int(fps)
+
+
+@role_required(Role.TEACHER, Role.MODERATOR, Role.STUDENT)
+def render_job_playlist(request, job_id):
+    """The HLS media playlist of a finished render over its cached segments (404 when a
+    segment has left the cache: the player falls back to the MP4). Pins the segments."""
+    from synthesis.hls import PLAYLIST_TYPE, media_playlist
+    from synthesis.segments import SegmentStore
+
+    job, entries, fps = _render_job_segments(request, job_id)
+    store = SegmentStore(Path(settings.LECTERN_CACHE_DIR))
+    keys = [entry["segment"] for entry in entries]
+    if not all(store.has(key) for key in keys):
+        raise Http404
+    owner = f"render-job-{job.pk}"
+    if store.pins(owner) != set(keys):
+        store.pin(keys, owner=owner)  # a live playlist: never evicted (segments_gc unpins)
+    text = media_playlist(
+        [
+            (reverse("courses:render_job_segment", args=[job.pk, entry["segment"]]),
+             entry["frames"] / fps)
+            for entry in entries
+        ]
+    )  # fmt: skip
+    response = HttpResponse(text, content_type=PLAYLIST_TYPE)
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@role_required(Role.TEACHER, Role.MODERATOR, Role.STUDENT)
+def render_job_segment(request, job_id, key):
+    """One segment of a finished render's playlist as MPEG-TS, with Range support."""
+    from synthesis.hls import MPEGTS_TYPE, ts_segment
+    from synthesis.segments import SegmentStore
+
+    _, entries, _ = _render_job_segments(request, job_id)
+    if key not in {entry["segment"] for entry in entries}:
+        raise Http404
+    try:
+        path = ts_segment(SegmentStore(Path(settings.LECTERN_CACHE_DIR)), key)
+    except SynthesisError:
+        raise Http404 from None
+    response = ranged_file_response(request, path)
+    response["Content-Type"] = MPEGTS_TYPE
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

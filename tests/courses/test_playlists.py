@@ -1,0 +1,127 @@
+"""HLS playlists of finished renders: served over cached segments, access-checked like the
+MP4, pinned while live; segments_gc keeps referenced segments and removes the rest."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from courses.models import RenderJob, RenderStatus
+from courses.rendering import render_settings_for
+from courses.storyboards import storyboard_from_version
+from synthesis.render import render
+from synthesis.segments import SegmentStore
+from synthesis.storyboard import VoiceSettings
+from tests.synthesis.media_checks import ffprobe
+
+
+@pytest.fixture
+def rendered_job(settings, tmp_path, version, alice):
+    """A real (tiny, espeak) render of the three-scene version, as a finished job."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LECTERN_CACHE_DIR = tmp_path / "cache"
+    job = RenderJob.objects.create(
+        version=version, requested_by=alice, status=RenderStatus.SUCCEEDED,
+        width_px=128, height_px=72, fps=10, quality="draft",
+    )  # fmt: skip
+    render_settings = replace(
+        render_settings_for(job), device="cpu", voice=VoiceSettings(engines=("espeak",))
+    )
+    assert render_settings.burn_captions is False  # web renders: captions are a track
+    out = settings.MEDIA_ROOT / "renders" / str(job.pk) / "lesson.mp4"
+    result = render(
+        storyboard_from_version(version),
+        out,
+        settings=render_settings,
+        cache_dir=settings.LECTERN_CACHE_DIR,
+    )
+    job.output_dir = f"renders/{job.pk}"
+    job.manifest = result.manifest_data
+    job.save()
+    return job
+
+
+def test_the_playlist_lists_every_segment_and_serves_them(client, alice, rendered_job, settings):
+    client.force_login(alice)
+    response = client.get(reverse("courses:render_job_playlist", args=[rendered_job.pk]))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/vnd.apple.mpegurl"
+    text = response.content.decode()
+    keys = rendered_job.manifest["segments"]
+    assert text.count("#EXTINF") == len(keys) == 7  # opening, then transition + scene x 3
+    durations = [float(line[8:].rstrip(",")) for line in text.splitlines() if "#EXTINF" in line]
+    assert sum(durations) == pytest.approx(rendered_job.manifest["duration_s"], abs=0.01)
+    uris = [line for line in text.splitlines() if line.startswith("/")]
+    assert uris[0] == reverse("courses:render_job_segment", args=[rendered_job.pk, keys[0]])
+
+    segment = client.get(uris[2])
+    assert segment.status_code == 200 and segment["Content-Type"] == "video/mp2t"
+    body = b"".join(segment.streaming_content)
+    assert body[0] == 0x47  # an MPEG-TS sync byte
+    part = client.get(uris[2], HTTP_RANGE="bytes=188-375")
+    assert part.status_code == 206 and b"".join(part.streaming_content) == body[188:376]
+    ts_file = Path(settings.LECTERN_CACHE_DIR) / "segments" / "hls" / f"{keys[2]}.ts"
+    assert {s["codec_name"] for s in ffprobe(ts_file)["streams"]} == {"h264", "aac"}
+
+    # A live playlist pins its segments.
+    store = SegmentStore(Path(settings.LECTERN_CACHE_DIR))
+    assert store.pins(f"render-job-{rendered_job.pk}") == set(keys)
+
+
+def test_other_users_and_other_keys_are_not_found(client, bob, alice, rendered_job):
+    keys = rendered_job.manifest["segments"]
+    client.force_login(bob)
+    assert (
+        client.get(reverse("courses:render_job_playlist", args=[rendered_job.pk])).status_code
+        == 404
+    )
+    segment_url = reverse("courses:render_job_segment", args=[rendered_job.pk, keys[0]])
+    assert client.get(segment_url).status_code == 404
+    client.force_login(alice)
+    stranger = reverse("courses:render_job_segment", args=[rendered_job.pk, "0" * 64])
+    assert client.get(stranger).status_code == 404
+    client.logout()
+    assert client.get(segment_url).status_code in (302, 404)
+
+
+def test_a_playlist_whose_segments_left_the_cache_is_not_found(
+    client, alice, rendered_job, settings
+):
+    store = SegmentStore(Path(settings.LECTERN_CACHE_DIR))
+    store.remove([rendered_job.manifest["segments"][-1]])
+    client.force_login(alice)
+    url = reverse("courses:render_job_playlist", args=[rendered_job.pk])
+    assert client.get(url).status_code == 404  # the player falls back to the MP4
+
+
+def test_segments_gc_keeps_what_outputs_refer_to_and_removes_the_rest(
+    rendered_job, settings, capsys
+):
+    store = SegmentStore(Path(settings.LECTERN_CACHE_DIR))
+    keys = set(rendered_job.manifest["segments"])
+    with store.writing("orphan") as path:
+        path.write_bytes(b"x" * 1000)
+    long_ago = 1_000_000_000
+    for key in [*keys, "orphan"]:
+        os.utime(store.path_for(key), (long_ago, long_ago))
+
+    call_command("segments_gc", "--dry-run")
+    assert "would remove 1" in capsys.readouterr().out
+    assert store.has("orphan")
+
+    call_command("segments_gc")
+    assert "removed 1" in capsys.readouterr().out
+    assert set(store.keys()) == keys
+    assert store.pins(f"render-job-{rendered_job.pk}") == keys  # pinned: eviction keeps them
+
+    # Once the job's outputs are gone nothing refers to its segments.
+    for path in (Path(settings.MEDIA_ROOT) / rendered_job.output_dir).iterdir():
+        path.unlink()
+    (Path(settings.MEDIA_ROOT) / rendered_job.output_dir).rmdir()
+    call_command("segments_gc", "--min-age-hours", "0")
+    assert store.keys() == [] and store.pin_owners() == []
