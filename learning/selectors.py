@@ -171,6 +171,7 @@ class PlayerPage:
         """What static/js/player.js reads (json_script): URLs, times, questions, prefs."""
         job = self.job
         return {
+            "student": student.pk,
             "lesson": self.lesson.pk,
             "version": self.version.pk,
             "attempt": self.attempt,

@@ -39,8 +39,27 @@ def player(request, lesson_id):
         "page": page,
         "player_config": page.config(request.user),
         "video_url": selectors.video_source_url(page.job) if page.job else "",
+        "player_strings": _player_strings(),
     }
     return render(request, "learning/player.html", context)
+
+
+def _player_strings() -> dict:
+    """What static/js/player.js says, in the page's language."""
+    return {
+        "correct": _("Correct!"),
+        "wrong": _("Not quite. The right answer is: {answer}"),
+        "offline": _(
+            "You seem to be offline. Your answer is kept on this device and sent when you are "
+            "back online."
+        ),
+        "resumed": _("Resumed where you left off ({time})."),
+        "completed": _("Lesson completed. Well done!"),
+        "skipping": _("Answer the question before skipping ahead."),
+        "already": _(
+            "You answered this question before in this attempt; your first answer counts."
+        ),
+    }
 
 
 def _bad_request(message: str) -> JsonResponse:

@@ -1,0 +1,299 @@
+// Lesson player: what was really played (intervals, not the playhead), questions when their
+// scene ends, the interactive transcript and chapters, resume, caption size. Controls are
+// media-chrome's (keyboard and screen-reader accessible); events go to the telemetry endpoint
+// in batches and wait in localStorage while the network is away.
+(function () {
+  "use strict";
+
+  var configNode = document.getElementById("player-config");
+  var video = document.getElementById("lesson-video");
+  if (!configNode || !video) return;
+  var config = JSON.parse(configNode.textContent);
+  var strings = JSON.parse(document.getElementById("player-strings").textContent);
+  var controller = document.getElementById("player");
+  var statusLine = document.getElementById("player-status");
+  var csrfToken = document.querySelector("#player-csrf [name=csrfmiddlewaretoken]").value;
+
+  // ---- The source: the published MP4 today; for HLS, attach hls.js here (one place). ----
+  // video.src is set by the template from learning.selectors.video_source_url.
+
+  function say(text) { statusLine.textContent = text; }
+  function clock(seconds) {
+    var s = Math.max(0, Math.floor(seconds));
+    var m = Math.floor(s / 60);
+    return m + ":" + String(s % 60).padStart(2, "0");
+  }
+  document.querySelectorAll("[data-clock]").forEach(function (node) {
+    node.textContent = clock(parseFloat(node.dataset.clock));
+  });
+
+  // ---- Telemetry: a queue kept in localStorage, sent in batches, ids make resends harmless.
+  // One queue per student: a shared school computer must never send one child's events as another's.
+  var QUEUE_KEY = "lectern-learning-queue-" + config.student;
+  var queue = [];
+  try { queue = JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); } catch (e) { queue = []; }
+  function saveQueue() {
+    try { localStorage.setItem(QUEUE_KEY, JSON.stringify(queue)); } catch (e) { /* full */ }
+  }
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return Date.now().toString(36) + "-" + Math.random().toString(36).slice(2);
+  }
+  function enqueue(kind, payload) {
+    var event = {
+      id: newId(), kind: kind, student: config.student, lesson: config.lesson, version: config.version,
+      occurred_at: new Date().toISOString(), payload: payload
+    };
+    queue.push(event);
+    saveQueue();
+    return event.id;
+  }
+  var completedShown = false;
+  function handleResponse(body) {
+    var progress = body.progress && body.progress[String(config.lesson)];
+    if (progress && progress.completed && !completedShown) {
+      completedShown = true;
+      say(strings.completed);
+      controller.dataset.completed = "true";
+    }
+    return body;
+  }
+  var sending = Promise.resolve(null);
+  function sendBatch(keepalive) {
+    if (!queue.length) return Promise.resolve({ answers: {} });
+    var batch = queue.slice(0, 100);
+    return fetch(config.events_url, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: !!keepalive,
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
+      body: JSON.stringify({ events: batch })
+    }).then(function (response) {
+      var sent = {};
+      batch.forEach(function (event) { sent[event.id] = true; });
+      if (response.ok || (response.status >= 400 && response.status < 500)) {
+        // Recorded, or refused for good (a lesson no longer visible): either way not resent.
+        queue = queue.filter(function (event) { return !sent[event.id]; });
+        saveQueue();
+      }
+      if (!response.ok) throw new Error("telemetry " + response.status);
+      return response.json().then(handleResponse);
+    });
+  }
+  function flush() {
+    sending = sending.catch(function () { return null; }).then(function () { return sendBatch(false); });
+    return sending;
+  }
+  setInterval(function () { if (queue.length) flush().catch(function () {}); }, 5000);
+  window.addEventListener("online", function () { flush().catch(function () {}); });
+  window.addEventListener("pagehide", function () {
+    closeSegment();
+    if (queue.length) sendBatch(true).catch(function () {});
+  });
+  if (queue.length) flush().catch(function () {});
+
+  // ---- Watched intervals: from "playing" until a pause, seek or end, in pieces of <= 10 s.
+  var segmentStart = null;
+  var lastTime = 0;
+  function closeSegment() {
+    if (segmentStart !== null && lastTime > segmentStart + 0.05) {
+      enqueue("watched", {
+        start_s: +segmentStart.toFixed(3), end_s: +lastTime.toFixed(3),
+        position_s: +video.currentTime.toFixed(3)
+      });
+    }
+    segmentStart = null;
+  }
+  video.addEventListener("playing", function () {
+    segmentStart = lastTime = video.currentTime;
+  });
+  video.addEventListener("pause", closeSegment);
+  video.addEventListener("ended", function () { lastTime = video.duration; closeSegment(); });
+
+  // ---- Questions ----
+  var questions = config.questions.slice().sort(function (a, b) { return a.at_s - b.at_s; });
+  var panel = document.getElementById("question-panel");
+  var form = document.getElementById("question-form");
+  var choicesBox = document.getElementById("question-choices");
+  var feedback = document.getElementById("question-feedback");
+  var continueButton = document.getElementById("question-continue");
+  var errorLine = document.getElementById("question-error");
+  var current = null;
+
+  function firstUnanswered() {
+    for (var i = 0; i < questions.length; i++) if (!questions[i].answered) return questions[i];
+    return null;
+  }
+  function ask(question) {
+    closeSegment();
+    current = question;
+    video.pause();
+    document.getElementById("question-prompt").textContent = question.prompt;
+    choicesBox.textContent = "";
+    question.choices.forEach(function (choice, index) {
+      var id = "choice-" + choice.id;
+      var row = document.createElement("div");
+      row.className = "choice";
+      var input = document.createElement("input");
+      input.type = "radio"; input.name = "choice"; input.value = choice.id; input.id = id;
+      if (index === 0) input.required = false;
+      var label = document.createElement("label");
+      label.htmlFor = id; label.textContent = choice.text;
+      row.appendChild(input); row.appendChild(label);
+      choicesBox.appendChild(row);
+    });
+    form.hidden = false;
+    feedback.textContent = "";
+    feedback.className = "question-feedback";
+    continueButton.hidden = true;
+    errorLine.hidden = true;
+    panel.hidden = false;
+    document.getElementById("question-heading").focus();
+  }
+  function showFeedback(result) {
+    feedback.textContent = "";
+    var verdict = document.createElement("p");
+    verdict.className = "verdict";
+    verdict.dataset.testid = "verdict";
+    if (result.correct) {
+      verdict.textContent = strings.correct;
+    } else {
+      verdict.textContent = strings.wrong.replace("{answer}", result.correct_text || "");
+    }
+    feedback.className = "question-feedback " + (result.correct ? "is-correct" : "is-wrong");
+    feedback.appendChild(verdict);
+    if (!result.counted) {
+      var note = document.createElement("p"); note.textContent = strings.already; feedback.appendChild(note);
+    }
+    if (result.explanation) {
+      var why = document.createElement("p");
+      why.className = "explanation"; why.dataset.testid = "explanation";
+      why.textContent = result.explanation;
+      feedback.appendChild(why);
+    }
+  }
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var chosen = form.querySelector("input[name=choice]:checked");
+    if (!chosen) { errorLine.hidden = false; chosen = form.querySelector("input[name=choice]"); chosen.focus(); return; }
+    var question = current;
+    var id = enqueue("answered", { checkpoint: question.id, choice: +chosen.value, attempt: config.attempt });
+    question.answered = true;
+    form.hidden = true;
+    flush().then(function (body) {
+      var result = body && body.answers && body.answers[id];
+      if (result) showFeedback(result); else feedback.textContent = strings.offline;
+    }).catch(function () {
+      feedback.textContent = strings.offline;
+    }).then(function () {
+      continueButton.hidden = false;
+      feedback.focus();
+    });
+  });
+  continueButton.addEventListener("click", function () {
+    panel.hidden = true;
+    current = null;
+    var play = controller.querySelector("media-play-button");
+    if (play) play.focus();
+    if (video.currentTime < video.duration - 0.1) video.play();
+  });
+  video.addEventListener("play", function () { if (current) video.pause(); });
+
+  var previousTime = null;
+  function crossed(from, to) {
+    if (from === null) return null;
+    for (var i = 0; i < questions.length; i++) {
+      var q = questions[i];
+      if (!q.answered && from < q.at_s - 0.05 && to >= q.at_s - 0.05) return q;
+    }
+    return null;
+  }
+  video.addEventListener("timeupdate", function () {
+    var t = video.currentTime;
+    if (!video.paused && segmentStart !== null) {
+      if (t < lastTime) { closeSegment(); segmentStart = t; }
+      lastTime = t;
+      if (lastTime - segmentStart >= 10) { closeSegment(); segmentStart = lastTime = t; }
+    }
+    var due = video.paused ? null : crossed(previousTime, t);
+    previousTime = t;
+    highlightCue(t);
+    if (due) ask(due);
+  });
+  video.addEventListener("ended", function () {
+    var due = null;
+    questions.forEach(function (q) {
+      if (!due && !q.answered && q.at_s >= video.duration - 1) due = q;
+    });
+    if (due) ask(due);
+  });
+
+  // Seeking: intervals stop; with "prevent skipping" no jump past an unanswered question.
+  var resuming = false;
+  video.addEventListener("seeking", function () {
+    if (segmentStart !== null) closeSegment();
+    var limit = firstUnanswered();
+    if (config.prevent_skipping && !resuming && limit && video.currentTime > limit.at_s + 0.25) {
+      video.currentTime = Math.max(0, limit.at_s - 0.2);
+      say(strings.skipping);
+    }
+    previousTime = null;
+  });
+  video.addEventListener("seeked", function () {
+    previousTime = video.currentTime;
+    lastTime = video.currentTime;
+    if (!video.paused) segmentStart = video.currentTime;
+    resuming = false;
+  });
+
+  // ---- Resume where the student left off.
+  function resume() {
+    if (config.resume_s > 1) {
+      resuming = true;
+      video.currentTime = config.resume_s;
+      say(strings.resumed.replace("{time}", clock(config.resume_s)));
+    }
+  }
+  if (video.readyState >= 1) resume(); else video.addEventListener("loadedmetadata", resume, { once: true });
+
+  // ---- Transcript and chapters: select to seek; the current sentence is highlighted.
+  var cues = Array.prototype.slice.call(document.querySelectorAll("#transcript .cue"));
+  var transcript = document.getElementById("transcript");
+  var currentCue = null;
+  function highlightCue(t) {
+    var found = null;
+    for (var i = 0; i < cues.length; i++) {
+      var start = parseFloat(cues[i].dataset.seek);
+      var end = parseFloat(cues[i].dataset.end);
+      if (t >= start && t < end) { found = cues[i]; break; }
+    }
+    if (found === currentCue) return;
+    if (currentCue) { currentCue.classList.remove("is-current"); currentCue.removeAttribute("aria-current"); }
+    currentCue = found;
+    if (found) {
+      found.classList.add("is-current");
+      found.setAttribute("aria-current", "true");
+      var top = found.offsetTop - transcript.offsetTop;
+      if (top < transcript.scrollTop || top > transcript.scrollTop + transcript.clientHeight - found.offsetHeight) {
+        transcript.scrollTop = Math.max(0, top - transcript.clientHeight / 3);
+      }
+    }
+  }
+  document.querySelectorAll("[data-seek]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      video.currentTime = parseFloat(button.dataset.seek);
+      if (video.paused && !current) video.play();
+    });
+  });
+
+  // ---- Caption size: remembered in this browser.
+  var sizeSelect = document.getElementById("caption-size");
+  var savedSize = null;
+  try { savedSize = localStorage.getItem("lectern-caption-size"); } catch (e) { savedSize = null; }
+  if (savedSize) sizeSelect.value = savedSize;
+  controller.dataset.captionSize = sizeSelect.value;
+  sizeSelect.addEventListener("change", function () {
+    controller.dataset.captionSize = sizeSelect.value;
+    try { localStorage.setItem("lectern-caption-size", sizeSelect.value); } catch (e) { /* private mode */ }
+  });
+})();
