@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 # SVGs can carry scripts: served files never run anything, even when opened directly.
@@ -23,6 +24,17 @@ CONTENT_TYPES = {
     ".svg": "image/svg+xml",
     ".wav": "audio/wav",
 }
+# Shown inline (a page's <img>, <video> or <track> uses them); anything else, SVG included,
+# is an attachment, so opening its URL downloads it instead of running it on our origin.
+INLINE_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "video/",
+    "audio/",
+    "text/vtt",
+)
 
 
 class _RangeReader:
@@ -50,12 +62,21 @@ def content_type_for(path: Path) -> str:
     )
 
 
+def is_inline(content_type: str) -> bool:
+    return content_type.startswith(INLINE_TYPES)
+
+
 def ranged_file_response(
     request: HttpRequest, path: Path, *, download_name: str | None = None
 ) -> HttpResponse:
-    """200 with the whole file, 206 with the requested byte range, or 416 for a bad range."""
+    """200 with the whole file, 206 with the requested byte range, or 416 for a bad range.
+
+    Every answer names the file in Content-Disposition: an attachment when download_name
+    is given or the type is not media a page shows, inline otherwise.
+    """
     size = path.stat().st_size
     content_type = content_type_for(path)
+    as_attachment = download_name is not None or not is_inline(content_type)
     byte_range = _parse_range(request.headers.get("Range", ""), size)
     if byte_range is False:
         response = HttpResponse(status=416)
@@ -65,8 +86,6 @@ def ranged_file_response(
         response = FileResponse(
             open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
             content_type=content_type,
-            as_attachment=download_name is not None,
-            filename=download_name or path.name,
         )
     else:
         start, end = byte_range
@@ -77,6 +96,9 @@ def ranged_file_response(
         )
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment, download_name or path.name
+    )
     response["Accept-Ranges"] = "bytes"
     response["Content-Security-Policy"] = _SANDBOX
     response["X-Content-Type-Options"] = "nosniff"
