@@ -7,10 +7,16 @@ a job that points at outputs always has all of them.
 The job id is the render key: a task may be delivered more than once (it is acknowledged
 late and requeued when its worker dies, and the reaper may send it again), so each
 delivery first claims the job, and only the claiming attempt renders and records it.
+
+A failure that may pass (every speech engine of a language failed while speaking) does not
+fail the job while the task has retries left: the job goes back to the queue with the stage
+"waiting to retry" and the reason, and the task raises RenderRetry so that it is sent again
+after a growing delay (courses/tasks.py).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -37,13 +43,19 @@ from courses.progress import (
     worker_identity,
 )
 from courses.voices import version_voice_settings
-from synthesis.errors import RenderCancelled, SynthesisError
+from synthesis.errors import RenderCancelled, SynthesisError, TransientSpeechError
 from synthesis.storyboard import RenderSettings
 
 logger = logging.getLogger(__name__)
 
 RENDERS_DIR = "renders"
 VIDEO_NAME = "lesson.mp4"
+RETRY_STAGE = "waiting to retry"
+
+
+class RenderRetry(Exception):
+    """A render stopped by a failure that may pass; its job is queued again, and the task
+    must be sent again later. The message is the reason, as the job's `error` shows it."""
 
 
 def render_settings_for(job: RenderJob) -> RenderSettings:
@@ -59,11 +71,12 @@ def render_settings_for(job: RenderJob) -> RenderSettings:
     )
 
 
-def render_job_run(*, job_id: int) -> str:
+def render_job_run(*, job_id: int, can_retry: bool = False) -> str:
     """Render a queued job; returns its final status. Never raises for a failed render.
 
     Safe to deliver twice: only the delivery that claims the job renders it, and a job that
-    is finished, or rendering in a live worker, is left alone.
+    is finished, or rendering in a live worker, is left alone. With can_retry, a failure that
+    may pass queues the job again and raises RenderRetry instead of failing it.
     """
     job, outcome = render_job_claim(job_id=job_id, worker=worker_identity())
     if job is None:
@@ -84,6 +97,10 @@ def render_job_run(*, job_id: int) -> str:
             _render_into(job, staging, recorder)
     except RenderCancelled:
         _finish(job, RenderStatus.CANCELLED, stage="cancelled")
+    except TransientSpeechError as error:
+        if can_retry and _queue_for_retry(job, reason=str(error)):
+            raise RenderRetry(str(error)) from error
+        _finish(job, RenderStatus.FAILED, stage="failed", error=str(error))
     except SoftTimeLimitExceeded:
         minutes = settings.LECTERN_RENDER_SOFT_TIME_LIMIT_S // 60
         _finish(
@@ -99,18 +116,67 @@ def render_job_run(*, job_id: int) -> str:
     except SynthesisError as error:
         _finish(job, RenderStatus.FAILED, stage="failed", error=str(error))
     except Exception as error:
-        # Anything else is a bug, but the teacher still needs a reason and a retry button.
+        # Anything else is a bug (or a full disk), but the teacher still needs a reason and
+        # a retry button.
         logger.exception("render job %s failed unexpectedly", job.pk)
-        _finish(
-            job,
-            RenderStatus.FAILED,
-            stage="failed",
-            error=_("The render stopped because of an unexpected error: %(error)s")
-            % {"error": f"{type(error).__name__}: {error}"},
-        )
+        _finish(job, RenderStatus.FAILED, stage="failed", error=_unexpected_error_reason(error))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return job.status
+
+
+def _unexpected_error_reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _(
+            "The server's disk is full, so the video could not be written; nothing was "
+            "published. Ask your administrator to free some space, then render again."
+        )
+    return _("The render stopped because of an unexpected error: %(error)s") % {
+        "error": f"{type(error).__name__}: {error}"
+    }
+
+
+def _queue_for_retry(job: RenderJob, *, reason: str) -> bool:
+    """Put a job this attempt owns back in the queue to be tried again; False when it no
+    longer owns it, or the teacher asked to cancel.
+
+    The attempt ended cleanly (no worker was lost), so it is not counted against
+    LECTERN_RENDER_MAX_ATTEMPTS.
+    """
+    now = timezone.now()
+    fields = {
+        "status": RenderStatus.QUEUED,
+        "stage": RETRY_STAGE,
+        "error": reason,
+        "worker": "",
+        "heartbeat_at": None,
+        "eta_s": None,
+        "updated_at": now,
+    }
+    if (
+        not owned_rows(job)
+        .filter(cancel_requested=False)
+        .update(**fields, attempts=F("attempts") - 1)
+    ):
+        return False
+    logger.warning("render job %s: will be tried again later: %s", job.pk, reason)
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.attempts -= 1
+    render_job_broadcast(job)
+    return True
+
+
+def render_job_retry_abandoned(*, job_id: int, reason: str) -> str:
+    """Fail a job waiting to retry whose task could not be sent again (the broker is away),
+    since no delivery would ever end it; returns its status afterwards."""
+    job = RenderJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return "missing"
+    as_read = RenderJob.objects.filter(
+        pk=job.pk, status=RenderStatus.QUEUED, stage=RETRY_STAGE, attempts=job.attempts
+    )
+    return render_job_end(job, as_read, RenderStatus.FAILED, error=reason, now=timezone.now())
 
 
 def render_job_claim(
@@ -145,6 +211,7 @@ def render_job_claim(
     claimed = as_read.update(
         status=RenderStatus.RUNNING,
         stage="starting",
+        error="",  # the reason an earlier attempt gave for retrying
         attempts=F("attempts") + 1,
         worker=worker,
         heartbeat_at=now,

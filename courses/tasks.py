@@ -3,8 +3,11 @@
 A render task is acknowledged only when it ends, and put back in the queue when its pool
 process dies (reject_on_worker_lost), so a killed render runs again; the job row counts
 the attempts and ends the job as failed after LECTERN_RENDER_MAX_ATTEMPTS (see
-courses/rendering.py). Every worker also runs the render reaper (`render_jobs_reap`):
-once when it is ready and then every few seconds, from its event loop.
+courses/rendering.py). A failure that may pass (every speech engine failed while speaking)
+sends the task again after LECTERN_RENDER_RETRY_DELAY_S, doubling each time, at most
+LECTERN_RENDER_RETRIES times; the job waits in the queue meanwhile. Every worker also runs
+the render reaper (`render_jobs_reap`): once when it is ready and then every few seconds,
+from its event loop.
 Nothing else runs periodically in `make run` (no Celery beat), and a worker is where a
 requeued job is needed anyway; several workers reaping at once is harmless, each change
 being a conditional UPDATE.
@@ -15,16 +18,18 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.exceptions import Retry
 from celery.signals import worker_ready
 from django.conf import settings
 from django.db import connection
 
-from courses.rendering import render_job_run
+from courses.rendering import RenderRetry, render_job_retry_abandoned, render_job_run
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
+    bind=True,
     name="courses.tasks.render_lesson_version",
     ignore_result=True,
     acks_late=True,
@@ -32,9 +37,25 @@ logger = logging.getLogger(__name__)
     soft_time_limit=settings.LECTERN_RENDER_SOFT_TIME_LIMIT_S,
     time_limit=settings.LECTERN_RENDER_TIME_LIMIT_S,
 )
-def render_lesson_version(job_id: int) -> str:
+def render_lesson_version(self, job_id: int) -> str:
     """Render the lesson version of one RenderJob, reporting progress on its row."""
-    return render_job_run(job_id=job_id)
+    retries = self.request.retries or 0
+    try:
+        return render_job_run(job_id=job_id, can_retry=retries < settings.LECTERN_RENDER_RETRIES)
+    except RenderRetry as retry:
+        countdown_s = render_retry_delay_s(retries)
+        try:
+            raise self.retry(countdown=countdown_s, max_retries=settings.LECTERN_RENDER_RETRIES)
+        except Retry:
+            raise  # sent: the worker logs "Retry in N s" and acknowledges this delivery
+        except Exception:  # the broker is away: nothing would ever run the job again
+            logger.exception("render job %s: could not be sent again", job_id)
+            return render_job_retry_abandoned(job_id=job_id, reason=str(retry))
+
+
+def render_retry_delay_s(retries: int) -> float:
+    """Backoff before retry number retries + 1: the base delay, doubled each time."""
+    return settings.LECTERN_RENDER_RETRY_DELAY_S * 2**retries
 
 
 def reap_render_jobs() -> None:

@@ -13,5 +13,10 @@ class SpeechError(SynthesisError):
     """No configured engine could speak a sentence."""
 
 
+class TransientSpeechError(SpeechError):
+    """No engine spoke a sentence, and at least one failed while trying (rather than being
+    unavailable here): the failure may pass, so a render may retry later."""
+
+
 class RenderCancelled(SynthesisError):
     """The caller asked to stop."""

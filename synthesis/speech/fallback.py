@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthesis.errors import SpeechError
+from synthesis.errors import SpeechError, TransientSpeechError
 from synthesis.storyboard import VoiceSettings
 
 from .audio import OUTPUT_RATE_HZ, SilentAudio, prepare_narration, wav_duration_s
@@ -43,7 +43,8 @@ def speak(text: str, *, language: str, voice: VoiceSettings, cache_dir: Path) ->
     """Narrate `text` with the first engine in `voice.engines_for(language)` that can.
 
     Raises ValueError for empty text or a non-positive rate, and SpeechError naming the
-    sentence and every engine's reason when none can speak it.
+    sentence and every engine's reason when none can speak it (TransientSpeechError when an
+    engine failed while speaking, which may pass, rather than being unavailable).
     """
     text = text.strip()
     if not text:
@@ -52,6 +53,7 @@ def speak(text: str, *, language: str, voice: VoiceSettings, cache_dir: Path) ->
         raise ValueError(f"speech rate must be positive, got {voice.rate}")
     lang = base_language(language)
     notes: list[str] = []
+    failed_while_speaking = False
     engines = voice.engines_for(lang)
     voice_owner = _voice_owner(voice, lang)
     if voice.voice and voice_owner is None:
@@ -82,11 +84,12 @@ def speak(text: str, *, language: str, voice: VoiceSettings, cache_dir: Path) ->
         except (EngineFailed, SilentAudio) as exc:
             logger.warning("%s could not speak %r: %s", name, _preview(text), exc)
             notes.append(f"{name}: {exc}")
+            failed_while_speaking = failed_while_speaking or isinstance(exc, EngineFailed)
             continue
         store_wav(wav_path, samples)
         duration_s = len(samples) / OUTPUT_RATE_HZ
         return SpokenSentence(text, wav_path, duration_s, name, voice_name, tuple(notes))
-    raise SpeechError(
+    raise (TransientSpeechError if failed_while_speaking else SpeechError)(
         f'No speech engine could speak "{_preview(text)}" ({lang}): ' + "; ".join(notes)
         if notes
         else f'No speech engine is configured to speak "{_preview(text)}"'
