@@ -86,3 +86,27 @@ def test_a_successful_sign_in_resets_the_count(client, sam):
     fail(client, "sam", 4)
 
     assert sign_in(client, "sam", "pw-sam").status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("trust_proxy", [True, False])
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(client, sam, settings, trust_proxy):
+    settings.LECTERN_TRUST_PROXY = trust_proxy
+    proxy = "192.168.1.1"
+    for _ in range(5):
+        client.post(
+            reverse("accounts:login"),
+            {"username": "sam", "password": "wrong"},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=f"1.2.3.4, {CLASSROOM_IP}",
+        )
+
+    from_elsewhere = client.post(
+        reverse("accounts:login"),
+        {"username": "sam", "password": "pw-sam"},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR="10.9.9.9",
+    )
+
+    assert AccessAttempt.objects.get().ip_address == (CLASSROOM_IP if trust_proxy else proxy)
+    assert from_elsewhere.status_code == (302 if trust_proxy else 429)
