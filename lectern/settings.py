@@ -13,6 +13,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from lectern.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -58,6 +60,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of a request names it (lectern/logging.py).
+    "lectern.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -184,10 +188,17 @@ EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
 REDIS_PREFIX = env_str("LECTERN_REDIS_PREFIX", "lectern")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CHANNEL_REDIS_HOST: object = REDIS_URL
+    CHANNEL_REDIS_HOST: dict = {"address": REDIS_URL}
 else:
     CELERY_BROKER_URL = f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
     CHANNEL_REDIS_HOST = {"address": f"unix://{EMBEDDED_REDIS_SOCKET}"}
+# Redis may restart (an upgrade, a failover): a connection to a server that stopped answering
+# gives up after this long instead of hanging (a render's progress push, a page's WebSocket),
+# and every process reconnects on its own. Above channels_redis's 5 s blocking receive.
+REDIS_SOCKET_TIMEOUT_S = 10
+CHANNEL_REDIS_HOST.update(
+    socket_timeout=REDIS_SOCKET_TIMEOUT_S, socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S
+)
 # A message taken but not acknowledged comes back to the queue after this long (the Redis
 # transport's visibility timeout; kombu's default, made explicit because the limits below
 # derive from it). Render tasks are acknowledged only when they end, so a render must stop
@@ -196,11 +207,27 @@ LECTERN_BROKER_VISIBILITY_TIMEOUT_S = int(env_str("LECTERN_BROKER_VISIBILITY_TIM
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"{REDIS_PREFIX}:",
     "visibility_timeout": LECTERN_BROKER_VISIBILITY_TIMEOUT_S,
+    "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT_S,
+}
+# Workers retry a lost broker connection for ever (Celery's default gives up after 100
+# tries), at start too; a web request sending a task retries for about 5 s, then fails.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 6,
+    "interval_start": 0.2,
+    "interval_step": 0.5,
+    "interval_max": 1.5,
 }
 # Results are off unless a task asks for them (only `lectern.tasks.ping` does):
 # render jobs report through their RenderJob row instead.
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:"}
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT_S
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_TIMEOUT_S
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
 # Apps' tasks modules are found by autodiscovery; the project package is not an app.
@@ -220,7 +247,10 @@ LECTERN_RENDER_SOFT_TIME_LIMIT_S = LECTERN_BROKER_VISIBILITY_TIMEOUT_S * 17 // 2
 LECTERN_RENDER_HEARTBEAT_S = float(env_str("LECTERN_RENDER_HEARTBEAT_S", "5"))
 LECTERN_RENDER_STALE_S = float(env_str("LECTERN_RENDER_STALE_S", "60"))
 LECTERN_RENDER_MAX_ATTEMPTS = int(env_str("LECTERN_RENDER_MAX_ATTEMPTS", "3"))
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A render stopped by a failure that may pass (every speech engine failed while speaking)
+# is tried again after this delay, doubled each time, at most LECTERN_RENDER_RETRIES times.
+LECTERN_RENDER_RETRIES = int(env_str("LECTERN_RENDER_RETRIES", "3"))
+LECTERN_RENDER_RETRY_DELAY_S = float(env_str("LECTERN_RENDER_RETRY_DELAY_S", "30"))
 CELERY_TASK_ALWAYS_EAGER = env_bool("LECTERN_CELERY_EAGER", default=False)
 
 CHANNEL_LAYERS = {
@@ -350,9 +380,11 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LECTERN_LOG_LEVEL", "INFO")},
-}
+# Console logs, every line naming its request id and job id (lectern/logging.py); as text,
+# or with LECTERN_LOG_FORMAT=json as one JSON object a line. Celery workers log through the
+# same handler (it must not replace the root logger's).
+LECTERN_LOG_FORMAT = env_str("LECTERN_LOG_FORMAT", "text")
+if LECTERN_LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured("LECTERN_LOG_FORMAT must be text or json.")
+LOGGING = logging_config(level=env_str("LECTERN_LOG_LEVEL", "INFO"), log_format=LECTERN_LOG_FORMAT)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
