@@ -107,7 +107,11 @@
   video.addEventListener("playing", function () {
     segmentStart = lastTime = video.currentTime;
   });
-  video.addEventListener("pause", closeSegment);
+  video.addEventListener("pause", function () {
+    // A pause is never a jump (seeks fire "seeking"): count up to where it stopped.
+    if (segmentStart !== null) lastTime = Math.max(lastTime, video.currentTime);
+    closeSegment();
+  });
   video.addEventListener("ended", function () { lastTime = video.duration; closeSegment(); });
 
   // ---- Questions ----
@@ -125,9 +129,14 @@
     return null;
   }
   function ask(question) {
+    if (current === question) return;
     closeSegment();
     current = question;
     video.pause();
+    // timeupdate comes 4 times a second (less often at high speed): go back to the scene's end.
+    if (question.at_s < video.duration - 0.1 && Math.abs(video.currentTime - question.at_s) > 0.3) {
+      video.currentTime = question.at_s;
+    }
     document.getElementById("question-prompt").textContent = question.prompt;
     choicesBox.textContent = "";
     question.choices.forEach(function (choice, index) {
@@ -215,16 +224,19 @@
       lastTime = t;
       if (lastTime - segmentStart >= 10) { closeSegment(); segmentStart = lastTime = t; }
     }
-    var due = video.paused ? null : crossed(previousTime, t);
+    // At high speed the last timeupdate may come with the end, already paused.
+    var due = video.paused && !video.ended ? null : crossed(previousTime, t);
     previousTime = t;
     highlightCue(t);
     if (due) ask(due);
   });
   video.addEventListener("ended", function () {
-    var due = null;
+    if (current) return;
+    var due = crossed(previousTime, Infinity);
     questions.forEach(function (q) {
       if (!due && !q.answered && q.at_s >= video.duration - 1) due = q;
     });
+    previousTime = video.duration;
     if (due) ask(due);
   });
 
