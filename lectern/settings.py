@@ -263,6 +263,9 @@ CHANNEL_LAYERS = {
 # Moderation: how long a moderator's claim on a submitted lesson lasts before it returns
 # to the queue.
 LECTERN_REVIEW_CLAIM_MINUTES = float(env_str("LECTERN_REVIEW_CLAIM_MINUTES", "30"))
+# How many different students must report a published lesson before it is hidden pending
+# a moderator's review.
+LECTERN_REPORTS_TO_HIDE = int(env_str("LECTERN_REPORTS_TO_HIDE", "3"))
 
 # Synthesis: the render cache (segments, audio) and engine preference.
 LECTERN_CACHE_DIR = Path(env_str("LECTERN_CACHE_DIR", str(VAR_DIR / "cache")))
