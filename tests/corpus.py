@@ -1,7 +1,8 @@
-"""Where the shared sample lessons live, and a way to copy one (optionally trimmed) for a test.
+"""Where the sample lessons live, and a way to copy one (optionally trimmed) for a test.
 
-The corpus lessons keep their SOURCE.json (licence and attribution) when copied; tests that
-show them to anyone must keep that attribution.
+The lessons are part of the repository (tests/fixtures/corpus, with their SOURCE.json licence
+and attribution and a README), so a clone runs every test; $LECTERN_CORPUS_DIR points the
+tests at another copy. A missing lesson fails the test that needs it instead of skipping it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-_REPO_ROOT = Path(__file__).resolve().parents[1]
 
 LESSONS = (
     "en-git-basics",
@@ -29,17 +28,22 @@ _CODE_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _DIV_FENCE = re.compile(r"^\s{0,3}(:{3,})\s*(\S*)")
 
 
+REPO_CORPUS_DIR = Path(__file__).resolve().parent / "fixtures" / "corpus"
+
+
 def corpus_dir() -> Path:
-    """The corpus folder: $LECTERN_CORPUS_DIR, else shared/corpus beside or inside the repo."""
-    candidates = [
-        Path(os.environ["LECTERN_CORPUS_DIR"]) if os.environ.get("LECTERN_CORPUS_DIR") else None,
-        _REPO_ROOT.parent / "shared" / "corpus",
-        _REPO_ROOT / "shared" / "corpus",
-    ]
-    for candidate in candidates:
-        if candidate is not None and (candidate / LESSONS[0] / "lesson.md").is_file():
-            return candidate.resolve()
-    pytest.skip("the shared lesson corpus (../shared/corpus) is not on this machine")
+    """The corpus folder: $LECTERN_CORPUS_DIR when set, else the copy in tests/fixtures/corpus.
+
+    A folder without the lessons is an error (a test fails), never a skip: a test that
+    silently does not run proves nothing.
+    """
+    override = os.environ.get("LECTERN_CORPUS_DIR")
+    folder = Path(override) if override else REPO_CORPUS_DIR
+    missing = [name for name in LESSONS if not (folder / name / "lesson.md").is_file()]
+    if missing:
+        source = "$LECTERN_CORPUS_DIR" if override else "the repository"
+        pytest.fail(f"corpus lessons missing from {folder} ({source}): {', '.join(missing)}")
+    return folder.resolve()
 
 
 def corpus_lesson(name: str) -> Path:
