@@ -309,6 +309,13 @@ def _broadcast(student, lessons: list[Lesson]) -> None:
         cell = selectors.cell_payload(progress)
         for classroom in selectors.classrooms_of_student_for_lesson(student=student, lesson=lesson):
             questions = [stats.as_dict() for stats in selectors.question_stats(classroom, [lesson])]
+            history = selectors.answer_history([student], selectors.classroom_lessons(classroom))
+            results = history[student.pk]
+            record = {
+                "points": selectors.sparkline_points(results),
+                "right": sum(results),
+                "answers": len(results),
+            }
             message = {
                 "type": "gradebook.update",
                 "payload": {
@@ -316,6 +323,7 @@ def _broadcast(student, lessons: list[Lesson]) -> None:
                     "lesson": lesson.pk,
                     **cell,
                     "questions": questions,
+                    "record": record,
                 },
             }
             try:

@@ -157,7 +157,12 @@ def gradebook(request, classroom_id):
     book = selectors.gradebook(classroom)
     settings_by_lesson = {lesson.pk: selectors.lesson_settings(lesson) for lesson in book.lessons}
     lesson_columns = [
-        {"lesson": lesson, "settings": settings_by_lesson[lesson.pk]} for lesson in book.lessons
+        {
+            "lesson": lesson,
+            "settings": settings_by_lesson[lesson.pk],
+            "questions": [stats for stats in book.questions if stats.lesson.pk == lesson.pk],
+        }
+        for lesson in book.lessons
     ]
     return render(
         request,

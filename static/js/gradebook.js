@@ -45,6 +45,17 @@
     });
   }
 
+  function updateRecord(student, record) {
+    var cell = document.querySelector('td[data-record="' + student + '"]');
+    if (!cell || !record || !record.answers) return;
+    var svg = cell.querySelector("svg");
+    svg.querySelector("polyline").setAttribute("points", record.points);
+    svg.setAttribute("aria-label", cell.dataset.labelText
+      .replace("{right}", record.right).replace("{answers}", record.answers));
+    svg.removeAttribute("hidden");
+    cell.querySelector("[data-field=record]").textContent = record.right + "/" + record.answers;
+  }
+
   var delay = 1000;
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
@@ -52,7 +63,11 @@
     socket.addEventListener("message", function (event) {
       var message = JSON.parse(event.data);
       if (message.type === "ready") { setState("live"); delay = 1000; return; }
-      if (message.type === "update") { updateCell(message); updateQuestions(message.questions); }
+      if (message.type === "update") {
+        updateCell(message);
+        updateQuestions(message.questions);
+        updateRecord(message.student, message.record);
+      }
     });
     socket.addEventListener("close", function () {
       setState("offline");

@@ -174,6 +174,7 @@ def test_student_watches_answers_and_finishes_while_the_gradebook_updates_live(
         "Only yellow (1)"
     )
     expect(teacher.get_by_test_id("cell")).to_contain_text("Score 0%")
+    expect(teacher.locator("td[data-record]")).to_contain_text("0/1")
     save_screenshot(teacher, "learning-3-gradebook-live-answer")
 
     panel.get_by_role("button", name="Continue the video").click()
