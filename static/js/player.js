@@ -298,6 +298,17 @@
     });
   });
 
+  // ---- Captions sit above the control bar (it overlays the bottom of the picture).
+  var captionTrack = video.querySelector("track[kind=captions]");
+  function liftCues() {
+    var cues = captionTrack.track.cues || [];
+    for (var i = 0; i < cues.length; i++) { cues[i].snapToLines = true; cues[i].line = -3; }
+  }
+  if (captionTrack) {
+    captionTrack.addEventListener("load", liftCues);
+    if (captionTrack.readyState === 2) liftCues();
+  }
+
   // ---- Caption size: remembered in this browser.
   var sizeSelect = document.getElementById("caption-size");
   var savedSize = null;
