@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Classroom, Membership, Role, User
-from courses.models import Course, Lesson, LessonVersion, Scene, SceneKind, VersionStatus
+from courses.models import (
+    Checkpoint,
+    Choice,
+    Course,
+    Lesson,
+    LessonVersion,
+    Scene,
+    SceneKind,
+    VersionStatus,
+)
 
 # Printed on the console by `make run` and written in the README: these are demo accounts.
 DEMO_PASSWORD = "lectern-demo"
@@ -51,6 +62,30 @@ DEMO_SCENES = (
         "To sum up: sunlight contains every colour, air scatters blue light the most, "
         "and that scattered blue light is what we see when we look up.",
     ),
+)
+
+
+# (scene position, question, right answer, wrong answers, explanation): asked when the scene ends.
+DEMO_QUESTIONS = (
+    (
+        1,
+        "What is sunlight made of?",
+        "A mix of all colours",
+        ("Only yellow light", "Only blue light"),
+        "Sunlight looks white because it mixes every colour of the rainbow.",
+    ),
+    (
+        2,
+        "Which light does the air scatter the most?",
+        "Blue light, with its short wavelength",
+        ("Red light, with its long wavelength", "All colours the same"),
+        "Air molecules scatter short wavelengths far more than long ones, so blue wins.",
+    ),
+)
+# Some history, so the demo gradebook is not empty: (student, days ago, [(question, right?)]).
+DEMO_HISTORY = (
+    (DEMO_STUDENTS[0], 3, ((0, False), (1, True))),
+    (DEMO_STUDENTS[1], 1, ((0, True),)),
 )
 
 
@@ -121,6 +156,7 @@ def demo_data_seed() -> DemoSummary:
     for student in students:
         Membership.objects.get_or_create(classroom=classroom, student=student)
     classroom.courses.add(course)
+    _demo_learning(lesson, students)
 
     return DemoSummary(
         teacher=DEMO_TEACHER,
@@ -131,3 +167,60 @@ def demo_data_seed() -> DemoSummary:
         course_title=course.title,
         created_users=tuple(created),
     )
+
+
+def _demo_learning(lesson: Lesson, students: list[User]) -> None:
+    """Questions after scenes 2 and 3, version 1 published, and a little history.
+
+    The demo lesson is published without a render (rendering with speech takes minutes, too
+    long for `make run`'s set-up): the first render the demo teacher makes is the video
+    students see, with the questions placed at its scene ends.
+    """
+    from learning.models import LearningEvent
+    from learning.services import EventIn, learning_events_record
+
+    version = lesson.versions.order_by("number").first()
+    scenes = {scene.position: scene for scene in version.scenes.all()}
+    for position, prompt, right, wrongs, explanation in DEMO_QUESTIONS:
+        scene = scenes.get(position)
+        if scene is None or Checkpoint.objects.filter(scene=scene).exists():
+            continue
+        checkpoint = Checkpoint.objects.create(scene=scene, prompt=prompt, explanation=explanation)
+        for index, text in enumerate((right, *wrongs)):
+            Choice.objects.create(
+                checkpoint=checkpoint, text=text, is_correct=index == 0, position=index
+            )
+    if not lesson.versions.filter(status=VersionStatus.PUBLISHED).exists():
+        if version.status != VersionStatus.DRAFT:
+            return  # the demo teacher took the lesson through moderation: leave it be
+        # Lectern's own demo text needs no moderator (a real lesson always does).
+        version.status, version.published_at = VersionStatus.PUBLISHED, timezone.now()
+        version.save(update_fields=["status", "published_at"])
+    if LearningEvent.objects.filter(lesson=lesson).exists():
+        return
+    published = lesson.versions.get(status=VersionStatus.PUBLISHED)
+    checkpoints = list(
+        Checkpoint.objects.filter(scene__version=published).order_by("scene__position")
+    )
+    by_name = {student.username: student for student in students}
+    for username, days_ago, answers in DEMO_HISTORY:
+        when = timezone.now() - timedelta(days=days_ago)
+        events = [
+            EventIn(
+                client_event_id=f"demo-{username}-{index}",
+                kind="answered",
+                lesson=lesson,
+                version=published,
+                occurred_at=when + timedelta(minutes=index),
+                payload={
+                    "checkpoint": checkpoints[question].pk,
+                    "choice": checkpoints[question].choices.get(is_correct=right).pk
+                    if right
+                    else checkpoints[question].choices.filter(is_correct=False).first().pk,
+                    "attempt": 1,
+                },
+            )
+            for index, (question, right) in enumerate(answers)
+            if question < len(checkpoints)
+        ]
+        learning_events_record(student=by_name[username], events=events, broadcast=False)

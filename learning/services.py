@@ -86,9 +86,12 @@ def lesson_settings_update(*, lesson: Lesson, prevent_skipping: bool) -> LessonS
 
 
 @transaction.atomic
-def learning_events_record(*, student, events: list[EventIn]) -> RecordResult:
+def learning_events_record(
+    *, student, events: list[EventIn], broadcast: bool = True
+) -> RecordResult:
     """Append a student's events (duplicates by client id are skipped), update their progress
-    and answers in the same transaction, and broadcast the new progress after the commit."""
+    and answers in the same transaction, and broadcast the new progress after the commit
+    (`broadcast=False`: seed_demo, which runs before the channel layer's Redis)."""
     result = RecordResult()
     ids = [event.client_event_id for event in events]
     known = set(
@@ -121,7 +124,8 @@ def learning_events_record(*, student, events: list[EventIn]) -> RecordResult:
         _derive(row, now=now)
         row.save()
     result.progress = progress
-    transaction.on_commit(lambda: _broadcast(student, list(lessons.values())))
+    if broadcast:
+        transaction.on_commit(lambda: _broadcast(student, list(lessons.values())))
     return result
 
 
@@ -135,11 +139,14 @@ def _progress_for_update(*, student, lesson: Lesson) -> LessonProgress:
         lesson=lesson,
         defaults={"version": version},
     )
-    if created or row.version_id != version.pk:
+    changed = created or row.version_id != version.pk
+    if changed:
         row.version = version
         row.watched_intervals = []
         row.watched_fraction = 0
         row.position_s = 0
+    if changed or not row.duration_s:
+        # A version published before its first render has no length until it is rendered.
         row.duration_s = selectors.version_duration_s(latest_successful_render(version))
     return row
 
