@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from synthesis.storyboard import Scene
+from synthesis.word_breaks import break_units
 
 LEAD_IN_S = 0.4
 SENTENCE_GAP_S = 0.25
@@ -25,17 +26,17 @@ OPENING_LABEL_S = 2.5
 # whatever scene plays first), so no scene is special for being first. Kept for callers that
 # still ask a scene to outlast the label.
 FIRST_SCENE_MIN_S = OPENING_LABEL_S + 0.5
-# A caption cue holds at most two lines of about 42 Latin characters or 20 CJK characters.
-CUE_MAX_CHARS = {"latin": 84, "cjk": 40}
-LINE_MAX_CHARS = {"latin": 42, "cjk": 20}
+# A caption cue holds at most two lines of about 42 Latin or 16 Chinese characters (the
+# Netflix/BBC subtitle guides: 42 for English, 16 for Simplified Chinese).
+LINE_MAX_CHARS = {"latin": 42, "cjk": 16}
+CUE_MAX_LINES = 2
+CUE_MAX_CHARS = {script: CUE_MAX_LINES * chars for script, chars in LINE_MAX_CHARS.items()}
 
 _CJK_CHAR = re.compile(
     r"[\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
 )
-# Where a CJK caption may break: after punctuation, else between any two characters...
-_CJK_BREAK_AFTER = "，、；：。！？,;:)）」』》"
-# ...except before punctuation that may not start a line.
-_NO_LINE_START = "，、；：。！？,.;:!?)）」』》”’…"
+# A new cue reads best when the one before ended a clause.
+_CLAUSE_ENDS = tuple("，、；：。！？,;:.!?)）」』》…")
 
 
 @dataclass(frozen=True)
@@ -129,21 +130,21 @@ def scene_timing(
 
 
 def caption_cues(sentences: Sequence[TimedSentence], language: str) -> tuple[Cue, ...]:
-    """Caption cues from the narration text: one per sentence, long ones split by characters.
+    """Caption cues from the narration text: one per sentence, long ones in several cues.
 
-    A sentence too long for two caption lines is split into pieces, and its time is shared
-    among them in proportion to their character counts.
+    Each cue has at most two lines broken between words (caption_blocks); a sentence's time
+    is shared among its cues in proportion to their character counts.
     """
     cues: list[Cue] = []
     for sentence in sentences:
-        pieces = split_caption_text(sentence.text, language)
-        weights = [max(1, len(piece)) for piece in pieces]
+        blocks = caption_blocks(sentence.text, language)
+        weights = [max(1, sum(len(line) for line in block)) for block in blocks]
         total = sum(weights)
         span_s = sentence.end_s - sentence.start_s
         clock_s = sentence.start_s
-        for piece, weight in zip(pieces, weights, strict=True):
+        for block, weight in zip(blocks, weights, strict=True):
             end_s = clock_s + span_s * weight / total
-            cues.append(Cue(clock_s, end_s, wrap_caption(piece, language)))
+            cues.append(Cue(clock_s, end_s, "\n".join(block)))
             clock_s = end_s
     # Bridge the short pauses between sentences so burned captions do not flicker off and on.
     for position in range(len(cues) - 1):
@@ -159,64 +160,118 @@ def _script(text: str, language: str) -> Literal["latin", "cjk"]:
     return "cjk" if language.startswith("zh") or cjk * 2 > len(text) else "latin"
 
 
-def split_caption_text(text: str, language: str) -> list[str]:
-    """Cut a sentence into caption-sized pieces (two lines each), at words or CJK punctuation."""
-    text = " ".join(text.split())
-    script = _script(text, language)
-    limit = CUE_MAX_CHARS[script]
-    if len(text) <= limit:
-        return [text] if text else []
-    count = math.ceil(len(text) / limit)
-    target = len(text) / count  # even pieces read better than full ones and a stub
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = _cut_position(rest, round(target), limit, script)
-        pieces.append(rest[:cut].strip())
-        rest = rest[cut:].strip()
-    if rest:
-        pieces.append(rest)
-    return pieces
+@dataclass(frozen=True)
+class _Word:
+    text: str
+    space_before: bool
 
 
-def _cut_position(text: str, target: int, limit: int, script: str) -> int:
-    """Where to cut text so the first part is about target long and at most limit.
+def _caption_words(text: str, line_max: int) -> list[_Word]:
+    """The text's unbreakable units; only a unit longer than a whole line is cut."""
+    words: list[_Word] = []
+    space = False
+    for unit in break_units(" ".join(text.split())):
+        if unit.isspace():
+            space = True
+            continue
+        for start in range(0, len(unit), line_max):
+            words.append(_Word(unit[start : start + line_max], space and start == 0))
+        space = False
+    return words
 
-    Latin text is cut at a space. CJK text is cut between characters, never inside a run
-    of Latin letters or digits and never before closing punctuation; a cut just after
-    punctuation within a third of the target wins over an exact length.
+
+def _line_text(words: Sequence[_Word]) -> str:
+    return "".join((" " if w.space_before and i else "") + w.text for i, w in enumerate(words))
+
+
+def _greedy_line_count(words: Sequence[_Word], line_max: int) -> int:
+    """The fewest lines of at most line_max characters that hold the words in order."""
+    lines, width = 1, 0
+    for word in words:
+        extra = len(word.text) + (1 if word.space_before and width else 0)
+        if width and width + extra > line_max:
+            lines, width = lines + 1, len(word.text)
+        else:
+            width += extra
+    return lines
+
+
+def _partition(words: Sequence[_Word], line_count: int, line_max: int) -> list[int] | None:
+    """Line starts for exactly line_count lines, each at most line_max characters.
+
+    Minimises the sum of squared line widths (balanced lines), plus a penalty where a new
+    cue (every second line) starts after a word that does not end a clause.
     """
-    if script == "latin":
-        spaces = [i for i, char in enumerate(text[: limit + 1]) if char == " "]
-        return min(spaces, key=lambda i: abs(i - target)) if spaces else limit
-    allowed = [i for i in range(1, min(limit, len(text) - 1) + 1) if _cjk_cut_allowed(text, i)]
-    if not allowed:
-        return min(limit, len(text))
-    window = max(2, target // 3)
-    after_punctuation = [
-        i for i in allowed if text[i - 1] in _CJK_BREAK_AFTER and abs(i - target) <= window
+    count = len(words)
+    if line_count > count:
+        return None
+    infinity = float("inf")
+    # best[k][j]: cost of the first j words in k lines; back[k][j]: where the k-th line starts.
+    best = [[infinity] * (count + 1) for _ in range(line_count + 1)]
+    back = [[0] * (count + 1) for _ in range(line_count + 1)]
+    best[0][0] = 0.0
+    cue_penalty = (line_max / 2) ** 2
+    for k in range(1, line_count + 1):
+        for end in range(1, count + 1):
+            chars = gaps = 0
+            for start in range(end - 1, -1, -1):
+                chars += len(words[start].text)
+                if start + 1 < end and words[start + 1].space_before:
+                    gaps += 1
+                line_width = chars + gaps
+                if line_width > line_max:
+                    break
+                if best[k - 1][start] == infinity:
+                    continue
+                cost = best[k - 1][start] + line_width**2
+                new_cue = k > 1 and (k - 1) % CUE_MAX_LINES == 0
+                if new_cue and not words[start - 1].text.endswith(_CLAUSE_ENDS):
+                    cost += cue_penalty
+                if cost < best[k][end]:
+                    best[k][end] = cost
+                    back[k][end] = start
+    if best[line_count][count] == infinity:
+        return None
+    starts, end = [], count
+    for k in range(line_count, 0, -1):
+        end = back[k][end]
+        starts.append(end)
+    return starts[::-1]
+
+
+def caption_blocks(text: str, language: str) -> list[tuple[str, ...]]:
+    """A sentence as caption cues of at most two lines each, broken only between words.
+
+    Lines stay within LINE_MAX_CHARS (42 Latin, 16 Chinese characters); a Chinese line
+    never splits a jieba word, a Latin one never splits at anything but a space. Lines and
+    cues are balanced (two even lines read better than a full one and a stub).
+    """
+    script = _script(text, language)
+    line_max = LINE_MAX_CHARS[script]
+    words = _caption_words(text, line_max)
+    if not words:
+        return []
+    needed = _greedy_line_count(words, line_max)
+    cue_count = math.ceil(needed / CUE_MAX_LINES)
+    line_count = needed if needed == 1 else cue_count * CUE_MAX_LINES
+    starts = _partition(words, line_count, line_max) or _partition(words, needed, line_max)
+    if starts is None:  # cannot happen: the greedy count is always feasible
+        starts = [0]
+    bounds = [*starts, len(words)]
+    lines = [_line_text(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [
+        tuple(lines[start : start + CUE_MAX_LINES]) for start in range(0, len(lines), CUE_MAX_LINES)
     ]
-    return min(after_punctuation or allowed, key=lambda i: abs(i - target))
 
 
-def _cjk_cut_allowed(text: str, index: int) -> bool:
-    before, after = text[index - 1], text[index]
-    if after in _NO_LINE_START:
-        return False
-    return not (before.isascii() and before.isalnum() and after.isascii() and after.isalnum())
+def split_caption_text(text: str, language: str) -> list[str]:
+    """A sentence cut into caption-sized pieces (one per cue), each on one line."""
+    return [unwrap_caption("\n".join(block)) for block in caption_blocks(text, language)]
 
 
 def wrap_caption(text: str, language: str) -> str:
-    """Break a cue's text into at most two balanced lines ("\n" between them)."""
-    script = _script(text, language)
-    if len(text) <= LINE_MAX_CHARS[script]:
-        return text
-    cut = _cut_position(text, len(text) // 2, len(text) - 1, script)
-    if script == "latin":
-        if text[cut : cut + 1] != " ":
-            return text
-        return text[:cut] + "\n" + text[cut + 1 :]
-    return text[:cut].rstrip() + "\n" + text[cut:].lstrip()
+    """A cue's text broken into balanced lines between words ("\n" between them)."""
+    return "\n".join(line for block in caption_blocks(text, language) for line in block)
 
 
 def unwrap_caption(text: str) -> str:

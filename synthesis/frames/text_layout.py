@@ -1,9 +1,8 @@
 """Measure, wrap and draw text in Chinese, English and math with per-character font fallback.
 
-Wrapping follows the basics of Chinese/Japanese line breaking (kinsoku): a line may break
-between any two CJK characters, but never before closing punctuation such as ，。）」 nor
-after opening punctuation such as （「; Latin text breaks at spaces, and a word wider than
-the line is cut where it must.
+Lines break between words (synthesis.word_breaks: jieba words for Chinese, spaces for Latin
+text), never before closing punctuation such as ，。）」 nor after opening punctuation such as
+（「 (kinsoku); only a word wider than the whole line is cut where it must.
 """
 
 from __future__ import annotations
@@ -15,16 +14,9 @@ from dataclasses import dataclass
 from PIL import ImageDraw, ImageFont
 
 from synthesis.fonts import FontFace, FontStyle, font_chain, has_glyph, load_font, primary_face
+from synthesis.word_breaks import NO_LINE_START, break_units
 
 ELLIPSIS = "…"
-
-# Characters that may not start a line (closing punctuation, small kana, iteration marks).
-_NO_LINE_START = set(
-    "，。、；：？！）」』】》〉〕〗〙〛｝］”’…‥·・ー々〻ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ"
-    "%,.;:?!)]}'\"｡､｣ﾞﾟ"
-)
-# Characters that may not end a line (opening punctuation).
-_NO_LINE_END = set("（「『【《〈〔〖〘〚｛［“‘([{｢")
 
 
 def is_cjk(char: str) -> bool:
@@ -127,50 +119,27 @@ def draw_text(
 
 
 def _tokens(paragraph: str) -> list[str]:
-    """Break opportunities: spaces, single CJK characters, Latin words; kinsoku applied."""
-    raw: list[str] = []
-    for char in paragraph:
-        kind = "space" if char.isspace() else "cjk" if is_cjk(char) else "word"
-        previous_kind = (
-            None
-            if not raw
-            else "space"
-            if raw[-1][-1].isspace()
-            else "cjk"
-            if is_cjk(raw[-1][-1])
-            else "word"
-        )
-        if raw and kind == previous_kind and kind != "cjk":
-            raw[-1] += char
-        else:
-            raw.append(char)
-    tokens: list[str] = []
-    glue_next = False
-    for token in raw:
-        if token.isspace():
-            tokens.append(token)
-            glue_next = False
-            continue
-        if tokens and not tokens[-1].isspace() and (glue_next or token[0] in _NO_LINE_START):
-            tokens[-1] += token
-        else:
-            tokens.append(token)
-        glue_next = token[-1] in _NO_LINE_END
-    return tokens
+    """Break opportunities: spaces, Latin words, Chinese words (jieba); kinsoku applied."""
+    return break_units(paragraph)
 
 
 def _break_word(word: str, style: TextStyle, max_width_px: float) -> list[str]:
-    """Cut a word wider than the line into pieces that fit (at least one character each)."""
+    """Cut a word wider than the line into pieces that fit (at least one character each).
+
+    A piece never starts with closing punctuation: the character before it moves along.
+    """
     pieces: list[str] = []
-    current = ""
+    current: list[str] = []
     for cluster in _clusters(word):
-        if current and text_width(current + cluster, style) > max_width_px:
-            pieces.append(current)
-            current = cluster
-        else:
-            current += cluster
+        if current and text_width("".join(current) + cluster, style) > max_width_px:
+            carried: list[str] = []
+            while len(current) > 1 and (carried or [cluster])[0][0] in NO_LINE_START:
+                carried.insert(0, current.pop())
+            pieces.append("".join(current))
+            current = carried
+        current.append(cluster)
     if current:
-        pieces.append(current)
+        pieces.append("".join(current))
     return pieces
 
 

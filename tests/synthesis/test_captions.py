@@ -139,3 +139,67 @@ def test_descriptions_keep_questions_and_ellipses():
     assert describe_visual(visual, "en") == "Questions. Why use it? It seems… Keep."
     chinese = Visual(kind="text", title="问题", bullets=("为什么？", "保存历史"))
     assert describe_visual(chinese, "zh") == "问题。为什么？保存历史。"
+
+
+CAPTION_SENTENCES_ZH = (
+    "线性回归模型假设输出是输入特征的加权和再加上一个偏置项，我们通过最小化平方误差来估计这些权重。",
+    "在机器学习领域中的大多数任务通常都与预测（prediction）有关，例如分类和回归两类任务。",
+    "当我们想预测一个数值时，就会涉及到回归问题。",
+    "这种模式识别方法在自然语言处理中非常常见，也被广泛用于计算机视觉任务的特征提取。",
+)
+CAPTION_SENTENCES_EN = (
+    "A commit records a snapshot of every tracked file, together with its author, a "
+    "timestamp and a message that explains why the change was made at all.",
+    "Version control is better than mailing files back and forth.",
+    "Git keeps every version of your project safe in a repository.",
+)
+
+
+def _jieba_cut_positions(text):
+    import jieba
+
+    positions, at = {0, len(text)}, 0
+    for word in jieba.cut(text):
+        at += len(word)
+        positions.add(at)
+    return positions
+
+
+def _cues_for(text, language):
+    return caption_cues([TimedSentence(text, 0.0, 8.0, None, "kokoro", "v")], language)
+
+
+@pytest.mark.parametrize("sentence", CAPTION_SENTENCES_ZH)
+def test_chinese_caption_lines_break_between_jieba_words(sentence):
+    cues = _cues_for(sentence, "zh")
+
+    lines = [line for cue in cues for line in cue.text.split("\n")]
+    assert "".join(lines) == sentence
+    assert all(len(cue.text.split("\n")) <= 2 for cue in cues)
+    assert all(len(line) <= 16 for line in lines)
+    allowed = _jieba_cut_positions(sentence)
+    at = 0
+    for line in lines[:-1]:
+        at += len(line)
+        assert at in allowed, f"line break inside a word: {line!r} | {sentence[at : at + 4]!r}"
+
+
+def test_chinese_caption_keeps_pattern_word_whole():
+    # The example: 模式 must never be cut into 模 / 式.
+    sentence = "这种模式识别方法在自然语言处理中非常常见，也被广泛用于计算机视觉任务。"
+    for cue in _cues_for(sentence, "zh"):
+        for line in cue.text.split("\n"):
+            assert not line.endswith("模") and not line.startswith("式")
+
+
+@pytest.mark.parametrize("sentence", CAPTION_SENTENCES_EN)
+def test_english_caption_lines_break_at_spaces_within_42_characters(sentence):
+    cues = _cues_for(sentence, "en")
+
+    lines = [line for cue in cues for line in cue.text.split("\n")]
+    assert " ".join(lines) == sentence
+    assert all(len(cue.text.split("\n")) <= 2 for cue in cues)
+    assert all(len(line) <= 42 for line in lines)
+    words = set(sentence.split())
+    assert all(set(line.split()) <= words for line in lines)
+    assert cues[0].start_s == 0.0 and cues[-1].end_s == pytest.approx(8.0)
