@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.safestring import SafeString
 
 from courses.models import Checkpoint, Lesson, LessonVersion, Scene, VersionStatus
 from courses.selectors import (
@@ -22,13 +23,19 @@ from courses.selectors import (
 )
 from moderation.hashing import version_scene_hashes
 from moderation.models import (
+    AuditEntry,
+    LessonHold,
     ReasonCode,
+    Report,
     Review,
     ReviewEvent,
     SceneApproval,
     SceneDecision,
     SceneDecisionKind,
+    ScreeningField,
+    ScreeningFinding,
 )
+from moderation.screening import highlighted
 from moderation.services import PENDING_STATUSES
 from synthesis.sentences import split_sentences
 
@@ -72,6 +79,7 @@ def review_queue() -> QuerySet[LessonVersion]:
                 filter=~Q(scenes__content_hash__in=approved_hashes),
                 distinct=True,
             ),
+            finding_count=Count("screening_findings", distinct=True),
         )
         .order_by("review__submitted_at", "pk")
     )
@@ -84,6 +92,17 @@ def review_queue() -> QuerySet[LessonVersion]:
 class SentenceRow:
     text: str
     source: dict | None  # None: typed by the teacher, no source to check against
+    # The sentence escaped, screening findings wrapped in <mark>; set by review_scene_rows.
+    marked: SafeString | None = None
+
+
+@dataclass(frozen=True)
+class MarkedField:
+    """A screened field of a scene with findings, as the review page shows it."""
+
+    field: str
+    label: str
+    marked: SafeString
 
 
 @dataclass
@@ -97,6 +116,8 @@ class SceneReviewRow:
     approved_before: bool
     decision: SceneDecision | None
     earlier_rejections: list[SceneDecision] = field(default_factory=list)
+    findings: list[ScreeningFinding] = field(default_factory=list)
+    marked_fields: list[MarkedField] = field(default_factory=list)
 
     @property
     def needs_review(self) -> bool:
@@ -112,6 +133,49 @@ def narration_sentences(scene: Scene) -> list[SentenceRow]:
         SentenceRow(text=sentence, source=sources.get(sentence))
         for sentence in split_sentences(scene.narration, scene.language)
     ]
+
+
+def _mark_sentences(scene: Scene, rows: list[SentenceRow], findings: list) -> None:
+    """Give each sentence its text with the narration's findings marked in place.
+
+    Findings hold offsets into the whole narration; each sentence is found in it in order
+    (the splitter keeps sentences verbatim), so the offsets are moved into the sentence.
+    """
+    spans = [(f.start, f.end) for f in findings if f.field == ScreeningField.NARRATION]
+    cursor = 0
+    for row in rows:
+        at = scene.narration.find(row.text, cursor)
+        if at < 0:
+            # Not verbatim: mark the excerpts wherever they occur in the sentence.
+            local = []
+            for finding in findings:
+                if finding.field == ScreeningField.NARRATION and finding.excerpt:
+                    index = row.text.find(finding.excerpt)
+                    if index >= 0:
+                        local.append((index, index + len(finding.excerpt)))
+            row.marked = highlighted(row.text, local)
+            continue
+        end = at + len(row.text)
+        row.marked = highlighted(
+            row.text,
+            [(start - at, stop - at) for start, stop in spans if start < end and stop > at],
+        )
+        cursor = end
+
+
+def _marked_fields(scene: Scene, findings: list) -> list[MarkedField]:
+    fields = []
+    for screened in (
+        ScreeningField.TITLE,
+        ScreeningField.BODY,
+        ScreeningField.CODE,
+        ScreeningField.IMAGE_ALT,
+    ):
+        spans = [(f.start, f.end) for f in findings if f.field == screened]
+        if spans:
+            text = getattr(scene, screened) or ""
+            fields.append(MarkedField(screened, str(screened.label), highlighted(text, spans)))
+    return fields
 
 
 def _checkpoint(scene: Scene) -> Checkpoint | None:
@@ -138,6 +202,9 @@ def review_scene_rows(version: LessonVersion) -> list[SceneReviewRow]:
             "decided_by"
         )
     }
+    findings: dict[int, list[ScreeningFinding]] = {}
+    for finding in ScreeningFinding.objects.filter(version=version).order_by("field", "start"):
+        findings.setdefault(finding.scene_id, []).append(finding)
     earlier: dict[str, list[SceneDecision]] = {}
     for decision in (
         SceneDecision.objects.filter(content_hash__in=hashes, decision=SceneDecisionKind.REJECT)
@@ -146,18 +213,25 @@ def review_scene_rows(version: LessonVersion) -> list[SceneReviewRow]:
         .order_by("decided_at")
     ):
         earlier.setdefault(decision.content_hash, []).append(decision)
-    return [
-        SceneReviewRow(
-            number=number,
-            scene=scene,
-            sentences=narration_sentences(scene),
-            checkpoint=_checkpoint(scene),
-            approved_before=scene.content_hash in approved,
-            decision=decisions.get(scene.pk),
-            earlier_rejections=earlier.get(scene.content_hash, []),
+    rows = []
+    for number, scene in enumerate(scenes, start=1):
+        scene_findings = findings.get(scene.pk, [])
+        sentences = narration_sentences(scene)
+        _mark_sentences(scene, sentences, scene_findings)
+        rows.append(
+            SceneReviewRow(
+                number=number,
+                scene=scene,
+                sentences=sentences,
+                checkpoint=_checkpoint(scene),
+                approved_before=scene.content_hash in approved,
+                decision=decisions.get(scene.pk),
+                earlier_rejections=earlier.get(scene.content_hash, []),
+                findings=scene_findings,
+                marked_fields=_marked_fields(scene, scene_findings),
+            )
         )
-        for number, scene in enumerate(scenes, start=1)
-    ]
+    return rows
 
 
 def review_for_version(version: LessonVersion) -> Review | None:
@@ -235,9 +309,11 @@ def _notice(decision: SceneDecision) -> SceneNotice:
 
 
 def published_lessons() -> QuerySet[Lesson]:
-    """Lessons that have a published version (at most one each, by a constraint)."""
+    """Lessons that have a published version (at most one each, by a constraint) and are
+    not held: hidden after students' reports or taken down by a moderator."""
     published = LessonVersion.objects.filter(lesson=OuterRef("pk"), status=VersionStatus.PUBLISHED)
-    return Lesson.objects.filter(Exists(published))
+    held = LessonHold.objects.filter(lesson=OuterRef("pk"))
+    return Lesson.objects.filter(Exists(published), ~Exists(held))
 
 
 def published_lessons_for_student(student) -> QuerySet[Lesson]:
@@ -269,3 +345,57 @@ def lesson_is_visible_to_student(*, student, lesson: Lesson) -> bool:
 def published_version(lesson: Lesson) -> LessonVersion | None:
     """The one version of a lesson students see, or None."""
     return lesson.versions.filter(status=VersionStatus.PUBLISHED).first()
+
+
+# Reports ----------------------------------------------------------------------------------
+
+
+def reported_lessons() -> QuerySet[Lesson]:
+    """Lessons with open reports, the priority queue: hidden ones first, then by how many
+    students reported them, then the oldest report first."""
+    return (
+        Lesson.objects.filter(reports__resolved_at__isnull=True)
+        .select_related("course", "moderation_hold")
+        .annotate(
+            open_reports=Count("reports", filter=Q(reports__resolved_at__isnull=True)),
+            reporters=Count(
+                "reports__reporter", filter=Q(reports__resolved_at__isnull=True), distinct=True
+            ),
+            first_reported_at=Min(
+                "reports__created_at", filter=Q(reports__resolved_at__isnull=True)
+            ),
+            last_reported_at=Max(
+                "reports__created_at", filter=Q(reports__resolved_at__isnull=True)
+            ),
+            held=Exists(LessonHold.objects.filter(lesson=OuterRef("pk"))),
+        )
+        .order_by("-held", "-reporters", "first_reported_at", "pk")
+    )
+
+
+def lesson_for_moderator(*, user, lesson_id: int) -> Lesson:
+    """A lesson that was published at some point (moderators and staff); 404 otherwise."""
+    lesson = get_object_or_404(Lesson.objects.select_related("course"), pk=lesson_id)
+    if not (user.is_authenticated and (user.is_staff or user.is_moderator)):
+        raise Http404
+    if not lesson.versions.filter(published_at__isnull=False).exists():
+        raise Http404
+    return lesson
+
+
+def lesson_reports(lesson: Lesson) -> QuerySet[Report]:
+    """Every report on the lesson, open ones first; for moderators only (names the reporter)."""
+    return lesson.reports.select_related("reporter", "resolved_by").order_by(
+        F("resolved_at").desc(nulls_first=True), "created_at"
+    )
+
+
+def lesson_hold(lesson: Lesson) -> LessonHold | None:
+    return LessonHold.objects.filter(lesson=lesson).first()
+
+
+# Audit ------------------------------------------------------------------------------------
+
+
+def audit_entries() -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.select_related("actor")

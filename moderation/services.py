@@ -22,8 +22,12 @@ from django.utils.translation import gettext as _
 
 from courses.models import Lesson, LessonVersion, VersionStatus
 from courses.selectors import latest_successful_render
+from moderation.audit import audit_record
 from moderation.hashing import version_scene_hashes_store
 from moderation.models import (
+    AuditAction,
+    HoldState,
+    LessonHold,
     ReasonCode,
     Review,
     ReviewAction,
@@ -34,6 +38,7 @@ from moderation.models import (
     TrustedTeacher,
 )
 from moderation.publishing import published_file_problems
+from moderation.screening import version_screen
 
 PENDING_STATUSES = (VersionStatus.SUBMITTED, VersionStatus.IN_REVIEW)
 
@@ -52,8 +57,29 @@ class SceneVerdict:
     note: str = ""
 
 
+_AUDIT_ACTIONS = {
+    ReviewAction.PUBLISH: AuditAction.PUBLISH,
+    ReviewAction.AUTO_PUBLISH: AuditAction.PUBLISH,
+    ReviewAction.TAKEDOWN: AuditAction.TAKEDOWN,
+}
+
+
 def _event(*, action: str, actor, version=None, **fields) -> ReviewEvent:
-    return ReviewEvent.objects.create(action=action, actor=actor, version=version, **fields)
+    """Record a moderation step on the version's trail and in the audit log."""
+    event = ReviewEvent.objects.create(action=action, actor=actor, version=version, **fields)
+    target = str(version) if version is not None else ""
+    if fields.get("subject") is not None:
+        target = target or f"user #{fields['subject'].pk}"
+    audit_record(
+        actor=actor,
+        action=_AUDIT_ACTIONS.get(action, AuditAction.MODERATION),
+        detail=action,
+        target=target,
+        note=" ".join(
+            part for part in (fields.get("reason_code", ""), fields.get("note", "")) if part
+        ),
+    )
+    return event
 
 
 def _locked_review(version: LessonVersion) -> Review:
@@ -122,12 +148,14 @@ def teacher_trust_revoke(*, teacher, admin) -> bool:
 def review_open(*, version: LessonVersion, user) -> Review:
     """Called by courses.services.lesson_version_submit once the version is submitted.
 
-    Stores the scene hashes, records the submitter, withdraws older versions of the lesson
-    still waiting (the newest submission is the one to review) and, for a trusted teacher
-    whose version passes the automatic checks, publishes at once.
+    Stores the scene hashes, records the submitter, screens the version automatically
+    (terms, personal data, images), withdraws older versions of the lesson still waiting
+    (the newest submission is the one to review) and, for a trusted teacher whose version
+    passes the automatic checks with no screening finding, publishes at once.
     """
     now = timezone.now()
     version_scene_hashes_store(version)
+    findings = version_screen(version)
     review, _created = Review.objects.update_or_create(
         version=version,
         defaults={
@@ -138,6 +166,9 @@ def review_open(*, version: LessonVersion, user) -> Review:
         },
     )
     _event(action=ReviewAction.SUBMIT, actor=user, version=version)
+    if findings:
+        # On the trail only when screening found something: the review page shows what.
+        _event(action=ReviewAction.SCREENED, actor=None, version=version)
     older = LessonVersion.objects.filter(
         lesson=version.lesson, status__in=PENDING_STATUSES, number__lt=version.number
     )
@@ -145,7 +176,7 @@ def review_open(*, version: LessonVersion, user) -> Review:
         _set_status(stale, VersionStatus.DRAFT)
         Review.objects.filter(version=stale).update(claimed_by=None, claim_expires_at=None)
         _event(action=ReviewAction.WITHDRAW, actor=user, version=stale)
-    if teacher_is_trusted(user) and not automatic_check_problems(version):
+    if teacher_is_trusted(user) and not findings and not automatic_check_problems(version):
         # Files that fail the publish checks wait for a moderator, whose approval says why.
         with contextlib.suppress(ValidationError):
             lesson_version_publish(version=version, actor=user, action=ReviewAction.AUTO_PUBLISH)
@@ -382,4 +413,7 @@ def lesson_version_publish(
         version.published_at = timezone.now()
         version.save(update_fields=["status", "status_reason", "published_at"])
         _event(action=action, actor=actor, version=version)
+        if action != ReviewAction.AUTO_PUBLISH:
+            # A moderator approved new content: a takedown of the lesson ends here.
+            LessonHold.objects.filter(lesson=version.lesson_id, state=HoldState.TAKEN_DOWN).delete()
     return version

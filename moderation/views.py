@@ -16,8 +16,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Role
 from accounts.permissions import role_required
 from courses.models import VersionStatus
-from moderation import selectors, services
-from moderation.forms import REASON_CHOICES, AppealForm, RejectVersionForm, verdicts_from_post
+from learning.selectors import lesson_for_student
+from moderation import reports, selectors, services
+from moderation.forms import (
+    REASON_CHOICES,
+    AppealForm,
+    RejectVersionForm,
+    ReportForm,
+    TakedownForm,
+    verdicts_from_post,
+)
 from moderation.models import SceneDecisionKind
 
 moderator_required = role_required(Role.MODERATOR)
@@ -32,7 +40,15 @@ def _errors(request, error: ValidationError) -> None:
 def queue(request):
     """Moderators: what waits for review, oldest first; expired claims are back in it."""
     services.review_claims_expire()
-    return render(request, "moderation/queue.html", {"queue": selectors.review_queue()})
+    reported = list(selectors.reported_lessons())
+    context = {
+        "queue": selectors.review_queue(),
+        "reported": reported,
+        "reported_count": len(reported),
+        "hidden_count": sum(1 for lesson in reported if lesson.held),
+        "reports_to_hide": reports.reports_to_hide(),
+    }
+    return render(request, "moderation/queue.html", context)
 
 
 @moderator_required
@@ -147,3 +163,68 @@ def appeal(request, version_id):
         ),
     }
     return render(request, "moderation/appeal.html", context)
+
+
+# Reports and takedown ---------------------------------------------------------------------
+
+
+@role_required(Role.STUDENT)
+@require_POST
+def report(request, lesson_id):
+    """A student who can watch the lesson reports it (404 for a lesson they cannot see)."""
+    lesson = lesson_for_student(student=request.user, lesson_id=lesson_id)
+    form = ReportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose what is wrong with the lesson."))
+        return redirect("learning:player", lesson_id=lesson.pk)
+    try:
+        reports.report_create(student=request.user, lesson=lesson, **form.cleaned_data)
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect("home")
+    messages.success(request, _("Thank you. A moderator will look at this lesson."))
+    if not selectors.lesson_is_visible_to_student(student=request.user, lesson=lesson):
+        return redirect("home")
+    return redirect("learning:player", lesson_id=lesson.pk)
+
+
+@moderator_required
+def lesson_reports(request, lesson_id):
+    """Moderators: a lesson's reports (with who reported), restore or take it down."""
+    lesson = selectors.lesson_for_moderator(user=request.user, lesson_id=lesson_id)
+    version = selectors.published_version(lesson)
+    context = {
+        "lesson": lesson,
+        "version": version,
+        "hold": selectors.lesson_hold(lesson),
+        "reports": selectors.lesson_reports(lesson),
+        "takedown_form": TakedownForm(),
+    }
+    return render(request, "moderation/lesson_reports.html", context)
+
+
+@moderator_required
+@require_POST
+def lesson_restore(request, lesson_id):
+    lesson = selectors.lesson_for_moderator(user=request.user, lesson_id=lesson_id)
+    try:
+        reports.lesson_restore(lesson=lesson, moderator=request.user)
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect("moderation:lesson_reports", lesson_id=lesson.pk)
+    messages.success(request, _("Reports closed; students see the lesson again."))
+    return redirect("moderation:queue")
+
+
+@moderator_required
+@require_POST
+def lesson_takedown(request, lesson_id):
+    """Moderators: unpublish the lesson at once (and every variant of it)."""
+    lesson = selectors.lesson_for_moderator(user=request.user, lesson_id=lesson_id)
+    form = TakedownForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a reason for taking the lesson down."))
+        return redirect("moderation:lesson_reports", lesson_id=lesson.pk)
+    reports.lesson_takedown(lesson=lesson, moderator=request.user, **form.cleaned_data)
+    messages.success(request, _("Taken down: students no longer see the lesson."))
+    return redirect("moderation:queue")
