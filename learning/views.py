@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from courses.models import LessonVersion
 from learning import selectors, services, xapi
 from learning.services import EventIn
+from moderation.audit import audit_student_data_view
 
 # A player sends a few events a minute; an offline queue of an hour fits well below this.
 MAX_EVENTS_PER_BATCH = 500
@@ -155,6 +156,12 @@ def gradebook(request, classroom_id):
     """The class's teacher (and staff): students by lessons, questions, live updates."""
     classroom = selectors.classroom_for_teacher(user=request.user, classroom_id=classroom_id)
     book = selectors.gradebook(classroom)
+    audit_student_data_view(
+        request=request,
+        what="gradebook",
+        target=f"class #{classroom.pk}",
+        students=[row.student for row in book.rows],
+    )
     settings_by_lesson = {lesson.pk: selectors.lesson_settings(lesson) for lesson in book.lessons}
     lesson_columns = [
         {
@@ -185,6 +192,12 @@ def gradebook_csv(request, classroom_id):
     """The gradebook as CSV: one row per student and lesson."""
     classroom = selectors.classroom_for_teacher(user=request.user, classroom_id=classroom_id)
     book = selectors.gradebook(classroom)
+    audit_student_data_view(
+        request=request,
+        what="gradebook_csv",
+        target=f"class #{classroom.pk}",
+        students=[row.student for row in book.rows],
+    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="gradebook-class-{classroom.pk}.csv"'
     writer = csv.writer(response)
@@ -215,6 +228,12 @@ def xapi_export(request, classroom_id):
     """The class's learning record as xAPI statements (JSON), for an LRS or an LMS."""
     classroom = selectors.classroom_for_teacher(user=request.user, classroom_id=classroom_id)
     statements = xapi.classroom_statements(classroom, base_url=request.build_absolute_uri("/"))
+    audit_student_data_view(
+        request=request,
+        what="xapi",
+        target=f"class #{classroom.pk}",
+        students=classroom.students.values_list("pk", flat=True),
+    )
     response = JsonResponse(statements, safe=False, json_dumps_params={"ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="xapi-class-{classroom.pk}.json"'
     return response
