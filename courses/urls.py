@@ -62,7 +62,7 @@ urlpatterns = [
         name="render_job_playlist",
     ),
     path(
-        "render-jobs/<int:job_id>/hls/<slug:key>.ts",
+        "render-jobs/<int:job_id>/hls/<int:position>/<slug:key>.ts",
         views.render_job_segment,
         name="render_job_segment",
     ),

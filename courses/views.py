@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Role
 from accounts.permissions import role_required
-from courses import selectors, services
+from courses import playlists, selectors, services
 from courses.estimates import (
     CHARS_PER_SECOND,
     MIN_SCENE_S,
@@ -758,18 +758,16 @@ def render_job_file(request, job_id, name):
 
 
 def _render_job_segments(request, job_id) -> tuple:
-    """A finished job the user may see, its manifest's segment entries and frame rate
-    (the checks of render_job_file; anyone else gets 404, which does not confirm the job)."""
+    """A finished job the user may see, its playlist entries and frame rate (the checks of
+    render_job_file; anyone else gets 404, which does not confirm the job)."""
     try:
         job = selectors.render_job_for_viewer(user=request.user, job_id=job_id)
     except PermissionDenied:
         raise Http404 from None
-    manifest = job.manifest or {}
-    entries = manifest.get("entries") or []
-    fps = manifest.get("fps") or (manifest.get("settings") or {}).get("fps")
-    if not job.output_dir or not entries or not fps:
+    found = playlists.job_playlist(job)
+    if found is None:
         raise Http404  # rendered before playlists existed: the player plays the MP4
-    return job, entries, int(fps)
+    return job, *found
 
 
 @role_required(Role.TEACHER, Role.MODERATOR, Role.STUDENT)
@@ -777,20 +775,19 @@ def render_job_playlist(request, job_id):
     """The HLS media playlist of a finished render over its cached segments (404 when a
     segment has left the cache: the player falls back to the MP4). Pins the segments."""
     from synthesis.hls import PLAYLIST_TYPE, media_playlist
-    from synthesis.segments import SegmentStore
 
     job, entries, fps = _render_job_segments(request, job_id)
-    store = SegmentStore(Path(settings.LECTERN_CACHE_DIR))
-    keys = [entry["segment"] for entry in entries]
+    store = playlists.segment_store()
+    keys = {entry.key for entry in entries}
     if not all(store.has(key) for key in keys):
         raise Http404
     owner = f"render-job-{job.pk}"
-    if store.pins(owner) != set(keys):
+    if store.pins(owner) != keys:
         store.pin(keys, owner=owner)  # a live playlist: never evicted (segments_gc unpins)
     text = media_playlist(
         [
-            (reverse("courses:render_job_segment", args=[job.pk, entry["segment"]]),
-             entry["frames"] / fps)
+            (reverse("courses:render_job_segment", args=[job.pk, entry.position, entry.key]),
+             entry.frames / fps)
             for entry in entries
         ]
     )  # fmt: skip
@@ -800,19 +797,20 @@ def render_job_playlist(request, job_id):
 
 
 @role_required(Role.TEACHER, Role.MODERATOR, Role.STUDENT)
-def render_job_segment(request, job_id, key):
-    """One segment of a finished render's playlist as MPEG-TS, with Range support."""
+def render_job_segment(request, job_id, position, key):
+    """The segment at a position of a finished render's playlist as MPEG-TS, timed to its
+    place (remuxed on request), with Range support."""
     from synthesis.hls import MPEGTS_TYPE, ts_segment
-    from synthesis.segments import SegmentStore
 
-    _, entries, _ = _render_job_segments(request, job_id)
-    if key not in {entry["segment"] for entry in entries}:
+    _, entries, fps = _render_job_segments(request, job_id)
+    if position >= len(entries) or entries[position].key != key:
         raise Http404
     try:
-        path = ts_segment(SegmentStore(Path(settings.LECTERN_CACHE_DIR)), key)
+        data = ts_segment(
+            playlists.segment_store(), key, start_frame=entries[position].start_frame, fps=fps
+        )
     except SynthesisError:
         raise Http404 from None
-    response = ranged_file_response(request, path)
-    response["Content-Type"] = MPEGTS_TYPE
+    response = playlists.ranged_bytes_response(request, data, MPEGTS_TYPE)
     response["Cache-Control"] = "private, max-age=86400"
     return response

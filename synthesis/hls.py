@@ -1,19 +1,23 @@
-"""HLS media playlists over stored segments: each segment remuxed once to MPEG-TS, never re-encoded.
+"""HLS media playlists over stored segments: MPEG-TS remuxed on request, never re-encoded.
 
-A lesson (or a student's variant of it) is a list of segment keys; its playlist names one
-MPEG-TS file per key with an EXT-X-DISCONTINUITY before each, so every TS file keeps the
-timestamps it was encoded with and is shared by every playlist that uses the segment (hls.js
-and native players re-base time at each discontinuity). The TS remux is cached beside the
-segment (`segments/hls/<key>.ts`) and removed with it.
+A lesson (or a student's variant of it) is a list of (segment key, frames). Its playlist
+names one MPEG-TS file per position, and each is remuxed from the stored MP4 segment with
+its timestamps moved to its exact place in the playlist: video and audio timestamps run
+on without a break from one file to the next, as if one stream had been cut, so no
+EXT-X-DISCONTINUITY is needed. (With one TS per key and a discontinuity before each, as
+before, Chromium re-based every file on its B-frame decode lead and played each segment
+about 0.16 s short at 10 fps.) A TS file therefore depends on where its segment plays, so it
+is made when asked for (a packet copy: milliseconds) and nothing is stored per playlist:
+a variant costs its playlist text and its new transitions, not a copy of every segment.
 """
 
 from __future__ import annotations
 
-import contextlib
+import io
 import math
-import os
-import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -24,58 +28,38 @@ from synthesis.segments import SegmentStore
 PLAYLIST_NAME = "index.m3u8"
 MPEGTS_TYPE = "video/mp2t"
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+TS_HZ = 90_000
+_TS_TIME_BASE = Fraction(1, TS_HZ)
+# The playlist's first frame is shown at 10 s of MPEG-TS time (as Apple's segmenter does),
+# so decoding times before it stay positive; players map the first timestamp to 0.
+START_TICKS = 10 * TS_HZ
+# Decoding runs this many frames ahead of presentation in every TS file: x264 reorders at
+# most two frames with our presets (B-pyramid), and one fixed lead for all segments keeps
+# decoding times rising across files whatever their order.
+DECODE_LEAD_FRAMES = 2
 
 
-def ts_segment(store: SegmentStore, key: str) -> Path:
-    """The segment as MPEG-TS (remuxed on first use, packets copied); SynthesisError if the
-    segment is not stored."""
-    target = store.hls_dir / f"{key}.ts"
-    if target.is_file():
-        return target
-    source = store.get(key)
-    if source is None:
-        raise SynthesisError(f"segment {key[:16]} is not in the segment store")
-    store.hls_dir.mkdir(exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".ts", dir=store.hls_dir)
-    os.close(handle)
-    try:
-        remux_to_ts(source, Path(temp_name))
-        os.replace(temp_name, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-    return target
+@dataclass(frozen=True)
+class PlaylistEntry:
+    """One segment at its place in a playlist."""
+
+    position: int
+    key: str
+    start_frame: int
+    frames: int
 
 
-def remux_to_ts(source: Path, out: Path) -> None:
-    """Copy an MP4 segment's H.264 and AAC packets into an MPEG-TS file (Annex B and ADTS are
-    added by the muxer; the AAC priming packet's negative time is shifted, not dropped)."""
-    options = {"avoid_negative_ts": "make_non_negative"}
-    with (
-        av.open(str(source)) as src,
-        av.open(str(out), "w", format="mpegts", options=options) as dst,
-    ):
-        streams = {}
-        for stream in src.streams:
-            if stream.type in ("video", "audio"):
-                streams[stream.index] = dst.add_stream_from_template(stream)
-        for packet in src.demux():
-            if packet.dts is None or packet.size == 0 or packet.stream.index not in streams:
-                continue
-            packet.stream = streams[packet.stream.index]
-            dst.mux(packet)
-
-
-def segment_duration_s(path: Path) -> float:
-    """A stored MP4 segment's video length (frames over the frame rate)."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        frames = stream.frames or sum(1 for packet in container.demux(stream) if packet.size)
-        return frames / float(stream.average_rate)
+def playlist_entries(segment_frames: Sequence[tuple[str, int]]) -> list[PlaylistEntry]:
+    """(key, frames) in playing order -> entries with each segment's first frame."""
+    entries, start = [], 0
+    for position, (key, frames) in enumerate(segment_frames):
+        entries.append(PlaylistEntry(position, key, start, int(frames)))
+        start += int(frames)
+    return entries
 
 
 def media_playlist(entries: Sequence[tuple[str, float]]) -> str:
-    """An HLS VOD media playlist of (uri, duration_s) entries, a discontinuity between each."""
+    """An HLS VOD media playlist of (uri, duration_s) entries with continuous timestamps."""
     if not entries:
         raise SynthesisError("a playlist needs at least one segment")
     target = max(1, math.ceil(max(duration for _, duration in entries) - 1e-6))
@@ -87,46 +71,124 @@ def media_playlist(entries: Sequence[tuple[str, float]]) -> str:
         "#EXT-X-PLAYLIST-TYPE:VOD",
         "#EXT-X-INDEPENDENT-SEGMENTS",
     ]
-    for position, (uri, duration) in enumerate(entries):
-        if position:
-            lines.append("#EXT-X-DISCONTINUITY")
+    for uri, duration in entries:
         lines += [f"#EXTINF:{duration:.6f},", uri]
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
 
 
+def ts_segment(store: SegmentStore, key: str, *, start_frame: int, fps: int) -> bytes:
+    """The stored segment as MPEG-TS bytes, timed to start at start_frame of its playlist;
+    SynthesisError if the segment is not stored."""
+    source = store.get(key)
+    if source is None:
+        raise SynthesisError(f"segment {key[:16]} is not in the segment store")
+    buffer = io.BytesIO()
+    remux_to_ts(source, buffer, start_frame=start_frame, fps=fps)
+    return buffer.getvalue()
+
+
+def remux_to_ts(source: Path, out, *, start_frame: int, fps: int) -> None:
+    """Copy an MP4 segment's H.264 and AAC packets into MPEG-TS (a path or a binary file),
+    re-timed to its place in a playlist.
+
+    Frame k is presented at START_TICKS + (start_frame + k) / fps, decoded
+    DECODE_LEAD_FRAMES earlier; the AAC priming packet is dropped (its MP4 edit list hid it;
+    segments begin in silence) and the audio starts with the first frame. The last AAC
+    packet may reach up to 1023 samples into the next file, as a cut stream's would; players
+    trim that overlap.
+    """
+    base = Fraction(START_TICKS) + Fraction(start_frame * TS_HZ, fps)
+    frame_ticks = Fraction(TS_HZ, fps)
+    lead = DECODE_LEAD_FRAMES * frame_ticks
+    options = {"mpegts_copyts": "1", "avoid_negative_ts": "disabled"}
+    with (
+        av.open(str(source)) as src,
+        av.open(str(out) if isinstance(out, Path) else out, "w", format="mpegts",
+                options=options) as dst,
+    ):  # fmt: skip
+        video_in = src.streams.video[0]
+        audio_in = src.streams.audio[0] if src.streams.audio else None
+        video_out = dst.add_stream_from_template(video_in)
+        audio_out = dst.add_stream_from_template(audio_in) if audio_in is not None else None
+        first_pts, first_dts = _first_video_times(source)
+        video_tick = Fraction(video_in.time_base) * TS_HZ
+        if (first_pts - first_dts) * video_tick > lead:
+            raise SynthesisError(
+                f"segment {source.name} decodes more than {DECODE_LEAD_FRAMES} frames ahead"
+            )
+        audio_tick = Fraction(audio_in.time_base) * TS_HZ if audio_in is not None else 0
+        for packet in src.demux():
+            if packet.dts is None or packet.size == 0:
+                continue
+            if packet.stream.type == "video":
+                pts = base + (packet.pts - first_pts) * video_tick
+                dts = base + (packet.dts - first_dts) * video_tick - lead
+                packet.stream = video_out
+            elif packet.stream.type == "audio" and audio_out is not None:
+                if packet.pts < 0:
+                    continue  # the priming packet
+                pts = dts = base + packet.pts * audio_tick
+                packet.stream = audio_out
+            else:
+                continue
+            packet.time_base = _TS_TIME_BASE
+            packet.pts, packet.dts = round(pts), round(dts)
+            dst.mux(packet)
+
+
+def _first_video_times(source: Path) -> tuple[int, int]:
+    """A segment's first video packet's (pts, dts): its IDR frame, which closed GOPs
+    present first."""
+    with av.open(str(source), stream_options=[{"skip_frame": "all"}]) as container:
+        for packet in container.demux(video=0):
+            if packet.dts is not None and packet.size:
+                return packet.pts, packet.dts
+    raise SynthesisError(f"segment {source.name} has no video frames")
+
+
+def segment_uri(entry: PlaylistEntry) -> str:
+    """A TS file's name in a written playlist folder: its position, then its key."""
+    return f"{entry.position:04d}-{entry.key[:16]}.ts"
+
+
 def playlist(
-    keys: Sequence[str],
+    segment_frames: Sequence[tuple[str, int]],
     out_dir: Path,
     *,
     store: SegmentStore,
-    durations_s: Sequence[float] | None = None,
+    fps: int,
+    write_segments: bool = True,
 ) -> Path:
-    """Write out_dir/index.m3u8 over the stored segments of keys, with each TS file linked
-    (or copied, across file systems) into out_dir as <key>.ts. Nothing is encoded.
+    """Write out_dir/index.m3u8 over stored segments ((key, frames) in playing order).
 
-    durations_s (one per key, e.g. from a plan's frames) saves reading each segment.
+    With write_segments each TS file is written beside it (a self-contained folder, for
+    export or a static server); without, only the playlist text, for a server that makes the
+    TS files on request (ts_segment). Nothing is encoded. SynthesisError if a segment is not
+    stored.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for position, key in enumerate(keys):
-        ts_path = ts_segment(store, key)
-        linked = out_dir / ts_path.name
-        if not linked.exists():
-            try:
-                os.link(ts_path, linked)
-            except OSError:
-                linked.write_bytes(ts_path.read_bytes())
-        duration = (
-            durations_s[position]
-            if durations_s is not None
-            else segment_duration_s(store.path_for(key))
-        )
-        entries.append((linked.name, duration))
+    entries = playlist_entries(segment_frames)
+    missing = [entry.key for entry in entries if not store.has(entry.key)]
+    if missing:
+        raise SynthesisError(f"segment {missing[0][:16]} is not in the segment store")
+    if write_segments:
+        for entry in entries:
+            data = ts_segment(store, entry.key, start_frame=entry.start_frame, fps=fps)
+            (out_dir / segment_uri(entry)).write_bytes(data)
+    text = media_playlist([(segment_uri(entry), entry.frames / fps) for entry in entries])
     path = out_dir / PLAYLIST_NAME
-    path.write_text(media_playlist(entries), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
 
 
-__all__ = ["media_playlist", "playlist", "remux_to_ts", "segment_duration_s", "ts_segment"]
+__all__ = [
+    "PlaylistEntry",
+    "media_playlist",
+    "playlist",
+    "playlist_entries",
+    "remux_to_ts",
+    "segment_uri",
+    "ts_segment",
+]

@@ -14,10 +14,11 @@ from django.urls import reverse
 from courses.models import RenderJob, RenderStatus
 from courses.rendering import render_settings_for
 from courses.storyboards import storyboard_from_version
+from synthesis.hls import START_TICKS, TS_HZ
 from synthesis.render import render
 from synthesis.segments import SegmentStore
 from synthesis.storyboard import VoiceSettings
-from tests.synthesis.media_checks import ffprobe
+from tests.synthesis.media_checks import ffprobe, stream
 
 
 @pytest.fixture
@@ -46,7 +47,9 @@ def rendered_job(settings, tmp_path, version, alice):
     return job
 
 
-def test_the_playlist_lists_every_segment_and_serves_them(client, alice, rendered_job, settings):
+def test_the_playlist_lists_every_segment_and_serves_them(
+    client, alice, rendered_job, settings, tmp_path
+):
     client.force_login(alice)
     response = client.get(reverse("courses:render_job_playlist", args=[rendered_job.pk]))
     assert response.status_code == 200
@@ -56,17 +59,30 @@ def test_the_playlist_lists_every_segment_and_serves_them(client, alice, rendere
     assert text.count("#EXTINF") == len(keys) == 7  # opening, then transition + scene x 3
     durations = [float(line[8:].rstrip(",")) for line in text.splitlines() if "#EXTINF" in line]
     assert sum(durations) == pytest.approx(rendered_job.manifest["duration_s"], abs=0.01)
+    assert "#EXT-X-DISCONTINUITY" not in text
     uris = [line for line in text.splitlines() if line.startswith("/")]
-    assert uris[0] == reverse("courses:render_job_segment", args=[rendered_job.pk, keys[0]])
+    assert uris[0] == reverse("courses:render_job_segment", args=[rendered_job.pk, 0, keys[0]])
 
     segment = client.get(uris[2])
     assert segment.status_code == 200 and segment["Content-Type"] == "video/mp2t"
-    body = b"".join(segment.streaming_content)
+    body = segment.content
     assert body[0] == 0x47  # an MPEG-TS sync byte
     part = client.get(uris[2], HTTP_RANGE="bytes=188-375")
-    assert part.status_code == 206 and b"".join(part.streaming_content) == body[188:376]
-    ts_file = Path(settings.LECTERN_CACHE_DIR) / "segments" / "hls" / f"{keys[2]}.ts"
-    assert {s["codec_name"] for s in ffprobe(ts_file)["streams"]} == {"h264", "aac"}
+    assert part.status_code == 206 and part.content == body[188:376]
+    assert part["Content-Range"] == f"bytes 188-375/{len(body)}"
+    assert client.get(uris[2], HTTP_RANGE=f"bytes={len(body)}-").status_code == 416
+    ts_file = tmp_path / "third.ts"
+    ts_file.write_bytes(body)
+    info = ffprobe(ts_file)
+    assert {s["codec_name"] for s in info["streams"]} == {"h264", "aac"}
+    # Timed to its place: after the opening and the first transition.
+    entries = rendered_job.manifest["entries"]
+    start_s = START_TICKS / TS_HZ + (entries[0]["frames"] + entries[1]["frames"]) / 10
+    assert float(stream(info, "video")["start_time"]) == pytest.approx(start_s, abs=1e-4)
+    # A key at another position, or a position past the end, is not found.
+    assert client.get(uris[2].replace("/hls/2/", "/hls/3/")).status_code == 404
+    beyond = reverse("courses:render_job_segment", args=[rendered_job.pk, len(keys), keys[0]])
+    assert client.get(beyond).status_code == 404
 
     # A live playlist pins its segments.
     store = SegmentStore(Path(settings.LECTERN_CACHE_DIR))
@@ -80,10 +96,10 @@ def test_other_users_and_other_keys_are_not_found(client, bob, alice, rendered_j
         client.get(reverse("courses:render_job_playlist", args=[rendered_job.pk])).status_code
         == 404
     )
-    segment_url = reverse("courses:render_job_segment", args=[rendered_job.pk, keys[0]])
+    segment_url = reverse("courses:render_job_segment", args=[rendered_job.pk, 0, keys[0]])
     assert client.get(segment_url).status_code == 404
     client.force_login(alice)
-    stranger = reverse("courses:render_job_segment", args=[rendered_job.pk, "0" * 64])
+    stranger = reverse("courses:render_job_segment", args=[rendered_job.pk, 0, "0" * 64])
     assert client.get(stranger).status_code == 404
     client.logout()
     assert client.get(segment_url).status_code in (302, 404)

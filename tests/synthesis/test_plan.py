@@ -4,6 +4,7 @@ playlist (remux only); keys independent of position; joins of any order keep A/V
 from __future__ import annotations
 
 import random
+import subprocess
 import wave
 from dataclasses import replace
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from synthesis.assemble import assemble, plan_metadata
 from synthesis.encode import encode_segment, encoder_settings, join_segments
-from synthesis.hls import playlist, ts_segment
+from synthesis.hls import START_TICKS, TS_HZ, playlist
 from synthesis.plan import plan
 from synthesis.render import encode
 from synthesis.segments import SegmentStore
@@ -144,25 +145,75 @@ def test_encode_fills_only_what_is_missing_and_assemble_remuxes(tmp_path, clips)
     assert video_s == pytest.approx(variant.timeline.duration_s, abs=1 / FPS)
     assert abs(float(stream(info, "audio")["duration"]) - video_s) <= 1 / FPS
 
-    # The playlist over the same keys: TS files remuxed once, no segment encoded.
+    # The playlist over the same keys: TS files remuxed, no segment encoded or changed.
     segments_before = tree(store.root)
-    index = playlist(variant.segments, tmp_path / "hls", store=store)
+    index = playlist(variant.segment_frames, tmp_path / "hls", store=store, fps=FPS)
     text = index.read_text()
     assert text.startswith("#EXTM3U") and text.rstrip().endswith("#EXT-X-ENDLIST")
     assert text.count("#EXTINF") == len(variant.segments)
-    assert text.count("#EXT-X-DISCONTINUITY") == len(variant.segments) - 1
-    # The same segment files, the same sizes (use only touches their times).
-    assert {k: v[1] for k, v in tree(store.root).items() if k.endswith(".mp4")} == {
-        k: v[1] for k, v in segments_before.items() if k.endswith(".mp4")
+    assert "#EXT-X-DISCONTINUITY" not in text  # timestamps run on from file to file
+    # The same files, the same sizes (use only touches their times).
+    assert {k: v[1] for k, v in tree(store.root).items()} == {
+        k: v[1] for k, v in segments_before.items()
     }
-    first_ts = ffprobe(ts_segment(store, variant.segments[2]))
-    assert {s["codec_name"] for s in first_ts["streams"]} == {"h264", "aac"}
     durations = [
         float(line.split(":")[1].rstrip(","))
         for line in text.splitlines()
         if line.startswith("#EXTINF")
     ]
     assert sum(durations) == pytest.approx(variant.timeline.duration_s, abs=0.01)
+
+
+def test_playlist_files_start_at_their_place_and_play_on_without_a_break(tmp_path, clips):
+    """Each TS file's first frame is at its playlist position (to the 90 kHz tick) and the
+    files, played one after another, are one stream: every frame 1/fps after the last,
+    decoding times rising, audio as long as the video."""
+    store = SegmentStore(tmp_path / "cache")
+    variant = planned("adc", clips, store)
+    encode(variant, store)
+    index = playlist(variant.segment_frames, tmp_path / "hls", store=store, fps=FPS)
+    names = [line for line in index.read_text().splitlines() if line.endswith(".ts")]
+    start_frame = 0
+    for name, (_, frames) in zip(names, variant.segment_frames, strict=True):
+        info = ffprobe(tmp_path / "hls" / name)
+        assert float(stream(info, "video")["start_time"]) == pytest.approx(
+            START_TICKS / TS_HZ + start_frame / FPS, abs=1 / TS_HZ
+        )
+        assert float(stream(info, "audio")["start_time"]) == pytest.approx(
+            START_TICKS / TS_HZ + start_frame / FPS, abs=1 / TS_HZ
+        )
+        start_frame += frames
+
+    whole = tmp_path / "whole.ts"
+    whole.write_bytes(b"".join((tmp_path / "hls" / name).read_bytes() for name in names))
+    video = packet_times(whole, "v")
+    assert len(video) == variant.timeline.frame_count
+    shown = sorted(pts for pts, _ in video)
+    steps = {round(b - a, 6) for a, b in zip(shown, shown[1:], strict=False)}
+    assert steps == {round(1 / FPS, 6)}  # no gap and no overlap at any seam
+    decoded = [dts for _, dts in video]
+    assert all(b > a for a, b in zip(decoded, decoded[1:], strict=False))
+    assert all(dts <= pts for pts, dts in video)
+    audio = sorted(pts for pts, _ in packet_times(whole, "a"))
+    video_end = shown[-1] + 1 / FPS
+    assert audio[0] == pytest.approx(shown[0], abs=1 / TS_HZ)
+    # Audio runs to the video's end (the last AAC packet may reach a packet further).
+    assert video_end - 1 / FPS <= audio[-1] + 1024 / 48_000 <= video_end + 1024 / 48_000
+    gaps = [b - a for a, b in zip(audio, audio[1:], strict=False)]
+    assert max(gaps) <= 1024 / 48_000 + 1 / TS_HZ  # never a hole in the sound
+
+
+def packet_times(path: Path, kind: str) -> list[tuple[float, float]]:
+    """(pts, dts) in seconds of every packet of one stream, in file order."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", kind, "-show_entries",
+         "packet=pts_time,dts_time", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return [
+        (float(pts), float(dts))
+        for pts, dts, *_ in (line.split(",") for line in result.stdout.split())
+    ]
 
 
 FRAMES = [7, 13, 5, 22, 9, 16]
