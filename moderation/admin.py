@@ -1,12 +1,28 @@
 """Admin for staff: trusted teachers (grant by adding, revoke with the action or delete),
-and read-only views of reviews, approvals and the moderation trail."""
+screening terms, read-only views of reviews, approvals, findings, reports and the
+moderation trail, and the append-only audit log (search, filter, export as CSV)."""
+
+import io
 
 from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from moderation import services
-from moderation.models import Review, ReviewEvent, SceneApproval, TrustedTeacher
+from moderation.audit import audit_csv_write
+from moderation.models import (
+    AuditEntry,
+    LessonHold,
+    Report,
+    Review,
+    ReviewEvent,
+    SceneApproval,
+    ScreeningFinding,
+    ScreeningTerm,
+    TrustedTeacher,
+)
 
 
 @admin.register(TrustedTeacher)
@@ -76,3 +92,58 @@ class ReviewAdmin(ReadOnlyAdmin):
 class SceneApprovalAdmin(ReadOnlyAdmin):
     list_display = ("content_hash", "approved_by", "approved_at", "version")
     search_fields = ("content_hash",)
+
+
+@admin.register(ScreeningTerm)
+class ScreeningTermAdmin(admin.ModelAdmin):
+    list_display = ("term", "language", "severity", "note", "created_at")
+    list_filter = ("language", "severity")
+    search_fields = ("term", "note")
+    fields = ("term", "language", "severity", "note")
+
+
+@admin.register(ScreeningFinding)
+class ScreeningFindingAdmin(ReadOnlyAdmin):
+    list_display = ("version", "scene", "kind", "field", "excerpt", "severity", "created_at")
+    list_filter = ("kind", "severity")
+
+
+@admin.register(Report)
+class ReportAdmin(ReadOnlyAdmin):
+    list_display = ("lesson", "reason", "reporter", "created_at", "resolved_at", "resolution")
+    list_filter = ("reason", "resolution")
+
+
+@admin.register(LessonHold)
+class LessonHoldAdmin(ReadOnlyAdmin):
+    list_display = ("lesson", "state", "version", "created_by", "created_at")
+    list_filter = ("state",)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Append-only: staff search and export it; nobody adds, changes or deletes rows here."""
+
+    list_display = ("created_at", "actor_name", "action", "detail", "target", "path")
+    list_filter = ("action", "detail", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("actor_name", "target", "detail", "path", "note")
+    date_hierarchy = "created_at"
+    actions = ("export_csv",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Export the selected entries as CSV"))
+    def export_csv(self, request, queryset):
+        out = io.StringIO()
+        audit_csv_write(queryset.order_by("created_at", "id"), out)
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+        response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'
+        return response
