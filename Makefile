@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 DEPLOY_ENV := LECTERN_DEBUG=0 LECTERN_ALLOWED_HOSTS=lectern.example.org \
 	LECTERN_SECRET_KEY=check-deploy-7f3a9c1e5b2d8f4a6c0e9b3d7f1a5c8e2b6d0f4a9c3e7b1d5f8a2c6e0b4d
 
-.PHONY: run test check bench system system-test venv npm prepare messages
+.PHONY: run test check bench bench-load system system-test venv npm prepare messages
 
 run: system venv prepare
 	$(PY) manage.py run_lectern --host $(HOST) --port $(PORT)
@@ -30,6 +30,10 @@ check: venv npm
 
 bench: system venv
 	$(PY) bench/run.py
+
+# Load bench on loopback (bench/load.py): its own throwaway site, bounded, about 3 minutes.
+bench-load: system venv
+	$(PY) bench/load.py
 
 system:
 	scripts/system_packages.sh run

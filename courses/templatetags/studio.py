@@ -13,6 +13,7 @@ register = template.Library()
 STAGE_LABELS = {
     "queued": _("Waiting for a render worker"),
     "requeued": _("Waiting to start again: the render worker stopped"),
+    "waiting to retry": _("Waiting to try again after a temporary problem"),
     "starting": _("Starting"),
     "storyboard": _("Reading the lesson"),
     "speech": _("Recording the narration"),
