@@ -25,6 +25,7 @@ from synthesis.markdown_blocks import (
     parse_blocks,
 )
 from synthesis.markdown_math import join_words
+from synthesis.markdown_pacing import pace
 from synthesis.markdown_scenes import (
     AutoPlanner,
     SceneDraft,
@@ -82,6 +83,7 @@ def import_lesson_folder(folder: Path, *, language: str | None = None) -> Storyb
             title_card=title, skip_index=title_index, title_in_lesson=title_in_lesson
         )
         plan_warnings = planner.warnings
+        drafts = pace(drafts, language)
     warnings.extend(f"{lesson_path.name}: {warning}" for warning in plan_warnings)
 
     scenes, scene_warnings = _scenes(

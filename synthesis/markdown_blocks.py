@@ -40,7 +40,9 @@ _DIRECTIVE = re.compile(
 )
 _SYMBOL_RUN = re.compile(r"([^\w\s.…。])\1{2,}")
 _GRID_TABLE_RULE = re.compile(r"^\+[-=+:]+\+\s*$")
-_OUTPUT_LANGUAGES = {"output", "outputs", "error", "warning", "console-output", "text", "txt"}
+_PLAIN_LANGUAGES = {"text", "txt"}
+# Fence languages that mark what a command printed (Carpentries: ```output, ```error).
+OUTPUT_LANGUAGES = {"output", "outputs", "error", "warning", "console-output", "stdout", "stderr"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Heading:
 class Code:
     code: str
     language: str
+    # A fenced block marked as what a command printed (```output, ```error...).
+    is_output: bool = False
 
 
 @dataclass(frozen=True)
@@ -255,6 +259,7 @@ class _BlockWalker:
 
     def code_block(self, token: Token) -> None:
         language, code = _code_language(token.info), token.content
+        is_output = _fence_language(token.info) in OUTPUT_LANGUAGES
         first_line = code.lstrip().split("\n", 1)[0].strip()
         if first_line.startswith("#@tab"):
             frameworks = {name.strip().lower() for name in first_line[5:].split(",")}
@@ -266,7 +271,7 @@ class _BlockWalker:
             return
         code = re.sub(r"[ \t]*#@save[ \t]*$", "", code, flags=re.MULTILINE).rstrip()
         if code.strip():
-            self.blocks.append(Code(code, language))
+            self.blocks.append(Code(code, language, is_output))
 
     def table(self, tokens: list[Token], index: int) -> int:
         rows: list[tuple[str, ...]] = []
@@ -475,14 +480,20 @@ def _is_blank(token: Token) -> bool:
 
 
 def _code_language(info: str) -> str:
+    language = _fence_language(info)
+    plain = language in OUTPUT_LANGUAGES or language in _PLAIN_LANGUAGES or not language
+    return "text" if plain else language
+
+
+def _fence_language(info: str) -> str:
+    """The language a fence names, lower case ("" for none)."""
     info = info.strip()
     if info.startswith("{"):
         classes = re.findall(r"\.([\w+#-]+)", info)
         language = classes[0] if classes else ""
     else:
         language = info.split()[0] if info else ""
-    language = language.lower()
-    return "text" if language in _OUTPUT_LANGUAGES or not language else language
+    return language.lower()
 
 
 def _tidy(text: str) -> str:

@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from synthesis.code_output import code_lines, with_output
 from synthesis.markdown_blocks import (
     VISUAL_BLOCKS,
     Block,
@@ -36,7 +37,10 @@ MAX_SCENE_SPEECH_S = 60.0
 ENGLISH_WORDS_PER_S = 150 / 60
 CHINESE_CHARS_PER_S = 250 / 60
 MAX_BULLETS = 6
-MAX_BULLET_CHARS = {"en": 80, "zh": 36}
+# A bullet may wrap to about two slide lines; longer sentences are cut at a word.
+MAX_BULLET_CHARS = {"en": 150, "zh": 60}
+# A paragraph gets one bullet per this much narration, so the slide keeps up with the voice.
+SPEECH_PER_BULLET_S = 20.0
 MAX_CODE_LINES = 30
 MAX_FORMULAS_PER_SLIDE = 4
 ROLES = ("core", "remedial", "enrichment", "recap")
@@ -132,6 +136,7 @@ class _Piece:
     paragraph: int
     in_list: bool
     note: str = ""
+    more_bullets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -355,11 +360,14 @@ class AutoPlanner:
         if last is None:
             return False
         if isinstance(block, Code) and last.kind == "code":
-            lines = last.code.count("\n") + block.code.count("\n") + 2
+            lines = len(code_lines(last.code)) + block.code.count("\n") + 1
             if lines <= MAX_CODE_LINES:
-                last.code = f"{last.code}\n{block.code}"
-                if last.code_language == "text":
-                    last.code_language = block.language
+                if block.is_output:
+                    last.code = with_output(last.code, block.code)
+                else:
+                    last.code = f"{last.code}\n{block.code}"
+                    if last.code_language == "text":
+                        last.code_language = block.language
                 return True
         if isinstance(block, Math) and last.math and len(last.math) < MAX_FORMULAS_PER_SLIDE:
             last.math.append(block.latex)
@@ -389,7 +397,8 @@ class AutoPlanner:
             describe_image(draft, block, lang)
         elif isinstance(block, Code):
             draft = self.new_draft("code", title)
-            draft.code = code_for_slide(block.code, draft.notes)
+            code = with_output("", block.code) if block.is_output else block.code
+            draft.code = code_for_slide(code, draft.notes)
             draft.code_language = block.language
             draft.fallback = generic_narration("code", lang)
         elif isinstance(block, Math):
@@ -407,6 +416,8 @@ class AutoPlanner:
         draft.from_text = True
         if with_bullet and piece.bullet and len(draft.bullets) <= MAX_BULLETS:
             draft.bullets.append(piece.bullet)
+            room = max(0, MAX_BULLETS - len(draft.bullets))
+            draft.bullets.extend(piece.more_bullets[:room])
         if piece.note:
             draft.notes.append(piece.note)
 
@@ -426,13 +437,31 @@ class AutoPlanner:
         """A paragraph as one piece, or several when it alone runs over a minute."""
         bullet = bullet_text(text.display, self.language) if text.shows_bullet else ""
         if speech_seconds(text.speech) <= MAX_SCENE_SPEECH_S:
-            return [_Piece(text.speech, bullet, text.paragraph, text.in_list, text.note)]
+            more = self.more_bullets(text.display, text.speech) if bullet else ()
+            return [_Piece(text.speech, bullet, text.paragraph, text.in_list, text.note, more)]
         pieces: list[_Piece] = []
         for chunk in chunk_sentences(text.speech, self.language):
             chunk_bullet = bullet if not pieces else bullet_text(chunk, self.language)
             note = text.note if not pieces else ""
-            pieces.append(_Piece(chunk, chunk_bullet, text.paragraph, text.in_list, note))
+            more = self.more_bullets(chunk, chunk) if chunk_bullet else ()
+            pieces.append(_Piece(chunk, chunk_bullet, text.paragraph, text.in_list, note, more))
         return pieces
+
+    def more_bullets(self, display: str, speech: str) -> tuple[str, ...]:
+        """Bullets after a paragraph's first one: one per SPEECH_PER_BULLET_S of its narration,
+        each the sentence the voice reaches then, so a long paragraph does not hold one line
+        on screen while the narration reads on."""
+        if speech_seconds(speech) < 1.5 * SPEECH_PER_BULLET_S:
+            return ()
+        sentences = split_sentences(display[:5_000], self.language)
+        bullets: list[str] = []
+        clock_s = 0.0
+        for sentence in sentences:
+            if clock_s >= SPEECH_PER_BULLET_S:
+                bullets.append(bullet_text(sentence, self.language))
+                clock_s = 0.0
+            clock_s += speech_seconds(sentence)
+        return tuple(bullets)
 
 
 def pack(pieces: list[_Piece]) -> list[list[_Piece]]:

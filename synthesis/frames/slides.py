@@ -16,6 +16,7 @@ from pygments.lexers.special import TextLexer
 from pygments.styles import get_style_by_name
 from pygments.util import ClassNotFound
 
+from synthesis.code_output import code_lines
 from synthesis.errors import SynthesisError
 from synthesis.frames.images import is_svg, load_image
 from synthesis.frames.latex_text import latex_to_unicode, replace_inline_math
@@ -46,6 +47,8 @@ class Theme:
     accent: Color = (255, 186, 73)
     math: Color = (182, 224, 255)
     code_style: str = "github-dark"
+    output_background: Color = (30, 38, 48)
+    output_text: Color = (206, 214, 224)
     code_line_numbers: bool = True
 
 
@@ -388,6 +391,8 @@ class CodeLayout:
     lines: tuple[str, ...]
     hidden_lines: int
     gutter_digits: int  # -1 without line numbers, so the gutter ("0" * (digits + 1)) is empty
+    # Which of `lines` are printed output (no number, no highlighting, own style).
+    output_lines: tuple[bool, ...] = ()
 
 
 def layout_code(
@@ -399,9 +404,12 @@ def layout_code(
     # Pillow's rectangles include their last row and column, hence the - 1.
     panel = (frame.margin_x, top, frame.width - frame.margin_x - 1, max(top, frame.bottom - 1))
     padding = frame.px(0.03)
-    code_lines = visual.code.expandtabs(4).rstrip("\n").split("\n")
-    gutter_digits = len(str(len(code_lines))) if line_numbers else -1
-    longest = max(len(line) for line in code_lines) + gutter_digits + 2
+    marked = code_lines(visual.code.expandtabs(4))
+    code_lines_ = [line for _, line in marked] or [""]
+    outputs = [is_output for is_output, _ in marked] or [False]
+    numbered = sum(1 for is_output in outputs if not is_output)
+    gutter_digits = len(str(max(1, numbered))) if line_numbers else -1
+    longest = max(len(line) for line in code_lines_) + gutter_digits + 2
     inner_width = panel[2] - panel[0] - 2 * padding
     inner_height = panel[3] - panel[1] - 2 * padding
     # Monospace advance is 0.6 em (DejaVu Sans Mono): size the font so the longest line
@@ -409,20 +417,29 @@ def layout_code(
     # code too long even at the smallest size is cut with a note, rather than shrunk more.
     columns = min(max(longest, 36), 80 + gutter_digits + 2)
     by_width = inner_width / (columns * 0.6)
-    by_height = inner_height / (len(code_lines) * 1.35)
+    by_height = inner_height / (len(code_lines_) * 1.35)
     size_px = int(max(frame.px(0.022), min(frame.px(0.042), by_width, by_height)))
     style = TextStyle("mono", size_px)
     line_height = style.line_height_px(1.35)
     rows = max(1, inner_height // line_height)
     hidden = 0
-    if len(code_lines) > rows:
-        hidden = len(code_lines) - (rows - 1)
-        code_lines = code_lines[: rows - 1]
+    if len(code_lines_) > rows:
+        hidden = len(code_lines_) - (rows - 1)
+        code_lines_, outputs = code_lines_[: rows - 1], outputs[: rows - 1]
     # Short code gets a panel just tall enough, not one stretched to the caption band.
-    shown_rows = len(code_lines) + (1 if hidden else 0)
+    shown_rows = len(code_lines_) + (1 if hidden else 0)
     panel_bottom = panel[1] + 2 * padding + shown_rows * line_height + style.descent_px
     panel = (*panel[:3], max(panel[1], min(panel[3], panel_bottom)))
-    return CodeLayout(panel, padding, style, line_height, tuple(code_lines), hidden, gutter_digits)
+    return CodeLayout(
+        panel,
+        padding,
+        style,
+        line_height,
+        tuple(code_lines_),
+        hidden,
+        gutter_digits,
+        tuple(outputs),
+    )
 
 
 def _draw_code_slide(
@@ -444,11 +461,34 @@ def _draw_code_slide(
     code_x = panel[0] + padding + gutter
     max_x = panel[2] - padding
     baseline = panel[1] + padding + style.ascent_px
-    for number, line in enumerate(layout.lines, start=1):
-        if theme.code_line_numbers:
-            label = str(number).rjust(layout.gutter_digits)
-            draw_text(draw, (panel[0] + padding, baseline), label, style, theme.muted)
-        _draw_code_line(draw, lexer, line, style, colors, x=code_x, max_x=max_x, baseline=baseline)
+    number = 0
+    for row, line in enumerate(layout.lines):
+        is_output = row < len(layout.output_lines) and layout.output_lines[row]
+        if is_output:
+            # Output is what the computer printed: no number, no colours, on its own band
+            # with a bar at the left, so it never reads as code to type.
+            top = baseline - style.ascent_px - (layout.line_height_px - style.ascent_px) // 3
+            band = (
+                panel[0] + padding // 2,
+                top,
+                panel[2] - padding // 2,
+                top + layout.line_height_px,
+            )
+            draw.rectangle(band, fill=theme.output_background)
+            draw.rectangle(
+                (band[0], band[1], band[0] + max(2, padding // 4), band[3]), fill=theme.muted
+            )
+            if text_width(line, style) > max_x - code_x:
+                line = ellipsize(line, style, max_x - code_x)
+            draw_text(draw, (code_x, baseline), line, style, theme.output_text)
+        else:
+            number += 1
+            if theme.code_line_numbers:
+                label = str(number).rjust(layout.gutter_digits)
+                draw_text(draw, (panel[0] + padding, baseline), label, style, theme.muted)
+            _draw_code_line(
+                draw, lexer, line, style, colors, x=code_x, max_x=max_x, baseline=baseline
+            )
         baseline += layout.line_height_px
     if layout.hidden_lines:
         note = _more_lines_note(layout.hidden_lines, language)

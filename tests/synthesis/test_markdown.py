@@ -114,7 +114,9 @@ def test_corpus_sentence_sources_name_the_paragraph_of_lesson_md_that_says_them(
             words = words_to_find(ref.sentence, storyboard.language)
             if ref.paragraph is None or not words:
                 continue
-            text = paragraphs[ref.paragraph - 1]
+            # A lead-in ("if we do this:") and the words after the code it leads into are
+            # one spoken sentence once their scenes are merged: it may end in the next paragraph.
+            text = "".join(paragraphs[max(0, ref.paragraph - 2) : ref.paragraph + 1])
             if storyboard.language == "en":
                 assert all(word in text for word in words), (scene.id, ref)
             elif any(word in p for p in paragraphs for word in words):
@@ -136,7 +138,8 @@ def test_corpus_sentence_links_to_its_paragraph_by_first_words(corpus):
     assert paragraphs[start.paragraph - 1].startswith("We'llstartbyexploringhowversion")
     # The next sentence of the same paragraph points at the same paragraph.
     assert following.paragraph == start.paragraph
-    assert following.sentence.replace(" ", "") in paragraphs[start.paragraph - 1]
+    # (Its end may run into the next paragraph once a lead-in and what follows share a scene.)
+    assert following.sentence.replace(" ", "")[:60] in paragraphs[start.paragraph - 1]
 
 
 def test_titles_come_from_front_matter_or_first_heading(corpus):
@@ -185,14 +188,16 @@ def test_fenced_code_is_shown_but_never_read_aloud(corpus, name):
 def test_code_blocks_become_code_slides(corpus, name):
     code_scenes = [s for s in corpus[name].scenes if s.visual.kind == "code"]
 
-    assert len(code_scenes) >= 5
+    # Short neighbouring code cells of one section share a scene (20-60 s each).
+    assert len(code_scenes) >= 4
     assert all(scene.visual.code.strip() for scene in code_scenes)
 
 
 def test_command_and_its_output_share_one_code_slide(corpus):
     code = [s.visual.code for s in corpus["en-git-conflict"].scenes if s.visual.kind == "code"]
 
-    assert any(c.startswith("$ git push origin main\nTo https://github.com/alflin") for c in code)
+    # The output follows its command inside an ```output fence: shown as output, not code.
+    assert any("$ git push origin main\n```output\nTo https://github.com/alflin" in c for c in code)
 
 
 def test_d2l_code_shows_the_pytorch_tab_only(corpus):
@@ -444,7 +449,10 @@ def test_title_made_from_the_folder_name_has_no_source(tmp_path):
 
     title, text = import_lesson_folder(folder).scenes
 
-    assert title.sources == (SourceRef(file="", sentence="Plant cells."),)
+    # The title card introduces the lesson instead of reading its heading alone.
+    assert title.sources == (
+        SourceRef(file="", sentence="In this lesson, we look at Plant cells."),
+    )
     assert source_pairs(text) == [("Cells have walls.", "lesson.md", 1)]
 
 
@@ -803,8 +811,8 @@ def test_automatic_mapping_of_sections_divs_and_comments(tmp_path):
     assert summary == [
         ("title", "Cells", "core", ()),
         ("text", "Cells", "core", ()),
+        # The part after the --- rule is short: it joins the slide before it.
         ("text", "Membranes", "enrichment", ("membrane", "diffusion")),
-        ("text", "Membranes", "enrichment", ("membrane", "diffusion")),  # after the --- rule
         ("text", "Nucleus", "core", ()),
         ("text", "Note", "core", ()),
         ("text", "Challenge: Quiz", "core", ()),
