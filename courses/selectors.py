@@ -1,17 +1,17 @@
 """Functions that fetch courses, lessons, versions, scenes and render jobs, checking access.
 
-Only a course's owner and staff see its drafts: every `*_for_editor` selector raises
-PermissionDenied (403) for anyone else, so a view cannot forget the check. The
-`*_for_viewer` selectors also admit moderators to versions submitted for review and the
-students of a lesson's classes to its published version (and answer 404 to a moderator or
-student asking for a version they may not know exists).
+Only a course's owner and staff see its drafts: every `*_for_editor` selector answers 404
+(Http404) to anyone else, so a view cannot forget the check and another teacher, a student
+or a moderator never learns that the object exists. The `*_for_viewer` selectors also admit
+moderators to versions submitted for review and the students of a lesson's classes to its
+published version. 403 is kept for a role that is wrong for a whole page, not an object
+(`role_required`: a student opening the course list).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -56,7 +56,7 @@ def user_can_edit_course(user, course: Course) -> bool:
 
 def _require_editor(user, course: Course) -> None:
     if not user_can_edit_course(user, course):
-        raise PermissionDenied
+        raise Http404  # someone else's course: not even its existence is theirs to know
 
 
 def user_can_review_version(user, version: LessonVersion) -> bool:
@@ -87,9 +87,7 @@ def _require_viewer(user, version: LessonVersion) -> None:
         or user_can_watch_version(user, version)
     ):
         return
-    if user.is_authenticated and (user.is_moderator or user.is_student):
-        raise Http404  # a draft is none of their business, nor is its existence
-    raise PermissionDenied
+    raise Http404  # a draft is none of their business, nor is its existence
 
 
 def courses_for_owner(*, user) -> QuerySet[Course]:
@@ -153,7 +151,7 @@ def render_job_for_viewer(*, user, job_id: int) -> RenderJob:
 def pending_import_for_owner(*, user, pending_id) -> PendingImport:
     pending = get_object_or_404(PendingImport.objects.select_related("course"), pk=pending_id)
     if not (user.is_staff or pending.owner_id == user.pk):
-        raise PermissionDenied
+        raise Http404
     return pending
 
 

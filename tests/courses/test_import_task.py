@@ -107,7 +107,7 @@ def test_another_teacher_gets_404_on_the_status_url(client, alice, bob, course, 
 
     assert client.get(reverse("courses:import_status", args=[pending.pk])).status_code == 404
     # The waiting page refuses like every studio page of someone else's object.
-    assert client.get(reverse("courses:import_review", args=[pending.pk])).status_code == 403
+    assert client.get(reverse("courses:import_review", args=[pending.pk])).status_code == 404
 
 
 def test_students_get_403_on_the_status_url(client, alice, sam, course, pdf):

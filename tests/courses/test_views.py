@@ -91,14 +91,16 @@ def owned_url(world, name, keys) -> str:
 
 
 @pytest.mark.parametrize("name,keys,method", OWNED_VIEWS)
-def test_other_teachers_get_403(client, world, bob, name, keys, method):
+def test_other_teachers_get_404(client, world, bob, name, keys, method):
+    """Another teacher's course is not found: the answer does not confirm that it exists."""
     client.force_login(bob)
     response = getattr(client, method)(owned_url(world, name, keys))
-    assert response.status_code == 403
+    assert response.status_code == 404
 
 
 @pytest.mark.parametrize("name,keys,method", OWNED_VIEWS)
 def test_students_get_403(client, world, sam, name, keys, method):
+    """The studio is the wrong place for a student's role: 403 before any object is looked up."""
     client.force_login(sam)
     response = getattr(client, method)(owned_url(world, name, keys))
     assert response.status_code == 403
@@ -129,13 +131,13 @@ def test_render_files_are_refused_to_others(client, world, bob, sam):
     url = reverse("courses:render_job_file", args=[world["job"], "video"])
     for user in (bob, sam):
         client.force_login(user)
-        assert client.get(url).status_code == 403
+        assert client.get(url).status_code == 404
 
 
 def test_import_images_are_refused_to_others(client, world, bob):
     client.force_login(bob)
     url = reverse("courses:import_image", args=[world["pending"], 0])
-    assert client.get(url).status_code == 403
+    assert client.get(url).status_code == 404
 
 
 def test_students_cannot_list_or_create_courses(client, sam):
