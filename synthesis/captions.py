@@ -150,17 +150,52 @@ def scene_title(position: int, visual: Visual, language: str) -> str:
     return title or _SCENE_FALLBACK[_lang(language)].format(n=position + 1)
 
 
+_CONTINUED_SUFFIXES = (" (continued)", "（续）")
+
+
+def chapter_titles(titles: Sequence[str], language: str) -> list[tuple[int, str]]:
+    """(first scene, title) of each chapter: neighbouring scenes of one section form one
+    chapter, and a title that comes back later is numbered ("Conflicts (2)"), so no two
+    chapters read the same."""
+    chapters: list[tuple[int, str]] = []
+    previous = None
+    for position, title in enumerate(titles):
+        base = title
+        for suffix in _CONTINUED_SUFFIXES:
+            base = base.removesuffix(suffix)
+        if base != previous:
+            chapters.append((position, base))
+        previous = base
+    seen: dict[str, int] = {}
+    unique: list[tuple[int, str]] = []
+    for position, title in chapters:
+        seen[title] = seen.get(title, 0) + 1
+        if seen[title] > 1:
+            title = (
+                f"{title}（{seen[title]}）"
+                if _lang(language) == "zh"
+                else f"{title} ({seen[title]})"
+            )
+        unique.append((position, title))
+    return unique
+
+
 def chapter_track(timeline: LessonTimeline, language: str) -> list[Cue]:
-    """One chapter per scene, running to the next scene's start (its transition included)."""
+    """One chapter per section (neighbouring scenes of one title), with unique titles."""
+    titles = [
+        scene_title(position, timing.scene.visual, language)
+        for position, timing in enumerate(timeline.scenes)
+    ]
+    chapters = chapter_titles(titles, language)
     cues = []
-    count = len(timeline.scenes)
-    for position, timing in enumerate(timeline.scenes):
+    for number, (position, title) in enumerate(chapters):
         # The first chapter includes the opening label before it.
-        start_s = timeline.scene_start_s(position) if position else 0.0
-        end_s = (
-            timeline.scene_start_s(position + 1) if position + 1 < count else timeline.duration_s
-        )
-        cues.append(Cue(start_s, end_s, scene_title(position, timing.scene.visual, language)))
+        start_s = timeline.scene_start_s(position) if number else 0.0
+        if number + 1 < len(chapters):
+            end_s = timeline.scene_start_s(chapters[number + 1][0])
+        else:
+            end_s = timeline.duration_s
+        cues.append(Cue(start_s, end_s, title))
     return cues
 
 

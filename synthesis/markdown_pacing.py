@@ -19,10 +19,13 @@ from synthesis.markdown_scenes import (
     MAX_CODE_LINES,
     MAX_FORMULAS_PER_SLIDE,
     MAX_SCENE_SPEECH_S,
+    SPEECH_PER_BULLET_S,
     SceneDraft,
     Spoken,
+    bullet_text,
     speech_seconds,
 )
+from synthesis.sentences import split_sentences
 
 MIN_WORDS = 6
 MIN_CJK_CHARS = 12
@@ -64,7 +67,29 @@ def pace(drafts: list[SceneDraft], language: str) -> list[SceneDraft]:
         _introduce_title(draft, language) if draft.kind == "title" else draft for draft in drafts
     ]
     drafts = _merge_fragments(drafts, language)
-    return _join_short(drafts)
+    drafts = _join_short(drafts)
+    for draft in drafts:
+        _keep_up_bullets(draft, language)
+    return drafts
+
+
+def _keep_up_bullets(draft: SceneDraft, language: str) -> None:
+    """A long prose slide shows a bullet for each ~20 s of narration, not one line for 45 s."""
+    if draft.kind != "text" or draft.math or not draft.bullets or draft.fallback is not None:
+        return
+    text = spoken_text(draft)
+    seconds = speech_seconds(text)
+    wanted = min(MAX_BULLETS, int(seconds // SPEECH_PER_BULLET_S))
+    if len(draft.bullets) >= max(2, wanted) or seconds <= 2 * SPEECH_PER_BULLET_S:
+        return
+    clock_s = 0.0
+    for sentence in split_sentences(text, language):
+        if clock_s >= SPEECH_PER_BULLET_S and len(draft.bullets) < wanted:
+            bullet = bullet_text(sentence, language)
+            if bullet not in draft.bullets:
+                draft.bullets.append(bullet)
+            clock_s = 0.0
+        clock_s += speech_seconds(sentence)
 
 
 def _introduce_title(draft: SceneDraft, language: str) -> SceneDraft:
@@ -84,15 +109,17 @@ def _merge_fragments(drafts: list[SceneDraft], language: str) -> list[SceneDraft
         for index, draft in enumerate(drafts):
             if draft.kind == "title" or not is_fragment(spoken_text(draft), language):
                 continue
-            # Only a neighbour of the same section and role: merging across a heading
-            # would show one section's title over another's words.
-            for other in (index - 1, index + 1):
-                if not 0 <= other < len(drafts):
-                    continue
+            # A neighbour of the same section first: merging across a heading shows one
+            # section's title over the other's words, so it is the fallback. Never across
+            # roles or concepts.
+            neighbours = [n for n in (index - 1, index + 1) if 0 <= n < len(drafts)]
+            same = [n for n in neighbours if base_title(drafts[n].title) == base_title(draft.title)]
+            for other in same + [n for n in neighbours if n not in same]:
                 neighbour = drafts[other]
-                if base_title(neighbour.title) != base_title(draft.title):
-                    continue
                 if (neighbour.role, neighbour.concepts) != (draft.role, draft.concepts):
+                    continue
+                # Across a heading only a command joins the commands after it.
+                if other not in same and not draft.kind == neighbour.kind == "code":
                     continue
                 first, second = sorted((index, other))
                 merged = merge_drafts(drafts[first], drafts[second])
