@@ -256,7 +256,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("LECTERN_CELERY_EAGER", default=False)
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [CHANNEL_REDIS_HOST], "prefix": REDIS_PREFIX},
+        # Messages to every WebSocket of one web process wait in one Redis list until that
+        # process reads them, and channels_redis silently drops those over `capacity`
+        # (default 100): 50 renders and a few class gradebooks pushing at once passed that in
+        # the load bench (bench/load.py), so a process may fall this far behind.
+        "CONFIG": {"hosts": [CHANNEL_REDIS_HOST], "prefix": REDIS_PREFIX, "capacity": 5000},
     }
 }
 
