@@ -105,7 +105,8 @@
     segmentStart = null;
   }
   video.addEventListener("playing", function () {
-    segmentStart = lastTime = video.currentTime;
+    // "playing" comes again after buffering or a rate change: the segment goes on.
+    if (segmentStart === null) segmentStart = lastTime = video.currentTime;
   });
   video.addEventListener("pause", function () {
     // A pause is never a jump (seeks fire "seeking"): count up to where it stopped.
@@ -130,6 +131,7 @@
   }
   function ask(question) {
     if (current === question) return;
+    if (segmentStart !== null) lastTime = Math.max(lastTime, video.currentTime);
     closeSegment();
     current = question;
     video.pause();

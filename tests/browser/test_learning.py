@@ -252,3 +252,25 @@ def test_the_player_works_with_the_keyboard_alone(signed_in_page, cast):
     page.keyboard.press("Enter")
     expect(video).to_have_js_property("playbackRate", 1.25)
     save_screenshot(page, "learning-7-keyboard-player")
+
+
+def test_prevent_skipping_keeps_the_student_before_an_unanswered_question(signed_in_page, cast):
+    from learning.services import lesson_settings_update
+
+    lesson_settings_update(lesson=cast["lesson"], prevent_skipping=True)
+    sam = make_user("sam", Role.STUDENT)
+    cast["classroom"].students.add(sam)
+    page = signed_in_page(sam)
+    page.goto(f"/learn/lessons/{cast['lesson'].pk}/")
+    video = page.locator("#lesson-video")
+    video.evaluate(
+        "(v) => v.readyState >= 1 || new Promise((ok) => v.addEventListener('loadedmetadata', ok))"
+    )
+    video.evaluate("(v) => { v.currentTime = 11; }")  # as dragging the time slider does
+    expect(page.get_by_test_id("player-status")).to_have_text(
+        "Answer the question before skipping ahead."
+    )
+    assert video.evaluate("(v) => v.currentTime") < 8
+    page.locator("media-play-button").click()
+    expect(page.get_by_test_id("question-panel")).to_be_visible()  # reached as it plays on
+    save_screenshot(page, "learning-8-prevent-skipping")
