@@ -62,7 +62,7 @@ $(NPM_STAMP): package.json package-lock.json
 	touch $(NPM_STAMP)
 
 prepare: venv npm
-	mkdir -p var
+	mkdir -p "$${LECTERN_VAR_DIR:-var}"
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py compilemessages --ignore=$(VENV) --verbosity 0
 	$(PY) manage.py collectstatic --noinput --verbosity 0
