@@ -35,7 +35,8 @@ def job_playlist(job: RenderJob) -> tuple[list[PlaylistEntry], int] | None:
     fps = manifest.get("fps") or (manifest.get("settings") or {}).get("fps")
     if not job.output_dir or not entries or not fps:
         return None
-    return playlist_entries([(entry["segment"], entry["frames"]) for entry in entries]), int(fps)
+    fps = int(fps)
+    return playlist_entries([(entry["segment"], entry["frames"]) for entry in entries], fps), fps
 
 
 def ranged_bytes_response(request: HttpRequest, data: bytes, content_type: str) -> HttpResponse:

@@ -806,9 +806,7 @@ def render_job_segment(request, job_id, position, key):
     if position >= len(entries) or entries[position].key != key:
         raise Http404
     try:
-        data = ts_segment(
-            playlists.segment_store(), key, start_frame=entries[position].start_frame, fps=fps
-        )
+        data = ts_segment(playlists.segment_store(), entries[position], fps=fps)
     except SynthesisError:
         raise Http404 from None
     response = playlists.ranged_bytes_response(request, data, MPEGTS_TYPE)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import av
 
+from synthesis.encode import AAC_FRAME_SAMPLES, AUDIO_RATE_HZ, audio_samples_for_frames
 from synthesis.errors import SynthesisError
 from synthesis.segments import SegmentStore
 
@@ -41,19 +42,36 @@ DECODE_LEAD_FRAMES = 2
 
 @dataclass(frozen=True)
 class PlaylistEntry:
-    """One segment at its place in a playlist."""
+    """One segment at its place in a playlist: its first frame, and where its sound goes.
+
+    The sound of all files is one unbroken run of AAC packets (1024 samples each), laid as
+    `join_segments` lays it in the MP4: a segment's first audio_skip packets are dropped
+    when the sound before it already reaches into its first half packet, and its kept
+    packets follow on at audio_start_sample. So the sound never overlaps nor leaves a hole
+    at a seam (hls.js lays overlapping packets end to end, which made a 9.7 s playlist
+    play 0.2 s long) and stays within half a packet of the video.
+    """
 
     position: int
     key: str
     start_frame: int
     frames: int
+    audio_start_sample: int = 0
+    audio_skip: int = 0
 
 
-def playlist_entries(segment_frames: Sequence[tuple[str, int]]) -> list[PlaylistEntry]:
-    """(key, frames) in playing order -> entries with each segment's first frame."""
-    entries, start = [], 0
+def playlist_entries(segment_frames: Sequence[tuple[str, int]], fps: int) -> list[PlaylistEntry]:
+    """(key, frames) in playing order -> entries with each segment's first frame and sound."""
+    entries, start, written = [], 0, 0
     for position, (key, frames) in enumerate(segment_frames):
-        entries.append(PlaylistEntry(position, key, start, int(frames)))
+        video_start = audio_samples_for_frames(start, fps)
+        packets = math.ceil(audio_samples_for_frames(int(frames), fps) / AAC_FRAME_SAMPLES)
+        # Packet p (at p * 1024 in the segment) is dropped while its first half is already
+        # covered: video_start + p * 1024 + 512 <= written.
+        covered = written - video_start - AAC_FRAME_SAMPLES // 2
+        skip = 0 if covered < 0 else min(packets, covered // AAC_FRAME_SAMPLES + 1)
+        entries.append(PlaylistEntry(position, key, start, int(frames), written, skip))
+        written += (packets - skip) * AAC_FRAME_SAMPLES
         start += int(frames)
     return entries
 
@@ -77,28 +95,29 @@ def media_playlist(entries: Sequence[tuple[str, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def ts_segment(store: SegmentStore, key: str, *, start_frame: int, fps: int) -> bytes:
-    """The stored segment as MPEG-TS bytes, timed to start at start_frame of its playlist;
+def ts_segment(store: SegmentStore, entry: PlaylistEntry, *, fps: int) -> bytes:
+    """The stored segment of a playlist entry as MPEG-TS bytes, timed to its place;
     SynthesisError if the segment is not stored."""
-    source = store.get(key)
+    source = store.get(entry.key)
     if source is None:
-        raise SynthesisError(f"segment {key[:16]} is not in the segment store")
+        raise SynthesisError(f"segment {entry.key[:16]} is not in the segment store")
     buffer = io.BytesIO()
-    remux_to_ts(source, buffer, start_frame=start_frame, fps=fps)
+    remux_to_ts(source, buffer, entry=entry, fps=fps)
     return buffer.getvalue()
 
 
-def remux_to_ts(source: Path, out, *, start_frame: int, fps: int) -> None:
+def remux_to_ts(source: Path, out, *, entry: PlaylistEntry, fps: int) -> None:
     """Copy an MP4 segment's H.264 and AAC packets into MPEG-TS (a path or a binary file),
-    re-timed to its place in a playlist.
+    re-timed to its entry's place in a playlist.
 
-    Frame k is presented at START_TICKS + (start_frame + k) / fps, decoded
-    DECODE_LEAD_FRAMES earlier; the AAC priming packet is dropped (its MP4 edit list hid it;
-    segments begin in silence) and the audio starts with the first frame. The last AAC
-    packet may reach up to 1023 samples into the next file, as a cut stream's would; players
-    trim that overlap.
+    Frame k is presented at START_TICKS + (start_frame + k) / fps and decoded
+    DECODE_LEAD_FRAMES earlier. The AAC priming packet is dropped (the MP4's edit list hid
+    it; segments begin in silence) and the kept packets follow on from audio_start_sample.
     """
-    base = Fraction(START_TICKS) + Fraction(start_frame * TS_HZ, fps)
+    base = Fraction(START_TICKS) + Fraction(entry.start_frame * TS_HZ, fps)
+    audio_base = Fraction(START_TICKS) + Fraction(entry.audio_start_sample * TS_HZ, AUDIO_RATE_HZ)
+    audio_packet_ticks = Fraction(AAC_FRAME_SAMPLES * TS_HZ, AUDIO_RATE_HZ)
+    audio_index = 0
     frame_ticks = Fraction(TS_HZ, fps)
     lead = DECODE_LEAD_FRAMES * frame_ticks
     options = {"mpegts_copyts": "1", "avoid_negative_ts": "disabled"}
@@ -117,7 +136,6 @@ def remux_to_ts(source: Path, out, *, start_frame: int, fps: int) -> None:
             raise SynthesisError(
                 f"segment {source.name} decodes more than {DECODE_LEAD_FRAMES} frames ahead"
             )
-        audio_tick = Fraction(audio_in.time_base) * TS_HZ if audio_in is not None else 0
         for packet in src.demux():
             if packet.dts is None or packet.size == 0:
                 continue
@@ -128,7 +146,10 @@ def remux_to_ts(source: Path, out, *, start_frame: int, fps: int) -> None:
             elif packet.stream.type == "audio" and audio_out is not None:
                 if packet.pts < 0:
                     continue  # the priming packet
-                pts = dts = base + packet.pts * audio_tick
+                audio_index += 1
+                if audio_index <= entry.audio_skip:
+                    continue  # the sound before already covers it
+                pts = dts = audio_base + (audio_index - entry.audio_skip - 1) * audio_packet_ticks
                 packet.stream = audio_out
             else:
                 continue
@@ -169,13 +190,13 @@ def playlist(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    entries = playlist_entries(segment_frames)
+    entries = playlist_entries(segment_frames, fps)
     missing = [entry.key for entry in entries if not store.has(entry.key)]
     if missing:
         raise SynthesisError(f"segment {missing[0][:16]} is not in the segment store")
     if write_segments:
         for entry in entries:
-            data = ts_segment(store, entry.key, start_frame=entry.start_frame, fps=fps)
+            data = ts_segment(store, entry, fps=fps)
             (out_dir / segment_uri(entry)).write_bytes(data)
     text = media_playlist([(segment_uri(entry), entry.frames / fps) for entry in entries])
     path = out_dir / PLAYLIST_NAME

@@ -94,7 +94,10 @@
       .then(function (response) { return response.ok ? response.text() : ""; })
       .then(function (html) {
         if (!html) return;
-        document.getElementById("preview").innerHTML = html;
+        var preview = document.getElementById("preview");
+        preview.innerHTML = html;
+        // Scripts in swapped-in HTML do not run: start its player here.
+        if (window.lecternAttachHls) window.lecternAttachHls(preview);
         var submit = document.getElementById("submit-form");
         if (submit) submit.hidden = false;
       });

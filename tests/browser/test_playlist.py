@@ -1,9 +1,9 @@
-"""In Chromium: the teacher preview plays a render's HLS playlist (hls.js over MSE, segments
-served by Django) from start to end, and seeks into its middle."""
+"""In Chromium: the teacher preview plays a render's HLS playlist (segments remuxed by Django,
+timed to their places) from start to end for its whole length, and seeks into its middle,
+natively and with hls.js; a preview swapped in when a render ends plays it too."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,16 +16,20 @@ from courses import services
 from courses.models import RenderJob, RenderStatus, Scene
 from courses.rendering import render_settings_for
 from courses.storyboards import storyboard_from_version
+from synthesis.hls import DECODE_LEAD_FRAMES
 from synthesis.render import render
 from synthesis.storyboard import VoiceSettings
 from tests.browser.conftest import save_screenshot
 
 pytestmark = pytest.mark.browser
 
+FPS = 10
+# Plays at 2x to the end: [where the media begins, where it ended].
 PLAY_TO_END = """(video) => new Promise((resolve, reject) => {
   video.muted = true;
   video.playbackRate = 2;
-  video.addEventListener('ended', () => resolve(video.currentTime), {once: true});
+  video.addEventListener('ended', () => resolve([video.buffered.start(0), video.currentTime]),
+                         {once: true});
   video.addEventListener('error', () => reject(new Error('video error ' + video.error?.code)));
   video.play().catch(reject);
 })"""
@@ -38,19 +42,30 @@ SEEK_AND_PLAY = """(video) => new Promise((resolve, reject) => {
   }, {once: true});
   video.currentTime = target;
 })"""
+# Chromium says "maybe" to HLS and plays it itself; saying "" makes the page use hls.js.
+NO_NATIVE_HLS = """(() => {
+  const canPlayType = HTMLMediaElement.prototype.canPlayType;
+  HTMLMediaElement.prototype.canPlayType = function (type) {
+    return /mpegurl/i.test(type) ? '' : canPlayType.call(this, type);
+  };
+})();"""
 
 
-def test_the_preview_plays_the_playlist_to_the_end_and_seeks(signed_in_page, alice):
+def rendered_version(alice, *, status=RenderStatus.SUCCEEDED):
+    """A three-scene lesson rendered for real (256x144, 10 fps, espeak), and its job."""
     course = services.course_create(owner=alice, title="Light", slug="light")
     lesson = services.lesson_create(course=course, title="Light", created_by=alice)
     version = lesson.versions.get()
-    Scene.objects.create(
-        version=version, position=0, kind="text", title="Light", body="Waves",
-        narration="Light is a wave.",
-    )  # fmt: skip
+    for position, (title, narration) in enumerate(
+        [("Light", "Light is a wave."), ("Colour", "Red is slow."), ("Sky", "Blue scatters.")]
+    ):
+        Scene.objects.create(
+            version=version, position=position, kind="text", title=title, body=title,
+            narration=narration,
+        )  # fmt: skip
     job = RenderJob.objects.create(
-        version=version, requested_by=alice, status=RenderStatus.SUCCEEDED,
-        width_px=256, height_px=144, fps=10, quality="draft", percent=100,
+        version=version, requested_by=alice, status=status,
+        width_px=256, height_px=144, fps=FPS, quality="draft", percent=100,
     )  # fmt: skip
     result = render(
         storyboard_from_version(version),
@@ -60,9 +75,35 @@ def test_the_preview_plays_the_playlist_to_the_end_and_seeks(signed_in_page, ali
         ),
         cache_dir=Path(settings.LECTERN_CACHE_DIR),
     )
+    return version, job, result
+
+
+def finish(job, result) -> None:
+    job.status, job.percent = RenderStatus.SUCCEEDED, 100
     job.output_dir = f"renders/{job.pk}"
     job.manifest = result.manifest_data
     job.save()
+
+
+def plays_whole_length(page, video, result, *, player: str, begins_at_s: float = 0.0) -> None:
+    """The playlist plays the render's whole length to within one frame in all (not per
+    segment), from begins_at_s; a seek lands in the middle and plays on."""
+    expect(video).to_have_attribute("data-player", player)
+    page.wait_for_function("() => document.querySelector('video#preview-video').readyState >= 1")
+    duration_s = video.evaluate("(video) => video.duration")  # the playlist's sum
+    assert duration_s == pytest.approx(result.duration_s, abs=1 / FPS)
+    begins_at, ended_at = video.evaluate(PLAY_TO_END)
+    assert begins_at == pytest.approx(begins_at_s, abs=0.01)
+    assert ended_at - begins_at == pytest.approx(result.duration_s, abs=1 / FPS)
+    target, seeked_to, later = video.evaluate(SEEK_AND_PLAY)
+    assert seeked_to == pytest.approx(target, abs=1 / FPS)
+    assert later > seeked_to  # it plays on from the middle
+
+
+def test_the_preview_plays_the_playlist_natively_to_the_end_and_seeks(signed_in_page, alice):
+    version, job, result = rendered_version(alice)
+    finish(job, result)
+    assert len(result.manifest_data["segments"]) == 7  # opening, transition + scene x 3
 
     page = signed_in_page(alice)
     requests = []
@@ -70,21 +111,45 @@ def test_the_preview_plays_the_playlist_to_the_end_and_seeks(signed_in_page, ali
     page.goto(reverse("courses:version_detail", args=[version.pk]))
     video = page.locator("video#preview-video")
     expect(video).to_be_visible()
-    # Chromium 156 plays HLS natively (canPlayType says "maybe"); older ones use hls.js.
-    expect(video).to_have_attribute("data-player", re.compile(r"^(native-hls|hls\.js)$"))
-    page.wait_for_function("() => document.querySelector('video#preview-video').readyState >= 1")
-    # Known gap (measured, Chromium 156 native HLS): each TS segment starts at its B-frame
-    # lead (~1.7 frames), and the player drops that at every discontinuity, so a 5.0 s
-    # lesson of 3 segments plays 4.52 s. Within 0.2 s per segment until the remux fixes it.
-    slack_s = 0.2 * len(result.manifest_data["segments"])
-    duration_s = video.evaluate("(video) => video.duration")
-    assert duration_s == pytest.approx(result.duration_s, abs=slack_s)
-
-    ended_at = video.evaluate(PLAY_TO_END)
-    assert ended_at == pytest.approx(duration_s, abs=0.2)
-    target, seeked_to, later = video.evaluate(SEEK_AND_PLAY)
-    assert seeked_to == pytest.approx(target, abs=0.5)
-    assert later > seeked_to  # it plays on from the middle
+    # Chromium 156 plays HLS natively (canPlayType says "maybe").
+    plays_whole_length(page, video, result, player="native-hls")
     assert any("/hls/index.m3u8" in url for url in requests)
     assert any(url.endswith(".ts") for url in requests)
+    assert not any("hls.min.js" in url for url in requests)  # loaded only when needed
     save_screenshot(page, "playlist-preview")
+
+
+def test_hls_js_plays_the_playlist_where_the_browser_cannot(signed_in_page, alice):
+    version, job, result = rendered_version(alice)
+    finish(job, result)
+
+    page = signed_in_page(alice)
+    page.add_init_script(NO_NATIVE_HLS)
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(reverse("courses:version_detail", args=[version.pk]))
+    video = page.locator("video#preview-video")
+    # hls.js puts the first decoding time, not the first frame, at 0 ("to prevent negative
+    # timestamps"): the media begins after the decode lead, once, whatever the segments.
+    plays_whole_length(page, video, result, player="hls.js", begins_at_s=DECODE_LEAD_FRAMES / FPS)
+    assert any("hls.min.js" in url for url in requests)
+    assert any(url.endswith(".ts") for url in requests)
+    assert video.evaluate("(video) => video.src.startsWith('blob:')")  # MSE, not the MP4
+
+
+def test_a_preview_swapped_in_when_the_render_ends_plays_the_playlist(signed_in_page, alice):
+    version, job, result = rendered_version(alice, status=RenderStatus.RUNNING)
+
+    page = signed_in_page(alice)
+    # No WebSocket: the page polls the job's status, which this test controls.
+    page.add_init_script("delete window.WebSocket;")
+    page.goto(reverse("courses:version_detail", args=[version.pk]))
+    expect(page.locator("#render-progress [data-field=status]")).to_have_text("Running")
+    expect(page.locator("video#preview-video")).to_have_count(0)
+    page.evaluate("window.__noReload = true")
+
+    finish(job, result)
+    video = page.locator("video#preview-video")
+    expect(video).to_be_visible(timeout=10_000)
+    assert page.evaluate("window.__noReload") is True  # swapped in, not reloaded
+    plays_whole_length(page, video, result, player="native-hls")

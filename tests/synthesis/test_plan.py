@@ -15,7 +15,7 @@ import pytest
 
 from synthesis.assemble import assemble, plan_metadata
 from synthesis.encode import encode_segment, encoder_settings, join_segments
-from synthesis.hls import START_TICKS, TS_HZ, playlist
+from synthesis.hls import START_TICKS, TS_HZ, playlist, playlist_entries
 from synthesis.plan import plan
 from synthesis.render import encode
 from synthesis.segments import SegmentStore
@@ -167,22 +167,25 @@ def test_encode_fills_only_what_is_missing_and_assemble_remuxes(tmp_path, clips)
 def test_playlist_files_start_at_their_place_and_play_on_without_a_break(tmp_path, clips):
     """Each TS file's first frame is at its playlist position (to the 90 kHz tick) and the
     files, played one after another, are one stream: every frame 1/fps after the last,
-    decoding times rising, audio as long as the video."""
+    decoding times rising, the sound one unbroken run as long as the video."""
     store = SegmentStore(tmp_path / "cache")
     variant = planned("adc", clips, store)
     encode(variant, store)
     index = playlist(variant.segment_frames, tmp_path / "hls", store=store, fps=FPS)
     names = [line for line in index.read_text().splitlines() if line.endswith(".ts")]
-    start_frame = 0
-    for name, (_, frames) in zip(names, variant.segment_frames, strict=True):
+    entries = playlist_entries(variant.segment_frames, FPS)
+    for name, entry in zip(names, entries, strict=True):
         info = ffprobe(tmp_path / "hls" / name)
         assert float(stream(info, "video")["start_time"]) == pytest.approx(
-            START_TICKS / TS_HZ + start_frame / FPS, abs=1 / TS_HZ
+            START_TICKS / TS_HZ + entry.start_frame / FPS, abs=1 / TS_HZ
         )
+        # The sound runs on from the file before; each packet within half a packet of
+        # where its samples belong (packets the sound before already covers are dropped).
         assert float(stream(info, "audio")["start_time"]) == pytest.approx(
-            START_TICKS / TS_HZ + start_frame / FPS, abs=1 / TS_HZ
+            START_TICKS / TS_HZ + entry.audio_start_sample / 48_000, abs=1 / TS_HZ
         )
-        start_frame += frames
+        belongs_at = entry.start_frame * 48_000 // FPS + entry.audio_skip * 1024
+        assert abs(entry.audio_start_sample - belongs_at) <= 512
 
     whole = tmp_path / "whole.ts"
     whole.write_bytes(b"".join((tmp_path / "hls" / name).read_bytes() for name in names))
@@ -197,10 +200,12 @@ def test_playlist_files_start_at_their_place_and_play_on_without_a_break(tmp_pat
     audio = sorted(pts for pts, _ in packet_times(whole, "a"))
     video_end = shown[-1] + 1 / FPS
     assert audio[0] == pytest.approx(shown[0], abs=1 / TS_HZ)
-    # Audio runs to the video's end (the last AAC packet may reach a packet further).
-    assert video_end - 1 / FPS <= audio[-1] + 1024 / 48_000 <= video_end + 1024 / 48_000
+    # One unbroken run of AAC packets, ending within half a packet of the video's end.
+    packet_s = 1024 / 48_000
+    assert audio[-1] + packet_s == pytest.approx(video_end, abs=packet_s / 2 + 1 / TS_HZ)
     gaps = [b - a for a, b in zip(audio, audio[1:], strict=False)]
-    assert max(gaps) <= 1024 / 48_000 + 1 / TS_HZ  # never a hole in the sound
+    assert max(gaps) == pytest.approx(min(gaps), abs=1 / TS_HZ)  # no overlap, no hole
+    assert min(gaps) == pytest.approx(packet_s, abs=1 / TS_HZ)
 
 
 def packet_times(path: Path, kind: str) -> list[tuple[float, float]]:
