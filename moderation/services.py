@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Lesson, LessonVersion, VersionStatus
+from courses.playlists import published_segments_sync
 from courses.selectors import latest_successful_render
 from moderation.audit import audit_record
 from moderation.hashing import version_scene_hashes_store
@@ -98,8 +99,11 @@ def _locked_review(version: LessonVersion) -> Review:
 
 
 def _set_status(version: LessonVersion, status: str, reason: str = "") -> None:
+    was_published = version.status == VersionStatus.PUBLISHED
     version.status, version.status_reason = status, reason
     version.save(update_fields=["status", "status_reason"])
+    if was_published:  # superseded or taken down: its segments may leave the cache
+        transaction.on_commit(lambda: published_segments_sync(version=version))
 
 
 # Automatic checks and trust ---------------------------------------------------------------
@@ -412,6 +416,8 @@ def lesson_version_publish(
         version.status, version.status_reason = VersionStatus.PUBLISHED, ""
         version.published_at = timezone.now()
         version.save(update_fields=["status", "status_reason", "published_at"])
+        # What students watch stays in the segment cache (pinned) while it is published.
+        transaction.on_commit(lambda: published_segments_sync(version=version))
         _event(action=action, actor=actor, version=version)
         if action != ReviewAction.AUTO_PUBLISH:
             # A moderator approved new content: a takedown of the lesson ends here.

@@ -11,13 +11,16 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from courses.models import RenderJob, RenderStatus
+from courses.models import LessonVersion, RenderJob, RenderStatus
 from courses.rendering import render_settings_for
 from courses.storyboards import storyboard_from_version
+from moderation.models import ReviewAction
 from synthesis.hls import START_TICKS, TS_HZ
 from synthesis.render import render
 from synthesis.segments import SegmentStore
 from synthesis.storyboard import VoiceSettings
+from tests.courses.conftest import finished_render
+from tests.synthesis.labelled_render import copy_labelled_output
 from tests.synthesis.media_checks import ffprobe, stream
 
 
@@ -141,3 +144,49 @@ def test_segments_gc_keeps_what_outputs_refer_to_and_removes_the_rest(
     (Path(settings.MEDIA_ROOT) / rendered_job.output_dir).rmdir()
     call_command("segments_gc", "--min-age-hours", "0")
     assert store.keys() == [] and store.pin_owners() == []
+
+
+def published_render(version, alice, settings, keys):
+    """A finished render of version whose files pass the publish checks, over keys."""
+    job = finished_render(version, alice, output_dir=f"renders/{version.pk}")
+    job.manifest = {"duration_s": 12.5, "segments": keys}
+    job.save()
+    copy_labelled_output(Path(settings.MEDIA_ROOT) / job.output_dir)
+    return job
+
+
+def test_a_published_version_pins_its_segments_until_superseded_or_taken_down(
+    settings, tmp_path, version, alice, mo, django_capture_on_commit_callbacks
+):
+    from moderation import reports
+    from moderation import services as moderation
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LECTERN_CACHE_DIR = tmp_path / "cache"
+    store = SegmentStore(Path(settings.LECTERN_CACHE_DIR))
+    first_keys, second_keys = ["a" * 64, "b" * 64], ["b" * 64, "c" * 64]
+    published_render(version, alice, settings, first_keys)
+    with django_capture_on_commit_callbacks(execute=True):
+        moderation.lesson_version_publish(
+            version=version, actor=mo, action=ReviewAction.AUTO_PUBLISH
+        )
+    assert store.pins(f"published-version-{version.pk}") == set(first_keys)
+
+    second = LessonVersion.objects.create(lesson=version.lesson, number=2, created_by=alice)
+    published_render(second, alice, settings, second_keys)
+    with django_capture_on_commit_callbacks(execute=True):
+        moderation.lesson_version_publish(
+            version=second, actor=mo, action=ReviewAction.AUTO_PUBLISH
+        )
+    assert store.pins(f"published-version-{version.pk}") == set()  # superseded
+    assert store.pins(f"published-version-{second.pk}") == set(second_keys)
+    # Eviction keeps what students watch, however small the cap.
+    for key in [*first_keys, *second_keys]:
+        with store.writing(key) as path:
+            path.write_bytes(b"x" * 1000)
+    capped = SegmentStore(Path(settings.LECTERN_CACHE_DIR), max_bytes=0)
+    assert set(capped.evict().removed) == {"a" * 64}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reports.lesson_takedown(lesson=version.lesson, moderator=mo, reason_code="inaccurate")
+    assert store.pin_owners() == []
