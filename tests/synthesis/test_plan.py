@@ -3,6 +3,7 @@ playlist (remux only); keys independent of position; joins of any order keep A/V
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import wave
@@ -16,6 +17,7 @@ import pytest
 from synthesis.assemble import assemble, plan_metadata
 from synthesis.encode import encode_segment, encoder_settings, join_segments
 from synthesis.hls import START_TICKS, TS_HZ, playlist, playlist_entries
+from synthesis.manifest import build_manifest, write_json
 from synthesis.plan import plan
 from synthesis.render import encode
 from synthesis.segments import SegmentStore
@@ -261,3 +263,35 @@ def test_any_order_of_segments_joins_without_drift(tmp_path, corpus):
         assert joined.frame_count == sum(FRAMES[corpus.index(p)] for p in order)
         assert abs(video_s - joined.frame_count / FPS) <= 1 / FPS
         assert abs(audio_s - video_s) <= 1 / FPS, (attempt, video_s, audio_s)
+
+
+def test_content_hash_survives_size_and_renderer_version_but_not_a_word(
+    tmp_path, clips, monkeypatch
+):
+    """The manifest's content_hash (what moderation approves) is what a viewer perceives:
+    the same at another size and after a renderer version bump, different for one word."""
+    import synthesis.segments
+
+    def manifest(storyboard, settings=SETTINGS) -> dict:
+        the_plan = plan(storyboard, settings, spoken=[clips[s.id] for s in storyboard.scenes])
+        data = build_manifest(plan=the_plan, storyboard=storyboard, warnings=[], statistics={})
+        write_json(tmp_path / "lesson.json", data)
+        return json.loads((tmp_path / "lesson.json").read_text())
+
+    def hashes(data: dict) -> list[str]:
+        return [scene["content_hash"] for scene in data["scenes"]]
+
+    original = manifest(lesson("ab"))
+    assert all(len(h) == 64 for h in hashes(original))
+    bigger = manifest(lesson("ab"), replace(SETTINGS, width_px=256, height_px=144))
+    assert bigger["segments"] != original["segments"]  # other pixels, other segments
+    assert hashes(bigger) == hashes(original)
+    monkeypatch.setattr(synthesis.segments, "RENDERER_VERSION", "bumped")
+    bumped = manifest(lesson("ab"))
+    assert not set(bumped["segments"]) & set(original["segments"])  # every key moved
+    assert hashes(bumped) == hashes(original)
+
+    edited_scene = replace(SCENES["b"], narration="Scene b, edited.")
+    edited = Storyboard(title="Light", language="en", scenes=(SCENES["a"], edited_scene))
+    changed = hashes(manifest(edited))
+    assert changed[0] == hashes(original)[0] and changed[1] != hashes(original)[1]
