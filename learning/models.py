@@ -133,3 +133,64 @@ class CheckpointAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} answered {self.checkpoint_id} (attempt {self.attempt})"
+
+
+class CourseLearnerModel(models.Model):
+    """A course's learner-model choice and scores, and the thresholds its teacher set."""
+
+    course = models.OneToOneField(
+        "courses.Course", on_delete=models.CASCADE, related_name="learner_model"
+    )
+    # A concept counts as mastered when the lower credible bound of P(known) reaches this.
+    mastery_threshold = models.FloatField(_("mastery threshold"), default=0.95)
+    credible_level = models.FloatField(_("credible level"), default=0.9)
+    remedial_threshold = models.FloatField(_("remedial below"), default=0.6)
+    enrichment_threshold = models.FloatField(_("enrichment from"), default=0.85)
+    # "bkt", "bkt_transfer" or "dkt": the model with the best held-out AUC at the last fit.
+    chosen = models.CharField(max_length=20, default="bkt")
+    scores = models.JSONField(default=dict, blank=True)  # {"bkt_auc": ..., ...}
+    answers = models.PositiveIntegerField(default=0)
+    fitted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"learner model of {self.course}"
+
+
+class ConceptParams(models.Model):
+    """BKT parameters of a concept fitted by EM, with bootstrap samples of them."""
+
+    concept = models.OneToOneField(
+        "courses.Concept", on_delete=models.CASCADE, related_name="knowledge_params"
+    )
+    prior = models.FloatField()
+    learn = models.FloatField()
+    guess = models.FloatField()
+    slip = models.FloatField()
+    samples = models.JSONField(default=list)  # [{"prior", "learn", "guess", "slip"}, ...]
+    answers = models.PositiveIntegerField(default=0)
+    fitted_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"parameters of {self.concept}"
+
+
+class Mastery(models.Model):
+    """A student's estimated knowledge of a concept, updated on every counted answer."""
+
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mastery"
+    )
+    concept = models.ForeignKey("courses.Concept", on_delete=models.CASCADE, related_name="+")
+    p_known = models.FloatField()
+    # The answers in order (1 right, 0 wrong): the stopping rule re-traces them under
+    # every parameter sample.
+    answers = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["student", "concept"], name="unique_mastery")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} knows {self.concept}: {self.p_known:.2f}"
