@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from courses.models import Checkpoint, Choice, Lesson, LessonVersion
 from courses.selectors import latest_successful_render
 from learning import selectors
+from learning.mastery import mastery_record_answer
 from learning.models import (
     CheckpointAnswer,
     EventKind,
@@ -254,6 +255,8 @@ def _record_answer(student, event: EventIn, row: LessonProgress) -> dict:
         event=stored,
         answered_at=stored.occurred_at,
     )
+    # The learner model moves with the record, in the same transaction (counted answers).
+    mastery_record_answer(student=student, checkpoint=checkpoint, correct=choice.is_correct)
     return _answer_feedback(answer, counted=True)
 
 

@@ -299,6 +299,7 @@ LECTERN_PENDING_IMPORT_TTL_H = float(env_str("LECTERN_PENDING_IMPORT_TTL_H", "24
 LECTERN_STAGING_TTL_H = float(env_str("LECTERN_STAGING_TTL_H", "6"))
 # Every worker runs that clean-up when it starts and then this often.
 LECTERN_CLEAN_UP_INTERVAL_S = float(env_str("LECTERN_CLEAN_UP_INTERVAL_S", "600"))
+LECTERN_LEARNER_FIT_INTERVAL_S = float(env_str("LECTERN_LEARNER_FIT_INTERVAL_S", "900"))
 # Narration per scene (characters) and estimated lesson length (minutes) a render accepts.
 LECTERN_MAX_NARRATION_CHARS = int(env_str("LECTERN_MAX_NARRATION_CHARS", "3000"))
 LECTERN_MAX_LESSON_MINUTES = float(env_str("LECTERN_MAX_LESSON_MINUTES", "60"))

@@ -1,0 +1,173 @@
+"""Mastery on the Django side: the online update on each answer, the course's periodic fit
+(EM per concept, model choice by held-out AUC) and the inputs the sequencing policy reads.
+
+The maths is in learning/knowledge.py; this module only moves rows in and out of it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from courses.models import Checkpoint, Concept, Course
+from learning import knowledge
+from learning.knowledge import DEFAULT_PARAMS, BKTParams, Response
+from learning.models import CheckpointAnswer, ConceptParams, CourseLearnerModel, Mastery
+from learning.policy import ConceptModel, Thresholds
+
+logger = logging.getLogger(__name__)
+
+BOOTSTRAP_SAMPLES = 20
+
+
+def checkpoint_concepts(checkpoint: Checkpoint) -> list[Concept]:
+    """The question's concepts, or else those of the scene it follows."""
+    concepts = list(checkpoint.concepts.all())
+    return concepts or list(checkpoint.scene.concepts.all())
+
+
+def concept_params(concept: Concept) -> BKTParams:
+    row = ConceptParams.objects.filter(concept=concept).first()
+    if row is None:
+        return DEFAULT_PARAMS
+    return BKTParams(row.prior, row.learn, row.guess, row.slip)
+
+
+def concept_samples(concept: Concept) -> list[BKTParams]:
+    row = ConceptParams.objects.filter(concept=concept).first()
+    if row is None or not row.samples:
+        return knowledge.default_param_samples(samples=BOOTSTRAP_SAMPLES)
+    return [BKTParams.from_dict(sample) for sample in row.samples]
+
+
+def mastery_record_answer(*, student, checkpoint: Checkpoint, correct: bool) -> list[Mastery]:
+    """The BKT step for each concept of the question (called in the answer's transaction)."""
+    updated = []
+    for concept in checkpoint_concepts(checkpoint):
+        params = concept_params(concept)
+        row, _created = Mastery.objects.select_for_update().get_or_create(
+            student=student, concept=concept, defaults={"p_known": params.prior}
+        )
+        row.p_known = knowledge.bkt_update(row.p_known, correct, params)
+        row.answers = [*row.answers, int(correct)]
+        row.save(update_fields=["p_known", "answers", "updated_at"])
+        updated.append(row)
+    return updated
+
+
+def course_responses(course: Course) -> list[Response]:
+    """Every counted answer in the course with a concept, in time order, as Responses."""
+    answers = (
+        CheckpointAnswer.objects.filter(lesson__course=course)
+        .select_related("checkpoint__scene")
+        .prefetch_related("checkpoint__concepts", "checkpoint__scene__concepts")
+        .order_by("student_id", "answered_at", "id")
+    )
+    out = []
+    for answer in answers:
+        for concept in checkpoint_concepts(answer.checkpoint):
+            out.append(Response(str(answer.student_id), concept.slug, int(answer.is_correct)))
+    return out
+
+
+def course_learner_model(course: Course) -> CourseLearnerModel:
+    row, _created = CourseLearnerModel.objects.get_or_create(course=course)
+    return row
+
+
+def course_learner_model_fit(*, course: Course, seed: int = 0) -> CourseLearnerModel:
+    """Fit each concept's BKT by EM with bootstrap samples, score the models on held-out
+    students, record the choice, and re-trace every student's mastery with the new fit."""
+    responses = course_responses(course)
+    sequences = knowledge.concept_sequences(responses)
+    fitted_at = timezone.now()
+    model = course_learner_model(course)
+    scores, chosen = {}, "bkt"
+    if len(knowledge.by_student(responses)) >= 5:
+        train, test = knowledge.split_students(responses, seed=seed)
+        evaluation, _models = knowledge.evaluate_models(train, test)
+        scores, chosen = evaluation.as_dict(), evaluation.chosen
+    with transaction.atomic():
+        for concept in course.concepts.all():
+            seqs = sequences.get(concept.slug, [])
+            params, _ll = knowledge.fit_bkt(seqs)
+            samples = knowledge.bootstrap_params(
+                seqs, fitted=params, samples=BOOTSTRAP_SAMPLES, seed=seed
+            )
+            ConceptParams.objects.update_or_create(
+                concept=concept,
+                defaults={
+                    **params.as_dict(),
+                    "samples": [s.as_dict() for s in samples],
+                    "answers": sum(len(s) for s in seqs),
+                    "fitted_at": fitted_at,
+                },
+            )
+            for row in Mastery.objects.filter(concept=concept):
+                _pred, row.p_known = knowledge.bkt_trace(row.answers, params)
+                row.save(update_fields=["p_known", "updated_at"])
+        model.chosen, model.scores = chosen, scores
+        model.answers, model.fitted_at = len(responses), fitted_at
+        model.save()
+    return model
+
+
+def learner_models_fit_all() -> int:
+    """Refit every course with answers newer than its last fit; returns how many."""
+    count = 0
+    for course in Course.objects.filter(lessons__learning_events__kind="answered").distinct():
+        model = CourseLearnerModel.objects.filter(course=course).first()
+        newest = (
+            CheckpointAnswer.objects.filter(lesson__course=course)
+            .order_by("-answered_at")
+            .values_list("answered_at", flat=True)
+            .first()
+        )
+        if model and model.fitted_at and newest and newest <= model.fitted_at:
+            continue
+        course_learner_model_fit(course=course)
+        count += 1
+    return count
+
+
+def student_mastery(*, student, course: Course) -> dict[str, list[int]]:
+    """{concept slug: the student's answers in order} for the course's concepts."""
+    rows = Mastery.objects.filter(student=student, concept__course=course).select_related("concept")
+    return {row.concept.slug: list(row.answers) for row in rows}
+
+
+def class_mastery(*, students, course: Course) -> dict[int, dict[str, float]]:
+    """{student id: {concept slug: P(known)}} for a heatmap."""
+    out: dict[int, dict[str, float]] = {s.pk: {} for s in students}
+    rows = Mastery.objects.filter(student__in=students, concept__course=course).select_related(
+        "concept"
+    )
+    for row in rows:
+        out[row.student_id][row.concept.slug] = round(row.p_known, 3)
+    return out
+
+
+def course_policy_models(course: Course | None) -> dict[str, ConceptModel]:
+    """{concept slug: fitted parameters and samples} of a course; {} (defaults) without one."""
+    if course is None:
+        return {}
+    out = {}
+    for row in ConceptParams.objects.filter(concept__course=course).select_related("concept"):
+        params = BKTParams(row.prior, row.learn, row.guess, row.slip)
+        samples = tuple(BKTParams.from_dict(s) for s in row.samples) or (params,)
+        out[row.concept.slug] = ConceptModel(params, samples)
+    return out
+
+
+def course_thresholds(course: Course | None) -> Thresholds:
+    row = CourseLearnerModel.objects.filter(course=course).first() if course else None
+    if row is None:
+        return Thresholds()
+    return Thresholds(
+        mastery=row.mastery_threshold,
+        credible_level=row.credible_level,
+        remedial=row.remedial_threshold,
+        enrichment=row.enrichment_threshold,
+    )

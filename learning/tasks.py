@@ -1,0 +1,39 @@
+"""Celery tasks of the learning app: the periodic fit of every course's learner model.
+
+As with the render reaper (courses/tasks.py), no Celery beat runs: each worker, once ready,
+sends the fit task now and then every LECTERN_LEARNER_FIT_INTERVAL_S from its event loop.
+The fit itself runs as a task on the default queue, not in the loop (DKT training takes
+seconds); courses with no answer newer than their last fit are skipped, so several workers
+sending it is cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.signals import worker_ready
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="learning.tasks.learner_models_fit", ignore_result=True)
+def learner_models_fit() -> int:
+    """Fit the learner model of every course with new answers (EM, DKT, choice by AUC)."""
+    from learning.mastery import learner_models_fit_all
+
+    return learner_models_fit_all()
+
+
+def send_learner_models_fit() -> None:
+    try:
+        learner_models_fit.delay()
+    except Exception:  # the broker is away for a while; the next tick sends it again
+        logger.exception("learner model fit: could not be sent")
+
+
+@worker_ready.connect
+def start_learner_model_fits(sender, **kwargs) -> None:
+    send_learner_models_fit()
+    sender.timer.call_repeatedly(settings.LECTERN_LEARNER_FIT_INTERVAL_S, send_learner_models_fit)
