@@ -23,6 +23,18 @@ from synthesis import render
 from synthesis.storyboard import RenderSettings
 
 
+def bench_settings(args: argparse.Namespace) -> RenderSettings:
+    """The render settings of the benchmark's Lectern runs (the variants runner's too)."""
+    return RenderSettings(
+        width_px=args.width,
+        height_px=args.height,
+        fps=args.fps,
+        device=args.device,
+        quality="lossless" if getattr(args, "lossless", False) else "standard",
+        motion="everywhere" if getattr(args, "motion_everywhere", False) else "images",
+    )
+
+
 def main() -> None:
     """Command-line entry for the benchmark's subprocess."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -43,14 +55,7 @@ def main() -> None:
     if not (args.cache_dir / "audio").exists():
         (args.cache_dir / "audio").symlink_to(shared_audio, target_is_directory=True)
     storyboard = pickle.loads(args.storyboard.read_bytes())
-    settings = RenderSettings(
-        width_px=args.width,
-        height_px=args.height,
-        fps=args.fps,
-        device=args.device,
-        quality="lossless" if args.lossless else "standard",
-        motion="everywhere" if args.motion_everywhere else "images",
-    )
+    settings = bench_settings(args)
     result = render.render(storyboard, args.out, settings=settings, cache_dir=args.cache_dir)
     summary = {
         "duration_s": result.duration_s,

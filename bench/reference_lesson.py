@@ -405,3 +405,30 @@ def reference_storyboard(
         narration=scene.narration + " Take a moment to try this on your own project today.",
     )
     return replace(storyboard, scenes=tuple(scenes))
+
+
+def remedial_scenes() -> tuple[Scene, ...]:
+    """Four short remedial scenes (text slides) a personalized variant may insert."""
+    topics = [
+        ("remedial-staging", "Staging, once more", ("git add picks changes", "Nothing saved yet"),
+         "Let us look at staging again. The command git add only picks the changes you want "
+         "to keep. Nothing is saved in the history until you commit."),
+        ("remedial-commit", "A commit, step by step", ("Stage", "Commit with a message"),
+         "Here is a commit step by step. First stage your change, then commit it with a short "
+         "message that says why you made it."),
+        ("remedial-history", "Reading the history", ("git log lists commits", "Newest first"),
+         "To read the history, type git log. It lists every commit, the newest first, with "
+         "its author, its date and its message."),
+        ("remedial-undo", "Going back", ("Every commit can be restored", "Nothing is lost"),
+         "Made a mistake? Every commit can be restored, so nothing you committed is ever lost. "
+         "That safety is the whole point of version control."),
+    ]  # fmt: skip
+    return tuple(
+        Scene(
+            id=scene_id,
+            visual=Visual(kind="text", title=title, bullets=bullets),
+            narration=narration,
+            role="remedial",
+        )
+        for scene_id, title, bullets, narration in topics
+    )

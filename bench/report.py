@@ -76,6 +76,7 @@ def targets(results: dict) -> list[Target]:
     quality = results.get("quality", {})
     rerender = results.get("rerender", {})
     memory = results.get("memory", {})
+    variants = results.get("variants", {})
     peaks = [lectern.get("peak_rss_mb_max")] + [
         entry.get("peak_rss_mb") for entry in memory.get("lessons", {}).values()
     ]
@@ -115,6 +116,28 @@ def targets(results: dict) -> list[Target]:
             rerender.get("edit_fraction_of_full"),
             "{:.1%} of a full render",
             lambda v: v <= 0.15,
+        ),
+        _target(
+            "variant ready",
+            "a variant (3 scenes skipped, 2 cached remedial inserted) playable in <= 3% "
+            "of a full render",
+            variants.get("max_fraction_of_full"),
+            "{:.1%} of a full render (slowest variant)",
+            lambda v: v <= 0.03,
+        ),
+        _target(
+            "30 variants CPU",
+            "<= 1.3x the CPU time of one full render",
+            variants.get("cpu_ratio"),
+            "{:.2f}x",
+            lambda v: v <= 1.3,
+        ),
+        _target(
+            "30 variants storage",
+            "<= 1.1x the storage of one full render",
+            variants.get("storage_ratio"),
+            "{:.2f}x",
+            lambda v: v <= 1.1,
         ),
         _target(
             "peak memory",
@@ -187,6 +210,26 @@ def table(results: dict) -> str:
                 f"{cache.get('scene_hits')} scenes from the cache)"
             )
         lines.append(f"re-render with nothing changed: {rerender['unchanged_wall_s']:.1f} s")
+    variants = results.get("variants")
+    if variants:
+        bank = variants["bank"]
+        lines.append(
+            f"variants ({variants['skipped']} scenes skipped, {variants['inserted']} remedial "
+            f"inserted): first ready in {variants['first_wall_s']:.2f} s, median "
+            f"{variants['variant_wall_s_median']:.2f} s, "
+            f"slowest {variants['variant_wall_s_max']:.2f} s "
+            f"= {variants['max_fraction_of_full']:.1%} of a full render "
+            f"({variants['full_wall_s']:.1f} s); in CPU time median "
+            f"{variants['median_cpu_fraction_of_full']:.1%}, slowest "
+            f"{variants['max_cpu_fraction_of_full']:.1%}"
+        )
+        lines.append(
+            f"{variants['count']} variants + remedial bank ({bank['scenes']} scenes, "
+            f"{bank['cpu_s']:.1f} s CPU): {variants['variants_cpu_s']:.1f} s CPU = "
+            f"{variants['cpu_ratio']:.2f}x a full render's {variants['full_cpu_s']:.1f} s; "
+            f"{variants['added_bytes'] / MB:.2f} MB stored = {variants['storage_ratio']:.2f}x "
+            f"its {variants['segment_store_bytes_full'] / MB:.2f} MB of segments"
+        )
     memory = results.get("memory")
     if memory:
         parts = [

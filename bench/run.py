@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -59,6 +60,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"comma-separated subset of {', '.join(RENDERERS)}",
     )
     parser.add_argument("--no-rerender", action="store_true", help="skip the one-scene edit")
+    parser.add_argument(
+        "--no-variants", action="store_true", help="skip the personalized variants section"
+    )
+    parser.add_argument(
+        "--variants", type=int, default=30, help="distinct variants to make (default 30)"
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the 3 vs 24 scenes run")
     parser.add_argument("--no-ssim", action="store_true", help="skip lossless renders and SSIM")
     parser.add_argument(
@@ -307,6 +314,64 @@ class Bench:
         found["edit_fraction_of_full"] = max(e["fraction_of_full"] for e in found["edits"].values())
         return found
 
+    def variants(self, lesson: PreparedLesson, full_runs: list[dict]) -> dict:
+        """Personalized variants (bench/variants_runner.py) over the segment cache of the last
+        full Lectern render, against the median full render's wall and CPU time and that
+        render's segment storage."""
+        full = full_runs[-1]
+        cache_dir = self.work_dir / "caches" / full["label"]
+        width, height = self.args.size_px
+        out = self.work_dir / "variants" / "variants.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        argv = [
+            self.python, "-m", "bench.variants_runner", str(lesson.storyboard_path), str(out),
+            f"--cache-dir={cache_dir}", f"--speech-cache-dir={self.speech_cache_dir}",
+            f"--width={width}", f"--height={height}", f"--fps={self.args.fps}",
+            f"--device={self.args.device}", f"--count={self.args.variants}",
+        ]  # fmt: skip
+        runs_dir = self.work_dir / "runs"
+        runs_dir.mkdir(exist_ok=True)
+        process = measure.run_measured(argv, log_path=runs_dir / "variants.log", cwd=REPO_ROOT)
+        found = json.loads(out.read_text("utf-8"))
+        full_wall_s = _median(full_runs, "wall_s")
+        full_cpu_s = _median(full_runs, "cpu_s")
+        full_bytes = found["segment_store_bytes_full"]
+        walls = [variant["wall_s"] for variant in found["variants"]]
+        variants_cpu_s = found["bank"]["cpu_s"] + sum(v["cpu_s"] for v in found["variants"])
+        added_bytes = found["segment_store_bytes_after"] - full_bytes + found["playlist_bytes"]
+        found.update(
+            {
+                "full_wall_s": full_wall_s,
+                "full_cpu_s": full_cpu_s,
+                "full_video_bytes": full["video"]["size_bytes"],
+                "process_wall_s": round(process.wall_s, 2),
+                "process_cpu_s": round(process.cpu_s, 2),
+                "variant_wall_s_median": round(statistics.median(walls), 3),
+                "variant_wall_s_max": round(max(walls), 3),
+                "first_fraction_of_full": round(found["first_wall_s"] / full_wall_s, 4),
+                "max_fraction_of_full": round(max(walls) / full_wall_s, 4),
+                "median_fraction_of_full": round(statistics.median(walls) / full_wall_s, 4),
+                # CPU shares too: on a loaded machine a short job waits longer for a core.
+                "max_cpu_fraction_of_full": round(
+                    max(v["cpu_s"] for v in found["variants"]) / full_cpu_s, 4
+                ),
+                "median_cpu_fraction_of_full": round(
+                    statistics.median(v["cpu_s"] for v in found["variants"]) / full_cpu_s, 4
+                ),
+                "load_average": round(os.getloadavg()[0], 2),
+                "variants_cpu_s": round(variants_cpu_s, 2),
+                "cpu_ratio": round(variants_cpu_s / full_cpu_s, 4),
+                "added_bytes": added_bytes,
+                "storage_ratio": round(added_bytes / full_bytes, 4),
+            }
+        )
+        self.log(
+            f"variants: first ready in {found['first_wall_s']:.2f} s "
+            f"({found['first_fraction_of_full']:.1%} of a full render); {found['count']} cost "
+            f"{found['cpu_ratio']:.2f}x its CPU and {found['storage_ratio']:.2f}x its storage"
+        )
+        return found
+
     def memory(self, lessons: dict[int, PreparedLesson]) -> dict:
         """Lectern's peak memory for a short and a long lesson, each from a cold segment cache."""
         found = {}
@@ -390,6 +455,9 @@ def main(argv: list[str] | None = None) -> dict:
             }
             full_wall_s = results["summary"]["lectern"]["wall_s"]
             results["rerender"] = bench.rerender(lesson, edits, full_wall_s)
+        # A variant skips 3 scenes and keeps at least 2: --quick's 3 scenes are too few.
+        if "lectern" in runs and not args.no_variants and args.scenes >= 5:
+            results["variants"] = bench.variants(lesson, runs["lectern"])
         if lectern_runs and not args.no_memory:
             lessons = {
                 count: bench.prepare(f"memory-{count}", count) for count in args.memory_counts
