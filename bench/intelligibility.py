@@ -135,10 +135,11 @@ class Recognizer:
             audio,
             language=language,
             beam_size=5,
-            # No fallback to sampling: one decode per window. A voice Whisper cannot
-            # follow makes it repeat itself to the token limit, and the fallback would
-            # decode such a window six times over (143 s for 20 s of espeak cmn).
-            temperature=0.0,
+            # Greedy first; a window that comes out repetitive or improbable is decoded
+            # again by sampling (Whisper's fallback, here 3 retries rather than 5: a voice
+            # Whisper cannot follow fails every one of them, at the token limit each time).
+            # Without the fallback a well-spoken window can stick in a loop ("个个个...").
+            temperature=(0.0, 0.2, 0.4, 0.6),
             # Each 30 s window on its own: a misheard window cannot talk the next one into
             # a loop ("4-4-4-4..."), which would exaggerate a bad voice's score.
             condition_on_previous_text=False,
