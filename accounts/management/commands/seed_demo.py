@@ -16,3 +16,6 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write("Demo data already present; nothing changed.")
+        if summary.adaptive_lesson_id is not None:
+            # personalize DEMO_LESSON --student demo-student1 (or 2) shows two different plans.
+            self.stdout.write(f"demo-lesson: {summary.adaptive_lesson_id}")
