@@ -4,7 +4,8 @@ Narration is spoken with `synthesis.speech.speak` into a shared audio cache, so 
 the very same clips (its narration cache is warm in every run) and the peers get WAVs built
 from them. Scenes are timed with Lectern's own timeline rules (lead-in, sentence gaps, tail,
 whole frames, a 0.5 s crossfade between scenes) and captions are Lectern's cues, so all
-renderers make videos of the same length saying the same thing at the same moments. Slides
+renderers make videos of the same length saying the same thing at the same moments (the
+opening AI label segment included, as a title card). Slides
 are drawn with `synthesis.frames.slides.render_visual`, so all renderers show the same
 pictures; drawing them and mixing each scene's WAV are not timed for the peers (in their
 favour).
@@ -21,9 +22,10 @@ import numpy as np
 
 from bench.peer_job import CaptionCue, PeerJob, PeerScene, write_job
 from synthesis.frames.slides import render_visual
+from synthesis.plan import plan_opening
 from synthesis.sentences import split_sentences
 from synthesis.speech import speak
-from synthesis.storyboard import Storyboard, VoiceSettings
+from synthesis.storyboard import RenderSettings, Storyboard, VoiceSettings
 from synthesis.timeline import TRANSITION_S, SceneTiming, frames_for, scene_timing
 
 AUDIO_RATE_HZ = 48_000
@@ -113,6 +115,15 @@ def prepare_lesson(
     image_paths: list[Path] = []
     audio_paths: list[Path] = []
     engines: set[str] = set()
+    # Every Lectern video opens with its AI label segment (the lesson title under the label,
+    # silent) and a crossfade into the first scene: the peers show the same title card.
+    settings = RenderSettings(width_px=size_px[0], height_px=size_px[1], fps=fps)
+    opening = plan_opening(storyboard, settings)
+    timings.append(opening.timing)
+    audio_paths.append(work_dir / "opening.wav")
+    write_scene_audio(opening.timing, audio_paths[-1])
+    image_paths.append(work_dir / "opening.png")
+    render_visual(opening.visual, size_px=size_px, language=opening.language).save(image_paths[-1])
     for index, scene in enumerate(storyboard.scenes):
         spoken = [
             speak(sentence, language=scene.language, voice=voice, cache_dir=speech_cache_dir)
