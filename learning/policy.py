@@ -32,7 +32,7 @@ TEACHING_ROLES = (CORE, REMEDIAL, RECAP)
 @dataclass(frozen=True)
 class Thresholds:
     mastery: float = 0.98  # lower credible bound of P(known) that counts as mastered
-    credible_level: float = 0.9
+    credible_level: float = 0.95
     remedial: float = 0.6  # P(known) under which a wrong answer brings the remedial scene
     enrichment: float = 0.85  # P(known) from which the enrichment scene is offered
     max_checks: int = 40  # questions on one concept before the policy moves on

@@ -63,7 +63,12 @@ def test_models_are_scored_on_held_out_students_and_one_is_chosen():
     evaluation, _models = evaluate_models(train, test)
     assert set(evaluation.scores) == {"bkt_auc", "dkt_auc", "bkt_transfer_auc"}
     assert evaluation.scores["bkt_auc"] > 0.65
-    assert evaluation.scores[f"{evaluation.chosen}_auc"] == max(evaluation.scores.values())
+    best = max(evaluation.scores.values())
+    if evaluation.chosen != "bkt":
+        assert evaluation.scores[f"{evaluation.chosen}_auc"] == best
+        assert best > evaluation.scores["bkt_auc"] + 0.003
+    else:
+        assert best <= evaluation.scores["bkt_auc"] + 0.003
 
 
 def test_lower_bound_is_below_the_mean_and_rises_with_right_answers():

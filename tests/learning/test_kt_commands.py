@@ -45,7 +45,10 @@ def test_kt_evaluate_prints_held_out_auc_of_each_model_and_the_choice(tmp_path):
     assert set(aucs) == {"bkt_auc", "dkt_auc", "bkt_transfer_auc"}
     assert all(0.6 < v <= 1 for v in aucs.values()), aucs
     assert last["chosen"] in {k.removesuffix("_auc") for k in aucs}
-    assert last[f"{last['chosen']}_auc"] == max(aucs.values())
+    # A richer model is chosen only when it beats plain BKT by more than 0.003.
+    assert last[f"{last['chosen']}_auc"] == max(aucs.values()) or (
+        last["chosen"] == "bkt" and max(aucs.values()) <= last["bkt_auc"] + 0.003
+    )
     # 80% of 120 students fit: 96 x 12 answers.
     assert last["train_answers"] == 96 * 12
 
