@@ -27,6 +27,8 @@ if __package__ in (None, ""):
 
 from bench import environment, intelligibility, measure, report  # noqa: E402
 from bench.cold_speech import measure_cold_speech, summary_lines  # noqa: E402
+from bench.knowledge_tracing import measure_knowledge_tracing  # noqa: E402
+from bench.knowledge_tracing import summary_lines as knowledge_tracing_lines  # noqa: E402
 from bench.prepare import PreparedLesson, prepare_lesson  # noqa: E402
 from bench.reference_lesson import EditKind, edited_scene_index, reference_storyboard  # noqa: E402
 
@@ -89,6 +91,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=3,
         help="score moviepy's SSIM on the first N scenes (its lossless render is slow)",
+    )
+    parser.add_argument(
+        "--no-knowledge-tracing",
+        action="store_true",
+        help="skip the learner models and sequencing policy on simulated classes",
     )
     parser.add_argument(
         "--quick",
@@ -479,6 +486,9 @@ def main(argv: list[str] | None = None) -> dict:
                 work_dir=work_dir / "intelligibility",
                 log=bench.log,
             )
+        if not args.no_knowledge_tracing:
+            bench.log("knowledge tracing: simulated classes (bench/knowledge_tracing.py)")
+            results["knowledge_tracing"] = measure_knowledge_tracing(quick=args.quick)
         results["targets"] = [target.as_dict() for target in report.targets(results)]
         results["bench_wall_s"] = round(time.perf_counter() - started, 1)
     finally:
@@ -496,6 +506,8 @@ def main(argv: list[str] | None = None) -> dict:
     if "intelligibility" in results:
         print()
         print(intelligibility.table(results["intelligibility"]))
+    if "knowledge_tracing" in results:
+        print("\n".join(knowledge_tracing_lines(results["knowledge_tracing"])))
     print(f"\nresults: {args.out} (benchmark took {results['bench_wall_s'] / 60:.1f} min)")
     return results
 
