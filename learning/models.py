@@ -196,3 +196,41 @@ class Mastery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} knows {self.concept}: {self.p_known:.2f}"
+
+
+class VariantStatus(models.TextChoices):
+    PENDING = "pending", _("Being prepared")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class LessonVariant(models.Model):
+    """A sequence of a published version's scenes made playable: only the segment keys and
+    frame counts (the files are the shared segment store's). Shared by every student whose
+    plan is the same sequence, so no file and no row is made per student."""
+
+    version = models.ForeignKey(
+        "courses.LessonVersion", on_delete=models.CASCADE, related_name="variants"
+    )
+    # The scene ids in playing order, comma-separated, and the render settings' key.
+    scene_order = models.CharField(max_length=1000)
+    settings_key = models.CharField(max_length=64)
+    status = models.CharField(
+        max_length=10, choices=VariantStatus.choices, default=VariantStatus.PENDING
+    )
+    entries = models.JSONField(default=list)  # [[segment key, frames], ...] in playing order
+    fps = models.PositiveIntegerField(default=30)
+    encoded = models.PositiveIntegerField(default=0)  # segments encoded to make it ready
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "scene_order", "settings_key"], name="unique_variant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} [{self.scene_order}]"
