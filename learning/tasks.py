@@ -37,3 +37,11 @@ def send_learner_models_fit() -> None:
 def start_learner_model_fits(sender, **kwargs) -> None:
     send_learner_models_fit()
     sender.timer.call_repeatedly(settings.LECTERN_LEARNER_FIT_INTERVAL_S, send_learner_models_fit)
+
+
+@shared_task(name="learning.tasks.lesson_variant_prepare", ignore_result=True)
+def lesson_variant_prepare(variant_id: int) -> str:
+    """Encode what a student's variant lacks (only never-rendered scenes and transitions)."""
+    from learning.variants import lesson_variant_prepare as prepare
+
+    return prepare(variant_id=variant_id)

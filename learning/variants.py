@@ -9,11 +9,16 @@ refused, whatever the policy says.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import time
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.models import Lesson, LessonVersion, RenderJob, RenderStatus, Scene
@@ -24,11 +29,16 @@ from learning.mastery import (
     course_thresholds,
     student_mastery,
 )
+from learning.models import LessonVariant, VariantStatus
 from learning.policy import LessonPlan, PolicyScene, lesson_plan
 from moderation.models import SceneApproval
 from moderation.selectors import published_version
 from synthesis.storyboard import RenderSettings, Storyboard
 
+logger = logging.getLogger(__name__)
+
+# A variant still pending after this long lost its task (a worker restart): it is sent again.
+PENDING_RESEND_S = 300
 # Seconds of narration per word when a scene has no rendered length yet (about 150 wpm).
 SECONDS_PER_WORD = 0.4
 
@@ -214,3 +224,106 @@ def variant_write(variant: StudentVariant, out: Path) -> WrittenVariant:
         encode_s=encoded - planned,
         assemble_s=done - encoded,
     )
+
+
+# --- Variants in the app: a shared LessonVariant row per scene sequence -----------------
+
+
+def settings_key(render_settings: RenderSettings) -> str:
+    return hashlib.sha256(repr(render_settings).encode()).hexdigest()
+
+
+def _ordered_storyboard(version: LessonVersion, scene_order: list[str]) -> Storyboard:
+    rows = list(version.scenes.order_by("position", "id"))
+    storyboard = storyboard_from_version(version)
+    index = {str(row.pk): i for i, row in enumerate(rows)}
+    return replace(
+        storyboard, scenes=tuple(storyboard.scenes[index[scene_id]] for scene_id in scene_order)
+    )
+
+
+def lesson_variant_ready(row: LessonVariant) -> bool:
+    """Ready and every segment still in the store (eviction may have taken one)."""
+    from courses.playlists import segment_store
+
+    if row.status != VariantStatus.READY or not row.entries:
+        return False
+    store = segment_store()
+    return all(store.has(key) for key, _frames in row.entries)
+
+
+def lesson_variant_request(variant: StudentVariant) -> LessonVariant:
+    """The LessonVariant of a student's plan; when it is not ready, a task prepares it (the
+    page waits). Raises VariantError for a scene no moderator approved."""
+    check_approved(variant)
+    if not variant.plan.order:
+        raise VariantError(_("The plan has no scene to show."))
+    render_settings = variant_render_settings(variant.version)
+    row, created = LessonVariant.objects.get_or_create(
+        version=variant.version,
+        scene_order=",".join(variant.plan.order),
+        settings_key=settings_key(render_settings),
+    )
+    if lesson_variant_ready(row):
+        return row
+    stale = timezone.now() - timedelta(seconds=PENDING_RESEND_S)
+    if created or row.status != VariantStatus.PENDING or row.created_at < stale:
+        LessonVariant.objects.filter(pk=row.pk).update(
+            status=VariantStatus.PENDING, error="", created_at=timezone.now()
+        )
+        row.status = VariantStatus.PENDING
+        transaction.on_commit(lambda: _send_prepare(row.pk))
+    return row
+
+
+def _send_prepare(variant_id: int) -> None:
+    from learning.tasks import lesson_variant_prepare
+
+    try:
+        lesson_variant_prepare.delay(variant_id)
+    except Exception:  # the broker is away: the next request after PENDING_RESEND_S resends
+        logger.exception("variant %s: could not send the prepare task", variant_id)
+
+
+def lesson_variant_prepare(*, variant_id: int) -> str:
+    """Speak, plan and encode what the store lacks for one LessonVariant; mark it ready."""
+    from courses.playlists import segment_store
+    from synthesis.plan import plan
+    from synthesis.render import encode, speak_lesson
+
+    row = LessonVariant.objects.select_related("version__lesson").filter(pk=variant_id).first()
+    if row is None:
+        return "gone"
+    if lesson_variant_ready(row):
+        return "ready"
+    try:
+        storyboard = _ordered_storyboard(row.version, row.scene_order.split(","))
+        render_settings = variant_render_settings(row.version)
+        spoken = speak_lesson(
+            storyboard, render_settings, cache_dir=Path(settings.LECTERN_CACHE_DIR)
+        )
+        store = segment_store()
+        render_plan = plan(storyboard, render_settings, spoken=spoken, store=store)
+        if render_plan.missing:
+            encode(render_plan, store)
+    except Exception as error:  # recorded on the row; the page says it failed
+        logger.exception("variant %s: prepare failed", variant_id)
+        LessonVariant.objects.filter(pk=row.pk).update(
+            status=VariantStatus.FAILED, error=str(error)[:2000]
+        )
+        return "failed"
+    LessonVariant.objects.filter(pk=row.pk).update(
+        status=VariantStatus.READY,
+        entries=[[key, frames] for key, frames in render_plan.segment_frames],
+        fps=render_settings.fps,
+        encoded=len(render_plan.missing),
+        ready_at=timezone.now(),
+    )
+    return "ready"
+
+
+def lesson_variant_entries(row: LessonVariant):
+    """synthesis.hls playlist entries of a ready variant."""
+    from synthesis.hls import playlist_entries
+
+    return playlist_entries([(key, frames) for key, frames in row.entries], row.fps)
