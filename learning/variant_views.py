@@ -1,0 +1,183 @@
+"""Per-learner video: a student's own variant of a lesson, and the teacher's "preview as
+student S" of exactly that variant with the reasons beside it.
+
+Access: the student's URLs carry no student id (the plan is always the signed-in student's,
+so nobody can ask for another's); the teacher's carry the class, which must be theirs, and a
+student of it. Anything else is 404.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from courses import playlists
+from learning import selectors
+from learning.models import VariantStatus
+from learning.variants import (
+    VariantError,
+    lesson_variant_entries,
+    lesson_variant_ready,
+    lesson_variant_request,
+    student_variant,
+)
+from moderation.audit import audit_student_data_view
+from synthesis.errors import SynthesisError
+
+
+def _own(request, lesson_id):
+    lesson = selectors.lesson_for_student(student=request.user, lesson_id=lesson_id)
+    return request.user, lesson, {"lesson_id": lesson.pk}
+
+
+def _as_teacher(request, classroom_id, student_id, lesson_id):
+    classroom = selectors.classroom_for_teacher(user=request.user, classroom_id=classroom_id)
+    student = get_object_or_404(classroom.students.all(), pk=student_id)
+    lesson = next(
+        (x for x in selectors.classroom_lessons(classroom) if x.pk == int(lesson_id)), None
+    )
+    if lesson is None:
+        raise Http404
+    ids = {"classroom_id": classroom.pk, "student_id": student.pk, "lesson_id": lesson.pk}
+    return student, lesson, ids
+
+
+def _url(name: str, ids: dict, *extra) -> str:
+    prefix = "teacher_" if "classroom_id" in ids else ""
+    return reverse(f"learning:{prefix}{name}", args=[*ids.values(), *extra])
+
+
+def _page(request, student, lesson, ids, *, preview: bool):
+    try:
+        variant = student_variant(student=student, lesson=lesson)
+    except VariantError:
+        raise Http404 from None
+    return render(
+        request,
+        "learning/variant.html",
+        {
+            "lesson": lesson,
+            "student": student,
+            "preview": preview,
+            "reasons": variant.reasons(),
+            "status_url": _url("variant_status", ids),
+        },
+    )
+
+
+def _status(student, lesson, ids) -> JsonResponse:
+    try:
+        variant = student_variant(student=student, lesson=lesson)
+        row = lesson_variant_request(variant)
+    except VariantError as error:
+        return JsonResponse({"status": "refused", "error": str(error)}, status=409)
+    ready = lesson_variant_ready(row)
+    return JsonResponse(
+        {
+            "status": VariantStatus.READY if ready else row.status,
+            "playlist": _url("variant_playlist", ids) if ready else "",
+            "order": variant.plan.order,
+            "duration_s": round(variant.plan.duration_s(), 2),
+            "encoded": row.encoded if ready else None,
+        }
+    )
+
+
+def _ready_row(student, lesson):
+    try:
+        variant = student_variant(student=student, lesson=lesson)
+        row = lesson_variant_request(variant)
+    except VariantError:
+        raise Http404 from None
+    if not lesson_variant_ready(row):
+        raise Http404
+    return row
+
+
+def _playlist(student, lesson, ids) -> HttpResponse:
+    from synthesis.hls import PLAYLIST_TYPE, media_playlist
+
+    row = _ready_row(student, lesson)
+    entries = lesson_variant_entries(row)
+    text = media_playlist(
+        [
+            (_url("variant_segment", ids, entry.position, entry.key), entry.frames / row.fps)
+            for entry in entries
+        ]
+    )
+    response = HttpResponse(text, content_type=PLAYLIST_TYPE)
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _segment(request, student, lesson, position: int, key: str) -> HttpResponse:
+    from synthesis.hls import MPEGTS_TYPE, ts_segment
+
+    row = _ready_row(student, lesson)
+    entries = lesson_variant_entries(row)
+    if position >= len(entries) or entries[position].key != key:
+        raise Http404
+    try:
+        data = ts_segment(playlists.segment_store(), entries[position], fps=row.fps)
+    except SynthesisError:
+        raise Http404 from None
+    response = playlists.ranged_bytes_response(request, data, MPEGTS_TYPE)
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@login_required
+@require_GET
+def variant_page(request, lesson_id):
+    return _page(request, *_own(request, lesson_id), preview=False)
+
+
+@login_required
+@require_GET
+def variant_status(request, lesson_id):
+    return _status(*_own(request, lesson_id))
+
+
+@login_required
+@require_GET
+def variant_playlist(request, lesson_id):
+    return _playlist(*_own(request, lesson_id))
+
+
+@login_required
+@require_GET
+def variant_segment(request, lesson_id, position, key):
+    student, lesson, _ids = _own(request, lesson_id)
+    return _segment(request, student, lesson, position, key)
+
+
+@login_required
+@require_GET
+def teacher_variant_page(request, classroom_id, student_id, lesson_id):
+    student, lesson, ids = _as_teacher(request, classroom_id, student_id, lesson_id)
+    audit_student_data_view(
+        request=request, what="variant_preview", target=f"lesson #{lesson.pk}", students=[student]
+    )
+    return _page(request, student, lesson, ids, preview=True)
+
+
+@login_required
+@require_GET
+def teacher_variant_status(request, classroom_id, student_id, lesson_id):
+    return _status(*_as_teacher(request, classroom_id, student_id, lesson_id))
+
+
+@login_required
+@require_GET
+def teacher_variant_playlist(request, classroom_id, student_id, lesson_id):
+    return _playlist(*_as_teacher(request, classroom_id, student_id, lesson_id))
+
+
+@login_required
+@require_GET
+def teacher_variant_segment(request, classroom_id, student_id, lesson_id, position, key):
+    student, lesson, _ids = _as_teacher(request, classroom_id, student_id, lesson_id)
+    return _segment(request, student, lesson, position, key)
