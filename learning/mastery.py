@@ -171,3 +171,49 @@ def course_thresholds(course: Course | None) -> Thresholds:
         remedial=row.remedial_threshold,
         enrichment=row.enrichment_threshold,
     )
+
+
+# The heatmap colours P(known) in five steps (CSS classes mastery-0 .. mastery-4).
+def mastery_bucket(p: float | None) -> int | None:
+    return None if p is None else min(4, int(p * 5))
+
+
+def class_heatmap(classroom, students) -> dict:
+    """Students by concepts of the class's courses: P(known) and its colour step per cell."""
+    concepts = list(
+        Concept.objects.filter(course__classrooms=classroom)
+        .select_related("course")
+        .order_by("course__title", "id")
+    )
+    by_student = {s.pk: {} for s in students}
+    for row in Mastery.objects.filter(student__in=students, concept__in=concepts):
+        by_student[row.student_id][row.concept_id] = row.p_known
+    rows = []
+    for student in students:
+        cells = []
+        for concept in concepts:
+            p = by_student[student.pk].get(concept.pk)
+            cells.append(
+                {
+                    "concept": concept.pk,
+                    "p": None if p is None else round(p, 2),
+                    "percent": None if p is None else round(p * 100),
+                    "bucket": mastery_bucket(p),
+                }
+            )
+        rows.append({"student": student, "cells": cells})
+    return {"concepts": concepts, "rows": rows}
+
+
+def student_mastery_payload(*, student, course: Course) -> list[dict]:
+    """The student's cells of one course for a live heatmap update."""
+    out = []
+    for row in Mastery.objects.filter(student=student, concept__course=course):
+        out.append(
+            {
+                "concept": row.concept_id,
+                "percent": round(row.p_known * 100),
+                "bucket": mastery_bucket(row.p_known),
+            }
+        )
+    return out

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from courses.models import Checkpoint, Choice, Lesson, LessonVersion
 from courses.selectors import latest_successful_render
 from learning import selectors
-from learning.mastery import mastery_record_answer
+from learning.mastery import mastery_record_answer, student_mastery_payload
 from learning.models import (
     CheckpointAnswer,
     EventKind,
@@ -334,6 +334,7 @@ def _broadcast(student, lessons: list[Lesson]) -> None:
                     **cell,
                     "questions": questions,
                     "record": record,
+                    "mastery": student_mastery_payload(student=student, course=lesson.course),
                 },
             }
             try:

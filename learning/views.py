@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from courses.models import LessonVersion
 from learning import selectors, services, xapi
+from learning.mastery import class_heatmap
 from learning.services import EventIn
 from moderation.audit import audit_student_data_view
 
@@ -171,10 +172,19 @@ def gradebook(request, classroom_id):
         }
         for lesson in book.lessons
     ]
+    heatmap = class_heatmap(classroom, [row.student for row in book.rows])
+    adaptive = [lesson for lesson in book.lessons if lesson.course_id in
+                {concept.course_id for concept in heatmap["concepts"]}]  # fmt: skip
     return render(
         request,
         "learning/gradebook.html",
-        {"book": book, "lesson_columns": lesson_columns, "classroom": classroom},
+        {
+            "book": book,
+            "lesson_columns": lesson_columns,
+            "classroom": classroom,
+            "heatmap": heatmap,
+            "adaptive_lessons": adaptive,
+        },
     )
 
 

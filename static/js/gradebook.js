@@ -67,6 +67,8 @@
         updateCell(message);
         updateQuestions(message.questions);
         updateRecord(message.student, message.record);
+        // Other parts of the page (the mastery heatmap) listen for the same updates.
+        document.dispatchEvent(new CustomEvent("gradebook:update", { detail: message }));
       }
     });
     socket.addEventListener("close", function () {

@@ -3,16 +3,24 @@ variant written from cached segments, scenes without a moderator's approval refu
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
 from django.core.management import CommandError, call_command
+from django.test import Client, TestCase, override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.demo import ADAPTIVE_LESSON_TITLE, DEMO_TEACHER
-from accounts.models import User
+from accounts.models import Classroom, User
 from courses.models import Lesson, RenderJob, RenderStatus, Scene
+from lectern.routing import websocket_urlpatterns
 from moderation.models import SceneApproval
+from tests.conftest import make_user
 from tests.synthesis.media_checks import ffprobe
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +92,6 @@ def test_a_scene_without_approval_is_refused(demo_lesson, tmp_path):
 
 
 def _status(client, url):
-    from django.test import TestCase, override_settings
 
     with (
         override_settings(CELERY_TASK_ALWAYS_EAGER=True),
@@ -94,7 +101,6 @@ def _status(client, url):
 
 
 def _urls(lesson, *, classroom=None, student=None):
-    from django.urls import reverse
 
     if classroom is None:
         args = [lesson.pk]
@@ -109,7 +115,6 @@ def _urls(lesson, *, classroom=None, student=None):
 
 
 def test_student_plays_their_variant_and_nobody_else_can(client, demo_lesson):
-    from accounts.models import Classroom
 
     one = User.objects.get(username="demo-student1")
     two = User.objects.get(username="demo-student2")
@@ -152,7 +157,6 @@ def test_student_plays_their_variant_and_nobody_else_can(client, demo_lesson):
 
 
 def make_user_teacher(name):
-    from tests.conftest import make_user
 
     return make_user(name, "teacher")
 
@@ -165,3 +169,71 @@ def test_variant_with_an_unapproved_scene_is_refused_in_the_app(client, demo_les
     response = _status(client, urls["variant_status"])
     assert response.status_code == 409 and response.json()["status"] == "refused"
     assert client.get(urls["variant_playlist"]).status_code == 404
+
+
+def _answer_wrongly(client, lesson, student_name, client_id="wrong-1"):
+    version = lesson.versions.get()
+    checkpoint = Scene.objects.get(version=version, title="Light bends in water").checkpoint
+    wrong = checkpoint.choices.get(is_correct=False)
+    event = {
+        "id": client_id, "kind": "answered", "lesson": lesson.pk, "version": version.pk,
+        "occurred_at": timezone.now().isoformat(),
+        "payload": {"checkpoint": checkpoint.pk, "choice": wrong.pk, "attempt": 1},
+    }  # fmt: skip
+    return client.post(
+        reverse("learning:events"),
+        data=json.dumps({"events": [event]}),
+        content_type="application/json",
+    )
+
+
+def test_a_wrong_answer_brings_the_remedial_scene_into_the_next_video(client, demo_lesson):
+    three = User.objects.get(username="demo-student3")
+    client.force_login(three)
+    urls = _urls(demo_lesson)
+    before = client.get(urls["variant_page"]).content.decode()
+    assert "no answers on refraction yet" in before
+    assert _answer_wrongly(client, demo_lesson, "demo-student3").status_code == 200
+    after = client.get(urls["variant_page"]).content.decode()
+    assert "refraction needs another explanation" in after
+    # The teacher's heatmap shows the new estimate, and links the preview.
+
+    classroom = Classroom.objects.get(teacher__username=DEMO_TEACHER)
+    client.force_login(User.objects.get(username=DEMO_TEACHER))
+
+    page = client.get(reverse("learning:gradebook", args=[classroom.pk])).content.decode()
+    assert 'data-testid="mastery-heatmap"' in page
+    assert f'data-mastery-student="{three.pk}"' in page
+    preview = reverse(
+        "learning:teacher_variant_page", args=[classroom.pk, three.pk, demo_lesson.pk]
+    )
+    assert preview in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gradebook_socket_carries_the_new_mastery(demo_lesson, settings):
+
+    classroom = Classroom.objects.get(teacher__username=DEMO_TEACHER)
+    teacher = User.objects.get(username=DEMO_TEACHER)
+    three = User.objects.get(username="demo-student3")
+    student_client = Client()
+    student_client.force_login(three)
+
+    async def scenario():
+        connection = WebsocketCommunicator(
+            URLRouter(websocket_urlpatterns), f"/ws/classes/{classroom.pk}/gradebook/"
+        )
+        connection.scope["user"] = teacher
+        connected, _code = await connection.connect()
+        assert connected
+        assert (await connection.receive_json_from(timeout=5))["type"] == "ready"
+        await sync_to_async(_answer_wrongly)(student_client, demo_lesson, "demo-student3")
+        update = await connection.receive_json_from(timeout=5)
+        await connection.disconnect()
+        return update
+
+    update = async_to_sync(scenario)()
+    assert update["student"] == three.pk
+    (cell,) = update["mastery"]
+    assert cell["concept"] == demo_lesson.course.concepts.get(slug="refraction").pk
+    assert cell["percent"] < 30 and cell["bucket"] <= 1
