@@ -217,3 +217,31 @@ def student_mastery_payload(*, student, course: Course) -> list[dict]:
             }
         )
     return out
+
+
+THRESHOLD_FIELDS = (
+    "mastery_threshold",
+    "credible_level",
+    "remedial_threshold",
+    "enrichment_threshold",
+)
+
+
+def course_thresholds_update(*, course: Course, values: dict[str, float]) -> CourseLearnerModel:
+    """A teacher's thresholds for a course; each between 0 and 1, remedial under enrichment."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    row = course_learner_model(course)
+    for name in THRESHOLD_FIELDS:
+        value = values.get(name)
+        if value is None:
+            continue
+        if not 0 < value < 1:
+            raise ValidationError(_("Each threshold is a number between 0 and 1."))
+        setattr(row, name, value)
+    if row.remedial_threshold >= row.enrichment_threshold:
+        raise ValidationError(_("The remedial threshold must be below the enrichment one."))
+    row.full_clean()
+    row.save()
+    return row

@@ -13,6 +13,8 @@ urlpatterns = [
     path("classes/<int:classroom_id>/gradebook/", views.gradebook, name="gradebook"),
     path("classes/<int:classroom_id>/gradebook.csv", views.gradebook_csv, name="gradebook_csv"),
     path("classes/<int:classroom_id>/xapi.json", views.xapi_export, name="xapi"),
+    path("courses/<int:course_id>/thresholds/", views.course_thresholds,
+         name="course_thresholds"),
     # The signed-in student's own variant (learning/variant_views.py).
     path("lessons/<int:lesson_id>/my-video/", variant_views.variant_page, name="variant_page"),
     path("lessons/<int:lesson_id>/my-video/status.json", variant_views.variant_status,

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from courses.models import LessonVersion
 from learning import selectors, services, xapi
-from learning.mastery import class_heatmap
+from learning.mastery import class_heatmap, course_learner_model
 from learning.services import EventIn
 from moderation.audit import audit_student_data_view
 
@@ -173,6 +173,8 @@ def gradebook(request, classroom_id):
         for lesson in book.lessons
     ]
     heatmap = class_heatmap(classroom, [row.student for row in book.rows])
+    courses = {concept.course for concept in heatmap["concepts"]}
+    thresholds = [(course, course_learner_model(course)) for course in sorted(courses, key=str)]
     adaptive = [lesson for lesson in book.lessons if lesson.course_id in
                 {concept.course_id for concept in heatmap["concepts"]}]  # fmt: skip
     return render(
@@ -184,6 +186,7 @@ def gradebook(request, classroom_id):
             "classroom": classroom,
             "heatmap": heatmap,
             "adaptive_lessons": adaptive,
+            "thresholds": thresholds,
         },
     )
 
@@ -258,6 +261,35 @@ def lesson_settings(request, lesson_id):
         lesson=lesson, prevent_skipping=request.POST.get("prevent_skipping") == "on"
     )
     messages.success(request, _("Settings of “%(lesson)s” saved.") % {"lesson": lesson.title})
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "home"
+    return redirect(next_url)
+
+
+@login_required
+@require_POST
+def course_thresholds(request, course_id):
+    """The course's owner: when a concept counts as mastered, remedial and enrichment."""
+    from courses.models import Course
+    from learning.mastery import THRESHOLD_FIELDS, course_thresholds_update
+
+    course = Course.objects.filter(pk=course_id).first()
+    if course is None or not (request.user.is_staff or course.owner_id == request.user.pk):
+        raise Http404
+    try:
+        values = {
+            name: float(request.POST[name]) for name in THRESHOLD_FIELDS if request.POST.get(name)
+        }
+        course_thresholds_update(course=course, values=values)
+    except ValueError:
+        messages.error(request, _("Each threshold is a number between 0 and 1."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Thresholds of “%(course)s” saved.") % {"course": course.title})
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()

@@ -237,3 +237,34 @@ def test_the_gradebook_socket_carries_the_new_mastery(demo_lesson, settings):
     (cell,) = update["mastery"]
     assert cell["concept"] == demo_lesson.course.concepts.get(slug="refraction").pk
     assert cell["percent"] < 30 and cell["bucket"] <= 1
+
+
+def test_teacher_sets_course_thresholds_and_the_plan_follows(client, demo_lesson):
+    from learning.models import CourseLearnerModel
+
+    course = demo_lesson.course
+    url = reverse("learning:course_thresholds", args=[course.pk])
+    values = {"mastery_threshold": "0.6", "remedial_threshold": "0.5",
+              "enrichment_threshold": "0.95", "next": "/"}  # fmt: skip
+    client.force_login(User.objects.get(username="demo-student1"))
+    assert client.post(url, values).status_code == 404
+    client.force_login(make_user("tom", "teacher"))
+    assert client.post(url, values).status_code == 404
+    assert not CourseLearnerModel.objects.filter(course=course).exists()
+    client.force_login(User.objects.get(username=DEMO_TEACHER))
+    assert client.post(url, values).status_code == 302
+    model = CourseLearnerModel.objects.get(course=course)
+    assert (model.mastery_threshold, model.enrichment_threshold) == (0.6, 0.95)
+    client.post(url, {**values, "remedial_threshold": "0.99"})
+    assert CourseLearnerModel.objects.get(course=course).remedial_threshold == 0.5  # refused
+    # demo-student1 knows dispersion at 0.89: mastered at 0.6, so its introduction goes.
+    one = personalize(demo_lesson, "demo-student1", "unused.mp4", "--plan-only")
+    assert "Each colour bends differently" not in shown(one)
+
+
+def test_students_outside_the_class_find_no_variant(client, demo_lesson):
+    client.force_login(make_user("olga", "student"))
+    for url in _urls(demo_lesson).values():
+        assert client.get(url).status_code == 404
+    client.logout()
+    assert client.get(_urls(demo_lesson)["variant_status"]).status_code == 302  # sign in
