@@ -2,9 +2,11 @@
 
 As with the render reaper (courses/tasks.py), no Celery beat runs: each worker, once ready,
 sends the fit task now and then every LECTERN_LEARNER_FIT_INTERVAL_S from its event loop.
-The fit itself runs as a task on the default queue, not in the loop (DKT training takes
-seconds); courses with no answer newer than their last fit are skipped, so several workers
-sending it is cheap.
+It also sends the task that asks for every student's variant of each published lesson (so
+a lesson published since is prepared in the background). Both run as tasks on the default
+queue, not in the loop (DKT training takes seconds); courses with no answer newer than their
+last fit are skipped, and a ready variant costs a lookup, so several workers sending them
+is cheap.
 """
 
 from __future__ import annotations
@@ -26,9 +28,18 @@ def learner_models_fit() -> int:
     return learner_models_fit_all()
 
 
+@shared_task(name="learning.tasks.class_variants_prepare", ignore_result=True)
+def class_variants_prepare() -> int:
+    """Request every student's variant of the published adaptive lessons (background)."""
+    from learning.variants import class_variants_prepare as prepare
+
+    return prepare()
+
+
 def send_learner_models_fit() -> None:
     try:
         learner_models_fit.delay()
+        class_variants_prepare.delay()
     except Exception:  # the broker is away for a while; the next tick sends it again
         logger.exception("learner model fit: could not be sent")
 

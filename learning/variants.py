@@ -327,3 +327,30 @@ def lesson_variant_entries(row: LessonVariant):
     from synthesis.hls import playlist_entries
 
     return playlist_entries([(key, frames) for key, frames in row.entries], row.fps)
+
+
+def class_variants_prepare() -> int:
+    """Ask for every student's variant of every published lesson with concept-tagged scenes
+    (after a lesson is published, or the learner model moved): each missing one is prepared
+    by a task, so the student's video starts at once. Returns how many were requested."""
+    from accounts.models import Classroom
+    from moderation.selectors import published_lessons
+
+    lessons = (
+        published_lessons()
+        .filter(versions__scenes__concepts__isnull=False)
+        .select_related("course")
+        .distinct()
+    )
+    requested = 0
+    for lesson in lessons:
+        classrooms = Classroom.objects.filter(courses=lesson.course)
+        students = {s for c in classrooms for s in c.students.all()}
+        for student in students:
+            try:
+                with transaction.atomic():
+                    lesson_variant_request(student_variant(student=student, lesson=lesson))
+            except VariantError:
+                continue  # an unapproved scene: the student's page says so
+            requested += 1
+    return requested

@@ -268,3 +268,18 @@ def test_students_outside_the_class_find_no_variant(client, demo_lesson):
         assert client.get(url).status_code == 404
     client.logout()
     assert client.get(_urls(demo_lesson)["variant_status"]).status_code == 302  # sign in
+
+
+def test_class_variants_are_prepared_in_the_background(client, demo_lesson):
+    from learning.models import LessonVariant
+    from learning.variants import class_variants_prepare
+
+    with (
+        override_settings(CELERY_TASK_ALWAYS_EAGER=True),
+        TestCase.captureOnCommitCallbacks(execute=True),
+    ):
+        assert class_variants_prepare() == 3  # three demo students, three different plans
+    assert LessonVariant.objects.filter(status="ready").count() == 3
+    client.force_login(User.objects.get(username="demo-student2"))
+    status = client.get(_urls(demo_lesson)["variant_status"]).json()
+    assert status["status"] == "ready"  # no waiting: prepared before the student came
