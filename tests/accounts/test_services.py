@@ -4,7 +4,14 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts import services
-from accounts.demo import DEMO_JOIN_CODE, DEMO_PASSWORD, DEMO_STUDENTS, demo_data_seed
+from accounts.demo import (
+    ADAPTIVE_COURSE_SLUG,
+    DEMO_COURSE_SLUG,
+    DEMO_JOIN_CODE,
+    DEMO_PASSWORD,
+    DEMO_STUDENTS,
+    demo_data_seed,
+)
 from accounts.models import JOIN_CODE_ALPHABET, Classroom, Role, User
 from courses.models import Course
 
@@ -48,8 +55,11 @@ def test_demo_seed_creates_every_role_a_class_and_a_lesson_once(db):
     assert User.objects.get(username="demo-moderator").role == Role.MODERATOR
     classroom = Classroom.objects.get(join_code=DEMO_JOIN_CODE)
     assert sorted(s.username for s in classroom.students.all()) == list(DEMO_STUDENTS)
-    course = Course.objects.get(owner=teacher)
-    assert list(classroom.courses.all()) == [course]
+    course = Course.objects.get(owner=teacher, slug=DEMO_COURSE_SLUG)
+    # The second course holds the adaptive lesson (accounts/demo.py, learning/policy.py).
+    assert sorted(c.slug for c in classroom.courses.all()) == sorted(
+        [DEMO_COURSE_SLUG, ADAPTIVE_COURSE_SLUG]
+    )
     version = course.lessons.get().versions.get()
     assert version.scenes.count() >= 3
     assert all(scene.narration for scene in version.scenes.all())
