@@ -42,6 +42,8 @@ def player(request, lesson_id):
         "player_config": page.config(request.user),
         "video_url": selectors.video_source_url(page.job) if page.job else "",
         "player_strings": _player_strings(),
+        # Scenes tagged with concepts: the lesson adapts (learning/variant_views.py).
+        "adaptive": page.version.scenes.filter(concepts__isnull=False).exists(),
     }
     return render(request, "learning/player.html", context)
 

@@ -283,3 +283,9 @@ def test_class_variants_are_prepared_in_the_background(client, demo_lesson):
     client.force_login(User.objects.get(username="demo-student2"))
     status = client.get(_urls(demo_lesson)["variant_status"]).json()
     assert status["status"] == "ready"  # no waiting: prepared before the student came
+
+
+def test_the_player_links_the_students_own_version(client, demo_lesson):
+    client.force_login(User.objects.get(username="demo-student1"))
+    page = client.get(reverse("learning:player", args=[demo_lesson.pk])).content.decode()
+    assert reverse("learning:variant_page", args=[demo_lesson.pk]) in page
