@@ -93,7 +93,7 @@ def estimate(evidence: Evidence, model: ConceptModel, thresholds: Thresholds) ->
 
 def _by_language(scenes: Sequence[PolicyScene], language: str) -> tuple[list, dict[str, str]]:
     """Scenes with one per group (the student's language if given); others' reasons."""
-    kept, dropped, groups = [], {}, {}
+    kept, dropped, groups = [], {}, {}  # dropped: {id: (reason code, args)}
     for scene in scenes:
         if scene.group:
             groups.setdefault(scene.group, []).append(scene)
@@ -103,17 +103,58 @@ def _by_language(scenes: Sequence[PolicyScene], language: str) -> tuple[list, di
     }
     for scene in scenes:
         if scene.group and chosen[scene.group] != scene.id:
-            dropped[scene.id] = f"shown in another language ({scene.language or '-'})"
+            dropped[scene.id] = ("language", {"language": scene.language or "-"})
         else:
             kept.append(scene)
     return kept, dropped
+
+
+# Why a scene is in or out: code -> English text (%-style). The app shows them translated
+# (learning/variants.py holds the same texts for gettext); the CLI and JSON use these.
+REASONS = {
+    "everyone": "no concept: shown to everyone",
+    "no_concept": "%(role)s scene without a concept",
+    "language": "shown in another language (%(language)s)",
+    "mastered": "introduces %(concept)s, already mastered (%(estimate)s >= %(threshold)s)",
+    "introduces": "introduces %(concept)s, not mastered yet (%(estimate)s)",
+    "remedial": "%(concept)s needs another explanation (%(estimate)s < %(threshold)s)",
+    "no_answers": "no answers on %(concept)s yet",
+    "understood": "%(concept)s understood well enough (%(estimate)s >= %(threshold)s)",
+    "enrichment": "%(concept)s is strong: more depth (%(estimate)s >= %(threshold)s)",
+    "not_strong": "%(concept)s not strong enough for enrichment (%(estimate)s < %(threshold)s)",
+    "recap": "%(concept)s is weak: recap at the end (%(estimate)s)",
+    "no_recap": "%(concept)s is strong: no recap needed (%(estimate)s)",
+    "unknown_role": "unknown role %(role)s: shown",
+}
+ESTIMATE_TEXT = "P(known) %(mean)s, lower bound %(lower)s, %(answers)s answers"
 
 
 @dataclass(frozen=True)
 class PlanItem:
     scene: PolicyScene
     included: bool
-    reason: str
+    code: str
+    args: dict = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return reason_text(self.code, self.args)
+
+
+def reason_text(code: str, args: dict, *, templates=None, estimate_template=None) -> str:
+    """A reason in words; the app passes translated templates."""
+    values = dict(args)
+    if "mean" in args:
+        values["estimate"] = (estimate_template or ESTIMATE_TEXT) % args
+    return (templates or REASONS)[code] % values
+
+
+def _args(concept: str, e: Estimate, threshold: float | None = None) -> dict:
+    args = {"concept": concept, "mean": f"{e.mean:.2f}", "lower": f"{e.lower:.2f}",
+            "answers": e.answers}  # fmt: skip
+    if threshold is not None:
+        args["threshold"] = f"{threshold:.2f}"
+    return args
 
 
 @dataclass(frozen=True)
@@ -161,7 +202,7 @@ def lesson_plan(
         c: estimate(evidence.get(c, ()), models.get(c) or default_concept_model(), thresholds)
         for c in dict.fromkeys(s.concept for s in scenes if s.concept)
     }
-    decisions: dict[str, tuple[bool, str]] = {k: (False, v) for k, v in dropped.items()}
+    decisions: dict[str, tuple] = {k: (False, *v) for k, v in dropped.items()}
     for scene in kept:
         decisions[scene.id] = _static_decision(scene, estimates, thresholds)
     items = tuple(PlanItem(s, *decisions[s.id]) for s in scenes)
@@ -172,33 +213,33 @@ def lesson_plan(
 
 def _static_decision(
     scene: PolicyScene, estimates: dict[str, Estimate], t: Thresholds
-) -> tuple[bool, str]:
+) -> tuple[bool, str, dict]:
     if not scene.concept:
         if scene.role in (CORE, RECAP):
-            return True, "no concept: shown to everyone"
-        return False, f"{scene.role} scene without a concept"
+            return True, "everyone", {}
+        return False, "no_concept", {"role": scene.role}
     e = estimates[scene.concept]
     c = scene.concept
     mastered = e.lower >= t.mastery
     if scene.role == CORE:
         if mastered:
-            return False, f"introduces {c}, already mastered ({e.text()} >= {t.mastery:.2f})"
-        return True, f"introduces {c}, not mastered yet ({e.text()})"
+            return False, "mastered", _args(c, e, t.mastery)
+        return True, "introduces", _args(c, e)
     if scene.role == REMEDIAL:
         if e.answers and e.mean < t.remedial:
-            return True, f"{c} needs another explanation ({e.text()} < {t.remedial:.2f})"
+            return True, "remedial", _args(c, e, t.remedial)
         if not e.answers:
-            return False, f"no answers on {c} yet"
-        return False, f"{c} understood well enough ({e.text()} >= {t.remedial:.2f})"
+            return False, "no_answers", {"concept": c}
+        return False, "understood", _args(c, e, t.remedial)
     if scene.role == ENRICHMENT:
         if e.mean >= t.enrichment:
-            return True, f"{c} is strong: more depth ({e.text()} >= {t.enrichment:.2f})"
-        return False, f"{c} not strong enough for enrichment ({e.text()} < {t.enrichment:.2f})"
+            return True, "enrichment", _args(c, e, t.enrichment)
+        return False, "not_strong", _args(c, e, t.enrichment)
     if scene.role == RECAP:
         if not mastered and e.mean < t.enrichment:
-            return True, f"{c} is weak: recap at the end ({e.text()})"
-        return False, f"{c} is strong: no recap needed ({e.text()})"
-    return True, f"unknown role {scene.role}: shown"
+            return True, "recap", _args(c, e)
+        return False, "no_recap", _args(c, e)
+    return True, "unknown_role", {"role": scene.role}
 
 
 # --- One decision at a time --------------------------------------------------------------

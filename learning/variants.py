@@ -30,7 +30,7 @@ from learning.mastery import (
     student_mastery,
 )
 from learning.models import LessonVariant, VariantStatus
-from learning.policy import LessonPlan, PolicyScene, lesson_plan
+from learning.policy import LessonPlan, PolicyScene, lesson_plan, reason_text
 from moderation.models import SceneApproval
 from moderation.selectors import published_version
 from synthesis.storyboard import RenderSettings, Storyboard
@@ -57,8 +57,10 @@ class StudentVariant:
     storyboard: Storyboard  # the variant: only the planned scenes, in playing order
 
     def reasons(self) -> list[dict]:
-        """Per scene of the lesson: title, role, concept, shown or not, why."""
+        """Per scene of the lesson: title, role, concept, shown or not, why (in the active
+        language)."""
         by_id = {str(row.pk): row for row in self.rows}
+        templates, estimate = reason_templates()
         out = []
         for item in self.plan.items:
             row = by_id[item.scene.id]
@@ -69,10 +71,38 @@ class StudentVariant:
                     "role": row.role,
                     "concept": item.scene.concept,
                     "included": item.included,
-                    "reason": item.reason,
+                    "reason": reason_text(
+                        item.code, item.args, templates=templates, estimate_template=estimate
+                    ),
                 }
             )
         return out
+
+
+def reason_templates() -> tuple[dict[str, str], str]:
+    """learning.policy.REASONS in the active language (the same English msgids)."""
+    return (
+        {
+            "everyone": _("no concept: shown to everyone"),
+            "no_concept": _("%(role)s scene without a concept"),
+            "language": _("shown in another language (%(language)s)"),
+            "mastered": _(
+                "introduces %(concept)s, already mastered (%(estimate)s >= %(threshold)s)"
+            ),
+            "introduces": _("introduces %(concept)s, not mastered yet (%(estimate)s)"),
+            "remedial": _("%(concept)s needs another explanation (%(estimate)s < %(threshold)s)"),
+            "no_answers": _("no answers on %(concept)s yet"),
+            "understood": _("%(concept)s understood well enough (%(estimate)s >= %(threshold)s)"),
+            "enrichment": _("%(concept)s is strong: more depth (%(estimate)s >= %(threshold)s)"),
+            "not_strong": _(
+                "%(concept)s not strong enough for enrichment (%(estimate)s < %(threshold)s)"
+            ),
+            "recap": _("%(concept)s is weak: recap at the end (%(estimate)s)"),
+            "no_recap": _("%(concept)s is strong: no recap needed (%(estimate)s)"),
+            "unknown_role": _("unknown role %(role)s: shown"),
+        },
+        _("P(known) %(mean)s, lower bound %(lower)s, %(answers)s answers"),
+    )
 
 
 def _latest_render(version: LessonVersion) -> RenderJob | None:
