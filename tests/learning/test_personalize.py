@@ -289,3 +289,11 @@ def test_the_player_links_the_students_own_version(client, demo_lesson):
     client.force_login(User.objects.get(username="demo-student1"))
     page = client.get(reverse("learning:player", args=[demo_lesson.pk])).content.decode()
     assert reverse("learning:variant_page", args=[demo_lesson.pk]) in page
+
+
+def test_the_reasons_are_translated(client, demo_lesson):
+    client.force_login(User.objects.get(username="demo-student1"))
+    page = client.get(
+        _urls(demo_lesson)["variant_page"], HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
+    assert "refraction 需要再讲解一次" in page and "为什么是这些场景" in page
