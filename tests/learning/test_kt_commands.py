@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,32 @@ def test_policy_serve_uses_the_courses_parameters_and_thresholds():
     default = manage("policy_serve", "--course", "no-such-course", stdin=lines[0] + "\n",
                      env=subprocess_env())  # fmt: skip
     assert json.loads(default.stdout.splitlines()[0]) == {"type": "scene", "id": "a1"}
+
+
+@pytest.mark.django_db
+def test_periodic_fit_records_parameters_choice_and_retraces_mastery(settings, tmp_path):
+    from django.core.management import call_command
+
+    from courses.models import Course
+    from learning.mastery import learner_models_fit_all
+    from learning.models import Mastery
+    from learning.tasks import learner_models_fit
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    call_command("seed_demo", stdout=StringIO())
+    course = Course.objects.get(slug="demo-rainbows")
+    assert Mastery.objects.filter(concept__course=course).count() == 4  # 2 students x 2
+    assert learner_models_fit.apply().get() == 2  # both demo courses have answers
+    model = CourseLearnerModel.objects.get(course=course)
+    assert model.fitted_at is not None and model.answers == 15 and model.chosen == "bkt"
+    params = ConceptParams.objects.get(concept__course=course, concept__slug="refraction")
+    assert len(params.samples) == 20 and params.answers == 8
+    assert 0 < params.guess < 0.5 and 0 < params.slip < 0.5
+    from learning.knowledge import bkt_trace
+
+    row = Mastery.objects.get(concept=params.concept, student__username="demo-student1")
+    fitted = BKTParams(params.prior, params.learn, params.guess, params.slip)
+    assert row.answers == [0, 1, 0]
+    assert row.p_known == pytest.approx(bkt_trace(row.answers, fitted)[1])
+    # Nothing new since the fit: the next sweep skips the course.
+    assert learner_models_fit_all() == 0
