@@ -93,6 +93,7 @@ def course_learner_model_fit(*, course: Course, seed: int = 0) -> CourseLearnerM
         for concept in course.concepts.all():
             seqs = sequences.get(concept.slug, [])
             params, _ll = knowledge.fit_bkt(seqs)
+            params = BKTParams.from_dict(params.as_dict())  # as stored, so traces match
             samples = knowledge.bootstrap_params(
                 seqs, fitted=params, samples=BOOTSTRAP_SAMPLES, seed=seed
             )
