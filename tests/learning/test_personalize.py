@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 from django.core.management import CommandError, call_command
 from django.test import Client, TestCase, override_settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.demo import ADAPTIVE_LESSON_TITLE, DEMO_TEACHER
 from accounts.models import Classroom, User
@@ -47,10 +47,16 @@ def demo_lesson(settings, tmp_path):
 
 
 def personalize(lesson, student, out, *extra) -> str:
+    """The command's output in English (a page test before may leave Chinese active)."""
     stdout = StringIO()
+    with translation.override("en"):
+        _run(lesson, student, out, extra, stdout)
+    return stdout.getvalue()
+
+
+def _run(lesson, student, out, extra, stdout) -> None:
     call_command("personalize", str(lesson.pk), "--student", student, "-o", str(out), *extra,
                  stdout=stdout)  # fmt: skip
-    return stdout.getvalue()
 
 
 def shown(text: str) -> list[str]:
