@@ -59,7 +59,9 @@ def test_imported_sentences_keep_their_source(tmp_path):
     archive = write_zip(tmp_path / "l.zip", {"lesson.md": LESSON_MD})
     result = import_markdown_zip(archive, workdir=tmp_path / "work", source_name="l.zip")
     sources = [source for scene in result.scenes for source in scene.sources]
-    assert {source.file for source in sources} == {"lesson.md"}
+    # Sentences come from lesson.md, except the title card's introduction (the importer's).
+    assert {source.file for source in sources} == {"lesson.md", ""}
+    assert {source.file for source in result.scenes[0].sources} == {""}
     assert "Plants need light." in {source.sentence for source in sources}
 
 
