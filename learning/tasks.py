@@ -50,7 +50,11 @@ def start_learner_model_fits(sender, **kwargs) -> None:
     sender.timer.call_repeatedly(settings.LECTERN_LEARNER_FIT_INTERVAL_S, send_learner_models_fit)
 
 
-@shared_task(name="learning.tasks.lesson_variant_prepare", ignore_result=True)
+@shared_task(
+    name="learning.tasks.lesson_variant_prepare",
+    ignore_result=True,
+    time_limit=settings.LECTERN_RENDER_TIME_LIMIT_S,  # at most a full render's encode
+)
 def lesson_variant_prepare(variant_id: int) -> str:
     """Encode what a student's variant lacks (only never-rendered scenes and transitions)."""
     from learning.variants import lesson_variant_prepare as prepare
