@@ -2,6 +2,12 @@
 (EM per concept, model choice by held-out AUC) and the inputs the sequencing policy reads.
 
 The maths is in learning/knowledge.py; this module only moves rows in and out of it.
+
+The fit scores plain BKT, BKT with a prerequisite term and DKT on held-out students and
+records the choice (CourseLearnerModel.chosen, .scores). Mastery itself, and so the policy's
+stopping rule, stays per-concept BKT whatever is chosen: its posterior is what the lower
+credible bound over bootstrap parameter samples is computed on (the calibration measured in
+bench/knowledge_tracing.py); the chosen model's predictions are not yet used by the policy.
 """
 
 from __future__ import annotations
