@@ -221,6 +221,7 @@ class LessonVariant(models.Model):
     entries = models.JSONField(default=list)  # [[segment key, frames], ...] in playing order
     fps = models.PositiveIntegerField(default=30)
     encoded = models.PositiveIntegerField(default=0)  # segments encoded to make it ready
+    captions = models.TextField(blank=True)  # WebVTT of the variant's narration
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ready_at = models.DateTimeField(null=True, blank=True)
