@@ -21,6 +21,8 @@ urlpatterns = [
          name="variant_status"),
     path("lessons/<int:lesson_id>/my-video/playlist.m3u8", variant_views.variant_playlist,
          name="variant_playlist"),
+    path("lessons/<int:lesson_id>/my-video/captions.vtt", variant_views.variant_captions,
+         name="variant_captions"),
     path("lessons/<int:lesson_id>/my-video/<int:position>/<str:key>.ts",
          variant_views.variant_segment, name="variant_segment"),
     # The class's teacher: preview as student S.
@@ -29,6 +31,8 @@ urlpatterns = [
          name="teacher_variant_status"),
     path(f"{PREVIEW}/playlist.m3u8", variant_views.teacher_variant_playlist,
          name="teacher_variant_playlist"),
+    path(f"{PREVIEW}/captions.vtt", variant_views.teacher_variant_captions,
+         name="teacher_variant_captions"),
     path(f"{PREVIEW}/<int:position>/<str:key>.ts", variant_views.teacher_variant_segment,
          name="teacher_variant_segment"),
 ]  # fmt: skip

@@ -64,6 +64,7 @@ def _page(request, student, lesson, ids, *, preview: bool):
             "preview": preview,
             "reasons": variant.reasons(),
             "status_url": _url("variant_status", ids),
+            "lesson_language": variant.version.language,
         },
     )
 
@@ -79,6 +80,7 @@ def _status(student, lesson, ids) -> JsonResponse:
         {
             "status": VariantStatus.READY if ready else row.status,
             "playlist": _url("variant_playlist", ids) if ready else "",
+            "captions": _url("variant_captions", ids) if ready else "",
             "order": variant.plan.order,
             "duration_s": round(variant.plan.duration_s(), 2),
             "encoded": row.encoded if ready else None,
@@ -109,6 +111,14 @@ def _playlist(student, lesson, ids) -> HttpResponse:
         ]
     )
     response = HttpResponse(text, content_type=PLAYLIST_TYPE)
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _captions(student, lesson) -> HttpResponse:
+    row = _ready_row(student, lesson)
+    response = HttpResponse(row.captions or "WEBVTT\n", content_type="text/vtt; charset=utf-8")
+    response["Content-Disposition"] = "inline"
     response["Cache-Control"] = "private, no-cache"
     return response
 
@@ -149,6 +159,12 @@ def variant_playlist(request, lesson_id):
 
 @login_required
 @require_GET
+def variant_captions(request, lesson_id):
+    return _captions(*_own(request, lesson_id)[:2])
+
+
+@login_required
+@require_GET
 def variant_segment(request, lesson_id, position, key):
     student, lesson, _ids = _own(request, lesson_id)
     return _segment(request, student, lesson, position, key)
@@ -174,6 +190,12 @@ def teacher_variant_status(request, classroom_id, student_id, lesson_id):
 @require_GET
 def teacher_variant_playlist(request, classroom_id, student_id, lesson_id):
     return _playlist(*_as_teacher(request, classroom_id, student_id, lesson_id))
+
+
+@login_required
+@require_GET
+def teacher_variant_captions(request, classroom_id, student_id, lesson_id):
+    return _captions(*_as_teacher(request, classroom_id, student_id, lesson_id)[:2])
 
 
 @login_required

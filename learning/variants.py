@@ -342,8 +342,13 @@ def lesson_variant_prepare(*, variant_id: int) -> str:
             status=VariantStatus.FAILED, error=str(error)[:2000]
         )
         return "failed"
+    from synthesis import captions
+
     LessonVariant.objects.filter(pk=row.pk).update(
         status=VariantStatus.READY,
+        captions=captions.webvtt(
+            captions.caption_track(render_plan.timeline, render_plan.language)
+        ),
         entries=[[key, frames] for key, frames in render_plan.segment_frames],
         fps=render_settings.fps,
         encoded=len(render_plan.missing),

@@ -16,6 +16,15 @@
           if (data.status === "ready" && data.playlist) {
             var video = document.getElementById("variant-video");
             video.dataset.hlsSrc = data.playlist;
+            if (data.captions) {
+              var track = document.createElement("track");
+              track.kind = "captions";
+              track.src = data.captions;
+              track.srclang = video.dataset.language || "";
+              track.label = video.dataset.captionsLabel || "Captions";
+              track.default = true;
+              video.appendChild(track);
+            }
             document.getElementById("variant-stage").hidden = false;
             wait.hidden = true;
             if (window.lecternAttachHls) window.lecternAttachHls(document);

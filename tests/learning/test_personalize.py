@@ -137,6 +137,10 @@ def test_student_plays_their_variant_and_nobody_else_can(client, demo_lesson):
     segments = [line for line in playlist.splitlines() if line.startswith("/")]
     # Opening, then a transition and a scene for each of the 6 planned scenes.
     assert len(segments) == 1 + 2 * 6
+    captions = client.get(ready["captions"])
+    assert captions.status_code == 200 and captions["Content-Type"].startswith("text/vtt")
+    assert "Light bends in water" not in captions.content.decode()  # narration, not titles
+    assert "Remember: light bends when it enters" in captions.content.decode()  # the recap
     segment = client.get(segments[1])
     assert segment.status_code == 200 and segment.content[0] == 0x47
     # A second request is instant: nothing to encode, the same shared variant.
@@ -145,6 +149,8 @@ def test_student_plays_their_variant_and_nobody_else_can(client, demo_lesson):
     # Student two's plan differs: student one's segment URLs are not theirs.
     client.force_login(two)
     assert client.get(segments[1]).status_code == 404
+    # Their own captions are theirs (another plan, not ready yet): not student one's.
+    assert "Remember: light bends" not in client.get(ready["captions"]).content.decode()
     # The teacher previews exactly student one's variant.
     classroom = Classroom.objects.get(teacher__username=DEMO_TEACHER)
     preview = _urls(demo_lesson, classroom=classroom, student=one)
