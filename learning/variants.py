@@ -126,20 +126,36 @@ def scene_durations_s(version: LessonVersion, rows: list[Scene]) -> dict[int, fl
 
 
 def policy_scenes(version: LessonVersion, rows: list[Scene]) -> list[PolicyScene]:
+    """The rows as the policy reads them. Neighbouring scenes with the same role and concepts
+    in different languages are one scene in several languages (a teacher's translation):
+    they share a group, and the student sees the one in their language."""
     durations = scene_durations_s(version, rows)
-    scenes = []
+    scenes: list[PolicyScene] = []
+    previous = None  # (role, concept slugs, languages so far, group)
     for row in rows:
-        concepts = sorted(row.concepts.all(), key=lambda c: c.pk)
+        slugs = tuple(sorted(c.slug for c in row.concepts.all()))
+        if previous and previous[:2] == (row.role, slugs) and row.language not in previous[2]:
+            group = previous[3]
+            previous = (row.role, slugs, {*previous[2], row.language}, group)
+        else:
+            group = f"scene-{row.pk}"
+            previous = (row.role, slugs, {row.language}, group)
         scenes.append(
             PolicyScene(
                 id=str(row.pk),
-                concept=concepts[0].slug if concepts else None,
+                concept=slugs[0] if slugs else None,
                 role=row.role,
                 duration_s=durations[row.pk],
                 language=row.language,
+                group=group,
             )
         )
     return scenes
+
+
+def student_language(student) -> str:
+    """A scene language ("en", "zh") from the student's interface language ("zh-hans")."""
+    return (getattr(student, "language", "") or "").split("-")[0]
 
 
 def student_variant(*, student, lesson: Lesson) -> StudentVariant:
@@ -153,7 +169,7 @@ def student_variant(*, student, lesson: Lesson) -> StudentVariant:
         evidence=student_mastery(student=student, course=lesson.course),
         models=course_policy_models(lesson.course),
         thresholds=course_thresholds(lesson.course),
-        language=getattr(student, "language", "") or "",
+        language=student_language(student),
     )
     storyboard = storyboard_from_version(version)
     index = {str(row.pk): i for i, row in enumerate(rows)}

@@ -11,6 +11,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.core.management import CommandError, call_command
+from django.db import models
 from django.test import Client, TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -309,3 +310,22 @@ def test_the_reasons_are_translated(client, demo_lesson):
         _urls(demo_lesson)["variant_page"], HTTP_ACCEPT_LANGUAGE="zh-hans"
     ).content.decode()
     assert "refraction 需要再讲解一次" in page and "为什么是这些场景" in page
+
+
+def test_a_translated_scene_is_shown_in_the_students_language(demo_lesson, tmp_path):
+    from courses.models import Concept
+
+    core = Scene.objects.get(version__lesson=demo_lesson, title="Light bends in water")
+    Scene.objects.filter(version=core.version, position__gt=core.position).update(
+        position=models.F("position") + 1
+    )
+    zh = Scene.objects.create(
+        version=core.version, position=core.position + 1, title="光在水中会弯折",
+        narration="阳光进入雨滴时会变慢，因此改变方向。", language="zh", role="core",
+    )  # fmt: skip
+    zh.concepts.add(Concept.objects.get(course=demo_lesson.course, slug="refraction"))
+    User.objects.filter(username="demo-student1").update(language="zh-hans")
+    chinese = personalize(demo_lesson, "demo-student1", tmp_path / "a.mp4", "--plan-only")
+    assert "光在水中会弯折" in shown(chinese) and "Light bends in water" not in shown(chinese)
+    english = personalize(demo_lesson, "demo-student3", tmp_path / "b.mp4", "--plan-only")
+    assert "Light bends in water" in shown(english) and "光在水中会弯折" not in shown(english)
