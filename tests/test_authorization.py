@@ -117,6 +117,19 @@ ACCESS: dict[str, dict] = {
     "learning:gradebook": rule(L, N, N, A, N, N, A),
     "learning:gradebook_csv": rule(L, N, N, A, N, N, A),
     "learning:xapi": rule(L, N, N, A, N, N, A),
+    "learning:course_thresholds": rule(L, M, M, M, M, M, M),
+    # The signed-in student's own variant (no student id in the URL); not ready: no playlist.
+    "learning:variant_page": rule(L, A, N, N, N, N, N),
+    "learning:variant_status": rule(L, A, N, N, N, N, N),
+    "learning:variant_playlist": rule(L, N, N, N, N, N, N),
+    "learning:variant_captions": rule(L, N, N, N, N, N, N),
+    "learning:variant_segment": rule(L, N, N, N, N, N, N),
+    # The class's teacher previews sam's variant.
+    "learning:teacher_variant_page": rule(L, N, N, A, N, N, A),
+    "learning:teacher_variant_status": rule(L, N, N, A, N, N, A),
+    "learning:teacher_variant_playlist": rule(L, N, N, N, N, N, N),
+    "learning:teacher_variant_captions": rule(L, N, N, N, N, N, N),
+    "learning:teacher_variant_segment": rule(L, N, N, N, N, N, N),
 }
 
 
@@ -199,6 +212,7 @@ def world(db, settings, tmp_path):
         "slug": course.slug, "lesson_id": lesson.pk, "version_id": version.pk,
         "scene_id": scene.pk, "job_id": job.pk, "pending_id": pending.pk, "index": 0,
         "name": "video", "key": "0" * 64, "position": 0, "classroom_id": seven_b.pk,
+        "student_id": sam.pk, "course_id": course.pk,
     }  # fmt: skip
     return users, kwargs
 
