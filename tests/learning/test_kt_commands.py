@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+import threading
 from io import StringIO
 from pathlib import Path
 
@@ -163,3 +164,33 @@ def test_periodic_fit_records_parameters_choice_and_retraces_mastery(settings, t
     assert row.p_known == pytest.approx(bkt_trace(row.answers, fitted)[1])
     # Nothing new since the fit: the next sweep skips the course.
     assert learner_models_fit_all() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_policy_serve_answers_each_line_before_the_next_is_sent():
+    """A simulator waits for each action before it sends the next state: flushed lines."""
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "policy_serve", "--course", "none"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=subprocess_env(),
+    )  # fmt: skip
+    watchdog = threading.Timer(60, process.kill)  # an unflushed answer would block forever
+    watchdog.start()
+    try:
+        history: list[dict] = []
+        actions = []
+        for _step in range(3):
+            process.stdin.write(request(history, t=len(history) * 10.0) + "\n")
+            process.stdin.flush()
+            action = json.loads(process.stdout.readline())
+            actions.append(action)
+            if action["type"] == "scene":
+                history.append({"type": "scene", "id": action["id"], "t": 0})
+            else:
+                history.append({"type": "check", "concept": action["concept"], "correct": True})
+    finally:
+        process.stdin.close()
+        process.wait(timeout=60)
+        watchdog.cancel()
+    assert [a.get("id") for a in actions[:2]] == ["t", "a1"]
+    assert actions[2] == {"type": "check", "concept": "a"}
+    assert process.returncode == 0
