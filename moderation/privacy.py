@@ -2,10 +2,11 @@
 
 What is stored about a student (the README's "Security and privacy" section lists it):
 the account (username, display name, optional e-mail and names, language, caption
-preference, sign-up and last sign-in times), class memberships, learning events, progress
-and answers (learning app), reports they made, sign-in attempts (django-axes: username,
-address, browser, time) and their sessions. Students upload no files and no personalized
-video exists yet; the zip has a media/ folder for when one does.
+preference, sign-up and last sign-in times), class memberships, learning events, progress,
+answers and mastery estimates per concept (learning app), reports they made, sign-in
+attempts (django-axes: username, address, browser, time) and their sessions. Students upload
+no files, and personalized videos are made of shared segments, not files of their own; the
+zip has a media/ folder for when a student's own file exists.
 
 Deleting removes the learning rows, memberships, sign-in records and sessions, deletes the
 user row, and anonymises their reports (the reporter and the note are cleared; the reason
@@ -27,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
-from learning.models import CheckpointAnswer, LearningEvent, LessonProgress
+from learning.models import CheckpointAnswer, LearningEvent, LessonProgress, Mastery
 from moderation.audit import audit_record
 from moderation.models import AuditAction, AuditEntry, Report
 
@@ -69,6 +70,7 @@ def student_data(user: User) -> dict:
         "checkpoint", "choice", "lesson"
     )
     reports = Report.objects.filter(reporter=user).select_related("lesson")
+    mastery = Mastery.objects.filter(student=user).select_related("concept").order_by("concept")
     sign_ins = AccessLog.objects.filter(username=user.username).order_by("attempt_time")
     failures = AccessFailureLog.objects.filter(username=user.username).order_by("attempt_time")
     return {
@@ -132,6 +134,15 @@ def student_data(user: User) -> dict:
                 "answered_at": _time(a.answered_at),
             }
             for a in answers
+        ],
+        "mastery": [
+            {
+                "concept": m.concept.name,
+                "p_known": m.p_known,
+                "answers": m.answers,
+                "updated_at": _time(m.updated_at),
+            }
+            for m in mastery
         ],
         "reports": [
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from unittest.mock import ANY
 
 import pytest
 from axes.models import AccessLog
@@ -13,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, User
-from learning.models import CheckpointAnswer, LearningEvent, LessonProgress
+from courses.models import Concept
+from learning.models import CheckpointAnswer, LearningEvent, LessonProgress, Mastery
 from moderation import reports, services
 from moderation.models import AppendOnlyError, AuditEntry, Report
 from tests.moderation.conftest import render_and_submit
@@ -44,6 +46,8 @@ def sams_data(published, sam):
     )
     reports.report_create(student=sam, lesson=lesson, reason="wrong", note="My name is Sam Lee")
     AccessLog.objects.create(username="sam", ip_address="10.0.0.7", user_agent="test")
+    concept = Concept.objects.create(course=lesson.course, name="Commits", slug="commits")
+    Mastery.objects.create(student=sam, concept=concept, p_known=0.42, answers=[1, 0])
     return event
 
 
@@ -100,6 +104,9 @@ def test_export_student_data_writes_everything_about_them(sams_data, sam, tmp_pa
     assert [m["class"] for m in data["memberships"]] == ["7B"]
     assert [e["kind"] for e in data["learning_events"]] == ["watched"]
     assert data["progress"][0]["watched_fraction"] == 0.5
+    assert data["mastery"] == [
+        {"concept": "Commits", "p_known": 0.42, "answers": [1, 0], "updated_at": ANY}
+    ]
     assert data["reports"][0]["note"] == "My name is Sam Lee"
     assert data["sign_ins"][0]["address"] == "10.0.0.7"
     assert AuditEntry.objects.filter(action="export_student_data", subject_ids=[sam.pk]).exists()
@@ -110,7 +117,7 @@ def test_delete_student_removes_their_data_from_every_table(sams_data, sam, clie
     client.force_login(sam)
     call_command("delete_student", "sam")
     assert not User.objects.filter(pk=pk).exists()
-    for model in (LearningEvent, LessonProgress, CheckpointAnswer, Membership):
+    for model in (LearningEvent, LessonProgress, CheckpointAnswer, Membership, Mastery):
         assert not model.objects.filter(**{"student_id": pk}).exists()
     report = Report.objects.get()
     assert report.reporter is None and report.note == "" and report.reason == "wrong"
