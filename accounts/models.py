@@ -18,6 +18,12 @@ class Role(models.TextChoices):
     MODERATOR = "moderator", _("Moderator")
 
 
+class CaptionSize(models.TextChoices):
+    SMALL = "small", _("Small")
+    MEDIUM = "medium", _("Medium")
+    LARGE = "large", _("Large")
+
+
 class User(AbstractUser):
     """A Lectern account. Students need no e-mail address; site admins are staff."""
 
@@ -31,6 +37,9 @@ class User(AbstractUser):
         help_text=_("Interface and narration language; empty follows the browser."),
     )
     captions_enabled = models.BooleanField(_("show captions"), default=True)
+    captions_size = models.CharField(
+        _("caption size"), max_length=8, choices=CaptionSize.choices, default=CaptionSize.MEDIUM
+    )
 
     @property
     def is_teacher(self) -> bool:
