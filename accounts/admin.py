@@ -26,7 +26,10 @@ class LecternUserAdmin(UserAdmin):
     search_fields = ("username", "display_name", "email")
     fieldsets = (
         *UserAdmin.fieldsets,
-        (_("Lectern"), {"fields": ("role", "display_name", "language", "captions_enabled")}),
+        (
+            _("Lectern"),
+            {"fields": ("role", "display_name", "language", "captions_enabled", "captions_size")},
+        ),
     )
     add_fieldsets = (
         *UserAdmin.add_fieldsets,

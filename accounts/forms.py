@@ -98,5 +98,8 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ("display_name", "language", "captions_enabled")
-        help_texts = {"captions_enabled": _("Show captions when a video starts.")}
+        fields = ("display_name", "language", "captions_enabled", "captions_size")
+        help_texts = {
+            "captions_enabled": _("Show captions when a video starts."),
+            "captions_size": _("How large captions are in the lesson player."),
+        }

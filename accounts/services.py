@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Classroom, Membership, Role, User, new_join_code
+from accounts.models import CaptionSize, Classroom, Membership, Role, User, new_join_code
 from accounts.selectors import classroom_by_join_code
 
 
@@ -66,15 +66,29 @@ def classroom_create(*, teacher: User, name: str) -> Classroom:
 
 
 def user_preferences_update(
-    *, user: User, display_name: str, language: str, captions_enabled: bool
+    *,
+    user: User,
+    display_name: str,
+    language: str,
+    captions_enabled: bool,
+    captions_size: str = CaptionSize.MEDIUM,
 ) -> User:
     """Save what a user chose on their profile page."""
     user.display_name = display_name
     user.language = language
     user.captions_enabled = captions_enabled
+    user.captions_size = captions_size
     user.full_clean()
-    user.save(update_fields=["display_name", "language", "captions_enabled"])
+    user.save(update_fields=["display_name", "language", "captions_enabled", "captions_size"])
     return user
+
+
+def user_caption_size_set(*, user: User, captions_size: str) -> None:
+    """The player's caption-size selector: the choice becomes the profile preference."""
+    if captions_size not in CaptionSize.values:
+        raise ValidationError(_("Unknown caption size."))
+    user.captions_size = captions_size
+    user.save(update_fields=["captions_size"])
 
 
 def user_language_set(*, user: User, language: str) -> None:

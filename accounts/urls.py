@@ -13,6 +13,7 @@ urlpatterns = [
     path("join/", views.join_class, name="join"),
     path("classes/", views.classes, name="classes"),
     path("profile/", views.profile, name="profile"),
+    path("profile/caption-size/", views.caption_size, name="caption_size"),
     path("language/", views.language_switch, name="language"),
     path("review/", views.review_queue, name="review_queue"),
 ]

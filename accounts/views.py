@@ -8,6 +8,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -143,7 +144,7 @@ def classes(request):
 
 @login_required
 def profile(request):
-    """Signed-in users: display name, language and captions preference."""
+    """Signed-in users: display name, language and captions preferences (on, size)."""
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         user = services.user_preferences_update(
@@ -151,6 +152,7 @@ def profile(request):
             display_name=form.cleaned_data["display_name"],
             language=form.cleaned_data["language"],
             captions_enabled=form.cleaned_data["captions_enabled"],
+            captions_size=form.cleaned_data["captions_size"],
         )
         response = redirect("accounts:profile")
         if user.language:
@@ -166,6 +168,19 @@ def profile(request):
         messages.success(request, _("Your preferences are saved."))
         return response
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+@require_POST
+def caption_size(request):
+    """Signed-in users: the player's caption-size selector saves the profile preference (204)."""
+    try:
+        services.user_caption_size_set(
+            user=request.user, captions_size=request.POST.get("captions_size", "")
+        )
+    except ValidationError as error:
+        return HttpResponseBadRequest(" ".join(error.messages))
+    return HttpResponse(status=204)
 
 
 @require_POST

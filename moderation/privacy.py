@@ -86,6 +86,7 @@ def student_data(user: User) -> dict:
             "role": user.role,
             "language": user.language,
             "captions_enabled": user.captions_enabled,
+            "captions_size": user.captions_size,
             "date_joined": _time(user.date_joined),
             "last_login": _time(user.last_login),
             "is_active": user.is_active,

@@ -61,6 +61,7 @@ ACCESS: dict[str, dict] = {
     "accounts:classes": rule(L, F, F, A, A, F, A),
     "accounts:profile": rule(L, A, A, A, A, A, A),
     "accounts:language": rule(M, M, M, M, M, M, M),
+    "accounts:caption_size": rule(L, M, M, M, M, M, M),  # the player's selector, POST only
     "accounts:review_queue": rule(L, F, F, F, F, 302, 302),
     # courses (the studio)
     "courses:course_list": rule(L, F, F, A, A, F, A),

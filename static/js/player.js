@@ -311,14 +311,20 @@
     if (captionTrack.readyState === 2) liftCues();
   }
 
-  // ---- Caption size: remembered in this browser.
+  // ---- Caption size: the student's profile preference (rendered into data-caption-size and the
+  // selector); a change here applies at once and is saved to the profile, so it follows the
+  // student to other devices. A failed save only costs the preference, never the playback.
   var sizeSelect = document.getElementById("caption-size");
-  var savedSize = null;
-  try { savedSize = localStorage.getItem("lectern-caption-size"); } catch (e) { savedSize = null; }
-  if (savedSize) sizeSelect.value = savedSize;
   controller.dataset.captionSize = sizeSelect.value;
   sizeSelect.addEventListener("change", function () {
     controller.dataset.captionSize = sizeSelect.value;
-    try { localStorage.setItem("lectern-caption-size", sizeSelect.value); } catch (e) { /* private mode */ }
+    var body = new URLSearchParams();
+    body.set("captions_size", sizeSelect.value);
+    fetch(sizeSelect.dataset.saveUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken },
+      body: body
+    }).catch(function () { /* offline: the size still applies on this page */ });
   });
 })();

@@ -2,6 +2,7 @@
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Classroom, Membership, Role, User
@@ -176,16 +177,61 @@ def test_teacher_sees_only_own_classes(client, alice, bob):
 
 def test_profile_saves_language_and_captions_and_sets_language_cookie(client, sam):
     client.force_login(sam)
+    assert sam.captions_size == "medium"  # the default
 
     response = client.post(
         reverse("accounts:profile"),
-        {"display_name": "Sam S.", "language": "zh-hans", "captions_enabled": ""},
+        {
+            "display_name": "Sam S.",
+            "language": "zh-hans",
+            "captions_enabled": "",
+            "captions_size": "large",
+        },
     )
 
     sam.refresh_from_db()
     assert response.status_code == 302
     assert (sam.display_name, sam.language, sam.captions_enabled) == ("Sam S.", "zh-hans", False)
+    assert sam.captions_size == "large"
     assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hans"
+
+
+def test_profile_shows_the_caption_size_and_refuses_an_unknown_one(client, sam):
+    client.force_login(sam)
+    assert 'name="captions_size"' in client.get(reverse("accounts:profile")).content.decode()
+
+    response = client.post(
+        reverse("accounts:profile"),
+        {"display_name": "", "language": "", "captions_enabled": "on", "captions_size": "huge"},
+    )
+
+    sam.refresh_from_db()
+    assert response.status_code == 200  # the form again, with its error
+    assert sam.captions_size == "medium"
+
+
+def test_the_players_caption_size_selector_saves_the_preference(client, sam):
+    client.force_login(sam)
+    url = reverse("accounts:caption_size")
+
+    assert client.post(url, {"captions_size": "small"}).status_code == 204
+    sam.refresh_from_db()
+    assert sam.captions_size == "small"
+    assert client.post(url, {"captions_size": "huge"}).status_code == 400
+    assert client.get(url).status_code == 405
+    sam.refresh_from_db()
+    assert sam.captions_size == "small"
+
+
+def test_the_caption_size_endpoint_needs_the_csrf_token(sam):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(sam)
+
+    response = client.post(reverse("accounts:caption_size"), {"captions_size": "large"})
+
+    sam.refresh_from_db()
+    assert response.status_code == 403
+    assert sam.captions_size == "medium"
 
 
 def test_language_switch_sets_cookie_and_remembers_preference(client, sam):

@@ -95,12 +95,15 @@ def test_gradebook_and_exports_log_a_view_of_student_data(client, published, ali
 
 
 def test_export_student_data_writes_everything_about_them(sams_data, sam, tmp_path, classroom):
+    sam.captions_size = "large"
+    sam.save(update_fields=["captions_size"])
     out = tmp_path / "sam.zip"
     call_command("export_student_data", "sam", "-o", str(out))
     with zipfile.ZipFile(out) as archive:
         data = json.loads(archive.read("data.json"))
         assert "media/README.txt" in archive.namelist()
     assert data["account"]["username"] == "sam"
+    assert data["account"]["captions_size"] == "large"
     assert [m["class"] for m in data["memberships"]] == ["7B"]
     assert [e["kind"] for e in data["learning_events"]] == ["watched"]
     assert data["progress"][0]["watched_fraction"] == 0.5
