@@ -104,9 +104,18 @@
     }
     segmentStart = null;
   }
+  // "play" comes when playback is asked for, "playing" when frames move: at high speed the
+  // media has already advanced between them, and that stretch was played too.
+  var playFrom = null;
+  video.addEventListener("play", function () { playFrom = video.currentTime; });
   video.addEventListener("playing", function () {
     // "playing" comes again after buffering or a rate change: the segment goes on.
-    if (segmentStart === null) segmentStart = lastTime = video.currentTime;
+    if (segmentStart === null) {
+      var now = video.currentTime;
+      segmentStart = playFrom !== null && playFrom <= now ? playFrom : now;
+      lastTime = now;
+    }
+    playFrom = null;
   });
   video.addEventListener("pause", function () {
     // A pause is never a jump (seeks fire "seeking"): count up to where it stopped.
@@ -245,6 +254,7 @@
   // Seeking: intervals stop; with "prevent skipping" no jump past an unanswered question.
   var resuming = false;
   video.addEventListener("seeking", function () {
+    playFrom = null;
     if (segmentStart !== null) closeSegment();
     var limit = firstUnanswered();
     if (config.prevent_skipping && !resuming && limit && video.currentTime > limit.at_s + 0.25) {
