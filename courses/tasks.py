@@ -16,6 +16,7 @@ being a conditional UPDATE.
 from __future__ import annotations
 
 import logging
+import os
 
 from celery import shared_task
 from celery.exceptions import Retry
@@ -79,6 +80,8 @@ def start_render_reaper(sender, **kwargs) -> None:
     hang. A few sweeps fit within the stale threshold, so a lost job waits at most about
     1.25 times it.
     """
+    if os.environ.get("LECTERN_RENDER_REAPER", "1") == "0":
+        return  # a worker started only for tests that must not reap others' jobs
     reap_render_jobs()
     interval_s = max(0.5, min(settings.LECTERN_RENDER_STALE_S / 4, 30))
     sender.timer.call_repeatedly(interval_s, reap_render_jobs)

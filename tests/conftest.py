@@ -174,6 +174,9 @@ def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[Worker
     log_path = SESSION_DIR / "celery-worker.log"
     with django_db_blocker.unblock():
         env = subprocess_env()
+        # The shared worker does not reap: the fault tests' own workers do, on their own
+        # queue, and a second reaper would requeue their jobs onto this worker's queue.
+        env["LECTERN_RENDER_REAPER"] = "0"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [
