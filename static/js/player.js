@@ -105,24 +105,30 @@
     segmentStart = null;
   }
   // "play" comes when playback is asked for, "playing" when frames move: at high speed the
-  // media has already advanced between them, and that stretch was played too.
+  // media has already advanced between them, and that stretch was played too. Under load a
+  // timeupdate, a pause or a question can even come before "playing": the stretch opens then.
   var playFrom = null;
-  video.addEventListener("play", function () { playFrom = video.currentTime; });
-  video.addEventListener("playing", function () {
-    // "playing" comes again after buffering or a rate change: the segment goes on.
-    if (segmentStart === null) {
-      var now = video.currentTime;
-      segmentStart = playFrom !== null && playFrom <= now ? playFrom : now;
-      lastTime = now;
-    }
+  function openSegment(now) {
+    if (segmentStart !== null) return;
+    segmentStart = playFrom !== null && playFrom <= now ? playFrom : now;
+    lastTime = now;
     playFrom = null;
-  });
-  video.addEventListener("pause", function () {
-    // A pause is never a jump (seeks fire "seeking"): count up to where it stopped.
-    if (segmentStart !== null) lastTime = Math.max(lastTime, video.currentTime);
+  }
+  // Up to `now` was played: close the open stretch (or the one asked for but not yet seen).
+  function closeSegmentAt(now) {
+    if (segmentStart === null && playFrom !== null) openSegment(now);
+    if (segmentStart !== null) lastTime = Math.max(lastTime, now);
     closeSegment();
+  }
+  video.addEventListener("play", function () { playFrom = video.currentTime; });
+  // "playing" comes again after buffering or a rate change: the segment goes on.
+  video.addEventListener("playing", function () { openSegment(video.currentTime); playFrom = null; });
+  // A pause is never a jump (seeks fire "seeking"): count up to where it stopped.
+  video.addEventListener("pause", function () { closeSegmentAt(video.currentTime); });
+  video.addEventListener("ended", function () {
+    closeSegmentAt(video.duration);
+    flush().catch(function () {}); // completion shows at the end, not at the next batch
   });
-  video.addEventListener("ended", function () { lastTime = video.duration; closeSegment(); });
 
   // ---- Questions ----
   var questions = config.questions.slice().sort(function (a, b) { return a.at_s - b.at_s; });
@@ -140,8 +146,7 @@
   }
   function ask(question) {
     if (current === question) return;
-    if (segmentStart !== null) lastTime = Math.max(lastTime, video.currentTime);
-    closeSegment();
+    closeSegmentAt(video.currentTime);
     current = question;
     video.pause();
     // timeupdate comes 4 times a second (less often at high speed): go back to the scene's end.
@@ -230,6 +235,7 @@
   }
   video.addEventListener("timeupdate", function () {
     var t = video.currentTime;
+    if (!video.paused && !current) openSegment(t);
     if (!video.paused && segmentStart !== null) {
       if (t < lastTime) { closeSegment(); segmentStart = t; }
       lastTime = t;
