@@ -22,7 +22,8 @@
               track.src = data.captions;
               track.srclang = video.dataset.language || "";
               track.label = video.dataset.captionsLabel || "Captions";
-              track.default = true;
+              // The viewer's captions preference, as on the lesson player.
+              track.default = "captionsOn" in video.dataset;
               video.appendChild(track);
             }
             document.getElementById("variant-stage").hidden = false;

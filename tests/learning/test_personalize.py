@@ -329,3 +329,14 @@ def test_a_translated_scene_is_shown_in_the_students_language(demo_lesson, tmp_p
     assert "光在水中会弯折" in shown(chinese) and "Light bends in water" not in shown(chinese)
     english = personalize(demo_lesson, "demo-student3", tmp_path / "b.mp4", "--plan-only")
     assert "Light bends in water" in shown(english) and "光在水中会弯折" not in shown(english)
+
+
+def test_the_variant_player_follows_the_viewers_captions_preference(client, demo_lesson):
+    student = User.objects.get(username="demo-student1")
+    client.force_login(student)
+    page = client.get(_urls(demo_lesson)["variant_page"]).content.decode()
+    assert "data-captions-on" in page and 'data-caption-size="medium"' in page
+    student.captions_enabled, student.captions_size = False, "large"
+    student.save(update_fields=["captions_enabled", "captions_size"])
+    page = client.get(_urls(demo_lesson)["variant_page"]).content.decode()
+    assert "data-captions-on" not in page and 'data-caption-size="large"' in page
