@@ -3,8 +3,9 @@
 A render's manifest lists its segments with their frames; the playlist view names one
 MPEG-TS file per position and the segment view remuxes it on request
 (`synthesis.hls.ts_segment`), timed to its place. A published version's segments are pinned
-(owner `published-version-<id>`) while it is published, so size-based eviction and
-segments_gc never take away what students watch.
+(owner `published-version-<id>`) while it is published, and so are the segments of its
+students' variants (owner `published-variants-<id>`, added as each variant is ready), so
+size-based eviction and segments_gc never take away what students watch.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from synthesis.hls import PlaylistEntry, playlist_entries
 from synthesis.segments import SegmentStore
 
 PUBLISHED_OWNER = "published-version-{pk}"
+VARIANTS_OWNER = "published-variants-{pk}"
 
 
 def segment_store() -> SegmentStore:
@@ -70,4 +72,15 @@ def published_segments_sync(*, version: LessonVersion) -> frozenset[str]:
         store.unpin(owner=owner)
         if keys:
             store.pin(keys, owner=owner)
+    if job is None:  # no longer published: its variants' segments may go too
+        store.unpin(owner=VARIANTS_OWNER.format(pk=version.pk))
     return frozenset(keys)
+
+
+def variant_segments_pin(*, version: LessonVersion, keys: list[str]) -> bool:
+    """Pin a ready variant's segments while its version is published; False when it is not."""
+    published = LessonVersion.objects.filter(pk=version.pk, status=VersionStatus.PUBLISHED)
+    if not published.exists():
+        return False
+    segment_store().pin(keys, owner=VARIANTS_OWNER.format(pk=version.pk))
+    return True

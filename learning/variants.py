@@ -32,6 +32,7 @@ from learning.mastery import (
 from learning.models import LessonVariant, VariantStatus
 from learning.policy import LessonPlan, PolicyScene, lesson_plan, reason_text
 from moderation.models import SceneApproval
+from moderation.reports import lesson_variants_allowed
 from moderation.selectors import published_version
 from synthesis.storyboard import RenderSettings, Storyboard
 
@@ -163,6 +164,8 @@ def student_variant(*, student, lesson: Lesson) -> StudentVariant:
     version = published_version(lesson)
     if version is None:
         raise VariantError(_("This lesson is not published."))
+    if not lesson_variants_allowed(lesson):
+        raise VariantError(_("This lesson is hidden until a moderator has looked at it."))
     rows = list(version.scenes.prefetch_related("concepts").order_by("position", "id"))
     plan = lesson_plan(
         policy_scenes(version, rows),
@@ -358,8 +361,10 @@ def lesson_variant_prepare(*, variant_id: int) -> str:
             status=VariantStatus.FAILED, error=str(error)[:2000]
         )
         return "failed"
+    from courses.playlists import variant_segments_pin
     from synthesis import captions
 
+    variant_segments_pin(version=row.version, keys=[key for key, _ in render_plan.segment_frames])
     LessonVariant.objects.filter(pk=row.pk).update(
         status=VariantStatus.READY,
         captions=captions.webvtt(

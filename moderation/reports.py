@@ -140,7 +140,7 @@ def lesson_takedown(
 def lesson_variants_allowed(lesson: Lesson) -> bool:
     """Whether personalized variants of the lesson may be made or served.
 
-    The variant service (not built yet) must ask this first: a taken-down or hidden
-    lesson has no variants, so a takedown covers every variant without listing them.
+    The variant service (`learning.variants.student_variant`) asks this first: a taken-down
+    or hidden lesson has no variants, so a takedown covers every variant without listing them.
     """
     return not LessonHold.objects.filter(lesson=lesson).exists()

@@ -340,3 +340,25 @@ def test_the_variant_player_follows_the_viewers_captions_preference(client, demo
     student.save(update_fields=["captions_enabled", "captions_size"])
     page = client.get(_urls(demo_lesson)["variant_page"]).content.decode()
     assert "data-captions-on" not in page and 'data-caption-size="large"' in page
+
+
+def test_a_ready_variant_is_pinned_while_its_lesson_is_published(client, demo_lesson):
+    from courses.playlists import VARIANTS_OWNER, segment_store
+    from moderation.reports import lesson_takedown
+
+    client.force_login(User.objects.get(username="demo-student1"))
+    _status(client, _urls(demo_lesson)["variant_status"])
+    ready = client.get(_urls(demo_lesson)["variant_status"]).json()
+    assert ready["status"] == "ready"
+    playlist = client.get(ready["playlist"]).content.decode()
+    keys = {
+        line.rsplit("/", 1)[1].removesuffix(".ts") for line in playlist.splitlines() if "/" in line
+    }
+    version = demo_lesson.versions.get()
+    owner = VARIANTS_OWNER.format(pk=version.pk)
+    assert segment_store().pins(owner) == keys  # eviction and segments_gc keep them
+
+    moderator = make_user("mo", "moderator")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        lesson_takedown(lesson=demo_lesson, moderator=moderator, reason_code="other")
+    assert segment_store().pins(owner) == frozenset()
