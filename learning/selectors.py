@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from accounts.models import Classroom, User
 from courses.models import Checkpoint, Choice, Lesson, LessonVersion, RenderJob
+from courses.playlists import job_playlist
 from courses.selectors import latest_successful_render
 from learning.models import CheckpointAnswer, LearningEvent, LessonProgress, LessonSettings
 from moderation.selectors import published_lessons_for_student, published_version
@@ -131,8 +132,17 @@ def transcript_cues(job: RenderJob) -> list[dict]:
 
 
 def video_source_url(job: RenderJob) -> str:
-    """What the player plays. When the HLS playlist lands (issue 12), return its URL here."""
+    """The published MP4: what the player falls back to (and what a render made before
+    playlists plays)."""
     return reverse("courses:render_job_file", args=[job.pk, "video"])
+
+
+def video_playlist_url(job: RenderJob) -> str:
+    """The HLS playlist the player plays over the shared segment cache; "" for a render made
+    before playlists."""
+    if job_playlist(job) is None:
+        return ""
+    return reverse("courses:render_job_playlist", args=[job.pk])
 
 
 # The player -------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ def player(request, lesson_id):
         "page": page,
         "player_config": page.config(request.user),
         "video_url": selectors.video_source_url(page.job) if page.job else "",
+        "playlist_url": selectors.video_playlist_url(page.job) if page.job else "",
         "player_strings": _player_strings(),
         # Scenes tagged with concepts: the lesson adapts (learning/variant_views.py).
         "adaptive": page.version.scenes.filter(concepts__isnull=False).exists(),

@@ -14,8 +14,8 @@
   var statusLine = document.getElementById("player-status");
   var csrfToken = document.querySelector("#player-csrf [name=csrfmiddlewaretoken]").value;
 
-  // ---- The source: the published MP4 today; for HLS, attach hls.js here (one place). ----
-  // video.src is set by the template from learning.selectors.video_source_url.
+  // ---- The source: hls_player.js plays the render's HLS playlist (data-hls-src) natively or
+  // with hls.js, else the MP4 <source> (learning.selectors.video_playlist_url, video_source_url).
 
   function say(text) { statusLine.textContent = text; }
   function clock(seconds) {

@@ -157,3 +157,37 @@ def test_a_preview_swapped_in_when_the_render_ends_plays_the_playlist(signed_in_
     expect(video).to_be_visible(timeout=10_000)
     assert page.evaluate("window.__noReload") is True  # swapped in, not reloaded
     plays_whole_length(page, video, result, player="native-hls")
+
+
+def test_a_student_watches_the_published_playlist_to_the_end_and_completes(signed_in_page, alice):
+    from django.utils import timezone
+
+    from accounts.models import Classroom
+    from courses.models import VersionStatus
+    from learning.models import LessonProgress
+    from tests.conftest import make_user
+
+    version, job, result = rendered_version(alice)
+    finish(job, result)
+    version.status, version.published_at = VersionStatus.PUBLISHED, timezone.now()
+    version.save()
+    sam = make_user("sam", "student")
+    classroom = Classroom.objects.create(teacher=alice, name="7B", join_code="K7P2QX")
+    classroom.courses.add(version.lesson.course)
+    classroom.students.add(sam)
+
+    page = signed_in_page(sam)
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(reverse("learning:player", args=[version.lesson_id]))
+    video = page.locator("video#lesson-video")
+    expect(video).to_have_attribute("data-player", "native-hls")
+    page.wait_for_function("() => document.querySelector('video#lesson-video').readyState >= 1")
+    begins_at, ended_at = video.evaluate(PLAY_TO_END)
+    assert ended_at - begins_at == pytest.approx(result.duration_s, abs=1 / FPS)
+    assert any("/hls/index.m3u8" in url for url in requests)
+    assert video.evaluate("(video) => video.currentSrc").endswith("/hls/index.m3u8")
+    expect(page.get_by_test_id("player-status")).to_have_text("Lesson completed. Well done!")
+    save_screenshot(page, "playlist-student-completed")
+    progress = LessonProgress.objects.get(student=sam)
+    assert progress.completed_at is not None and progress.watched_fraction >= 0.95

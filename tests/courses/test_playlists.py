@@ -19,6 +19,7 @@ from synthesis.hls import START_TICKS, TS_HZ
 from synthesis.render import render
 from synthesis.segments import SegmentStore
 from synthesis.storyboard import VoiceSettings
+from tests.conftest import make_user
 from tests.courses.conftest import finished_render
 from tests.synthesis.labelled_render import copy_labelled_output
 from tests.synthesis.media_checks import ffprobe, stream
@@ -190,3 +191,33 @@ def test_a_published_version_pins_its_segments_until_superseded_or_taken_down(
     with django_capture_on_commit_callbacks(execute=True):
         reports.lesson_takedown(lesson=version.lesson, moderator=mo, reason_code="inaccurate")
     assert store.pin_owners() == []
+
+
+def test_the_students_player_plays_the_published_playlist_and_others_find_nothing(
+    client, alice, sam, rendered_job
+):
+    from django.utils import timezone
+
+    from accounts.models import Classroom
+    from courses.models import VersionStatus
+
+    version = rendered_job.version
+    version.status, version.published_at = VersionStatus.PUBLISHED, timezone.now()
+    version.save()
+    classroom = Classroom.objects.create(teacher=alice, name="7B", join_code="K7P2QX")
+    classroom.courses.add(version.lesson.course)
+    classroom.students.add(sam)
+    playlist_url = reverse("courses:render_job_playlist", args=[rendered_job.pk])
+
+    client.force_login(sam)
+    page = client.get(reverse("learning:player", args=[version.lesson_id])).content.decode()
+    assert f'data-hls-src="{playlist_url}"' in page
+    assert reverse("courses:render_job_file", args=[rendered_job.pk, "video"]) in page  # MP4
+    playlist = client.get(playlist_url)
+    assert playlist.status_code == 200
+    first = next(line for line in playlist.content.decode().splitlines() if line.startswith("/"))
+    assert client.get(first).status_code == 200
+
+    client.force_login(make_user("olga", "student"))  # in no class of this course
+    assert client.get(playlist_url).status_code == 404
+    assert client.get(first).status_code == 404
