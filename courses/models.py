@@ -124,6 +124,11 @@ class LessonVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.lesson} v{self.number}"
 
+    @property
+    def accepts_renders(self) -> bool:
+        """Only a draft is rendered: what moderation reviewed or published keeps its video."""
+        return self.status == VersionStatus.DRAFT
+
 
 class SceneKind(models.TextChoices):
     TITLE = "title", _("Title card")

@@ -1058,6 +1058,14 @@ def lesson_version_render_enqueue(
     *, version: LessonVersion, user, size: str = "hd", quality: str = "standard"
 ) -> RenderJob:
     """Queue a render of this version, or return the one already queued or running."""
+    if not version.accepts_renders:
+        # Students are shown the render a moderator reviewed and publishing checked and signed.
+        raise ValidationError(
+            _(
+                "This version was sent to moderation, so its video no longer changes. "
+                "Edit the lesson to make a new version, and render that."
+            )
+        )
     if size not in RENDER_SIZES or quality not in RENDER_QUALITIES:
         raise ValidationError(_("Unknown video size or quality."))
     scene_count = version.scenes.count()
