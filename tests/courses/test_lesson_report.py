@@ -6,13 +6,16 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from tests.corpus import corpus_lesson
 
 
 def report_of(source) -> str:
+    """The report in English, whatever language an earlier test left active."""
     out = StringIO()
-    call_command("lesson_report", str(source), stdout=out)
+    with translation.override("en"):
+        call_command("lesson_report", str(source), stdout=out)
     return out.getvalue()
 
 
