@@ -87,46 +87,55 @@
   setInterval(function () { if (queue.length) flush().catch(function () {}); }, 5000);
   window.addEventListener("online", function () { flush().catch(function () {}); });
   window.addEventListener("pagehide", function () {
-    closeSegment();
+    reportWatched();
     if (queue.length) sendBatch(true).catch(function () {});
   });
   if (queue.length) flush().catch(function () {});
 
-  // ---- Watched intervals: from "playing" until a pause, seek or end, in pieces of <= 10 s.
-  var segmentStart = null;
-  var lastTime = 0;
-  function closeSegment() {
-    if (segmentStart !== null && lastTime > segmentStart + 0.05) {
-      enqueue("watched", {
-        start_s: +segmentStart.toFixed(3), end_s: +lastTime.toFixed(3),
-        position_s: +video.currentTime.toFixed(3)
+  // ---- Watched intervals: the media element's own record of what was played (video.played),
+  // not a playhead followed through play/playing/pause events, whose order and timing vary
+  // with load and speed (a stretch between them was lost at 16x). What is new since the last
+  // report is sent on a pause, seek, question or end, and every 10 s of playing.
+  var reported = []; // [[start, end], ...] sorted, already queued
+  function unreported(start, end) {
+    var pieces = [];
+    for (var i = 0; i < reported.length && start < end; i++) {
+      var r = reported[i];
+      if (r[1] <= start) continue;
+      if (r[0] >= end) break;
+      if (r[0] > start) pieces.push([start, r[0]]);
+      start = Math.max(start, r[1]);
+    }
+    if (start < end) pieces.push([start, end]);
+    return pieces;
+  }
+  function markReported(start, end) {
+    var merged = [];
+    reported.concat([[start, end]]).sort(function (x, y) { return x[0] - y[0]; }).forEach(function (r) {
+      var last = merged[merged.length - 1];
+      if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]); else merged.push([r[0], r[1]]);
+    });
+    reported = merged;
+  }
+  function reportWatched(minimum_s) {
+    var played = video.played, pieces = [], total = 0;
+    for (var i = 0; i < played.length; i++) {
+      unreported(played.start(i), played.end(i)).forEach(function (piece) {
+        if (piece[1] - piece[0] >= 0.05) { pieces.push(piece); total += piece[1] - piece[0]; }
       });
     }
-    segmentStart = null;
+    if (!pieces.length || total < (minimum_s || 0)) return;
+    pieces.forEach(function (piece) {
+      enqueue("watched", {
+        start_s: +piece[0].toFixed(3), end_s: +piece[1].toFixed(3),
+        position_s: +video.currentTime.toFixed(3)
+      });
+      markReported(piece[0], piece[1]);
+    });
   }
-  // "play" comes when playback is asked for, "playing" when frames move: at high speed the
-  // media has already advanced between them, and that stretch was played too. Under load a
-  // timeupdate, a pause or a question can even come before "playing": the stretch opens then.
-  var playFrom = null;
-  function openSegment(now) {
-    if (segmentStart !== null) return;
-    segmentStart = playFrom !== null && playFrom <= now ? playFrom : now;
-    lastTime = now;
-    playFrom = null;
-  }
-  // Up to `now` was played: close the open stretch (or the one asked for but not yet seen).
-  function closeSegmentAt(now) {
-    if (segmentStart === null && playFrom !== null) openSegment(now);
-    if (segmentStart !== null) lastTime = Math.max(lastTime, now);
-    closeSegment();
-  }
-  video.addEventListener("play", function () { playFrom = video.currentTime; });
-  // "playing" comes again after buffering or a rate change: the segment goes on.
-  video.addEventListener("playing", function () { openSegment(video.currentTime); playFrom = null; });
-  // A pause is never a jump (seeks fire "seeking"): count up to where it stopped.
-  video.addEventListener("pause", function () { closeSegmentAt(video.currentTime); });
+  video.addEventListener("pause", function () { reportWatched(); });
   video.addEventListener("ended", function () {
-    closeSegmentAt(video.duration);
+    reportWatched();
     flush().catch(function () {}); // completion shows at the end, not at the next batch
   });
 
@@ -146,7 +155,7 @@
   }
   function ask(question) {
     if (current === question) return;
-    closeSegmentAt(video.currentTime);
+    reportWatched();
     current = question;
     video.pause();
     // timeupdate comes 4 times a second (less often at high speed): go back to the scene's end.
@@ -235,12 +244,7 @@
   }
   video.addEventListener("timeupdate", function () {
     var t = video.currentTime;
-    if (!video.paused && !current) openSegment(t);
-    if (!video.paused && segmentStart !== null) {
-      if (t < lastTime) { closeSegment(); segmentStart = t; }
-      lastTime = t;
-      if (lastTime - segmentStart >= 10) { closeSegment(); segmentStart = lastTime = t; }
-    }
+    if (!video.paused) reportWatched(10);
     // At high speed the last timeupdate may come with the end, already paused.
     var due = video.paused && !video.ended ? null : crossed(previousTime, t);
     previousTime = t;
@@ -260,8 +264,7 @@
   // Seeking: intervals stop; with "prevent skipping" no jump past an unanswered question.
   var resuming = false;
   video.addEventListener("seeking", function () {
-    playFrom = null;
-    if (segmentStart !== null) closeSegment();
+    reportWatched();
     var limit = firstUnanswered();
     if (config.prevent_skipping && !resuming && limit && video.currentTime > limit.at_s + 0.25) {
       video.currentTime = Math.max(0, limit.at_s - 0.2);
@@ -271,8 +274,6 @@
   });
   video.addEventListener("seeked", function () {
     previousTime = video.currentTime;
-    lastTime = video.currentTime;
-    if (!video.paused) segmentStart = video.currentTime;
     resuming = false;
   });
 

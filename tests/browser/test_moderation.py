@@ -1,7 +1,8 @@
 """In Chromium: a moderator claims a submitted lesson, watches it and rejects one scene with a
 reason; the teacher sees the reason, fixes the scene and resubmits; only that scene needs
 review; the moderator approves; a student of the class now sees the lesson, a student of
-another class does not.
+another class does not; the student reports it, a moderator takes it down, and it is gone
+for the student.
 
 A real render is not the point here (tests/browser/test_studio.py covers it): each version
 gets a finished RenderJob whose output is a 3-second labelled MP4, so the video element
@@ -150,3 +151,33 @@ def test_moderator_rejects_a_scene_teacher_fixes_it_and_only_that_scene_is_revie
     expect(outsider.get_by_role("heading", name="My lessons")).to_be_visible()
     expect(outsider.get_by_text("Git basics")).to_have_count(0)
     save_screenshot(outsider, "moderation-6-other-class-sees-nothing")
+
+    # The student reports the lesson; a moderator takes it down; it is gone for the student.
+    student.get_by_role("link", name="Git basics").first.click()
+    expect(student.get_by_role("heading", name="Git basics")).to_be_visible()
+    lesson_url = student.url
+    student.get_by_test_id("report-lesson").locator("summary").click()
+    student.get_by_label("What is wrong?").select_option("wrong")
+    student.get_by_label("Tell us more (optional)").fill("The second scene looks wrong to me.")
+    student.get_by_role("button", name="Send the report").click()
+    expect(student.get_by_text("Thank you. A moderator will look at this lesson.")).to_be_visible()
+    save_screenshot(student, "moderation-7-student-reports")
+
+    moderator.goto("/moderation/")
+    reported = moderator.get_by_test_id("reported-lessons")
+    expect(reported.get_by_test_id("reporters")).to_contain_text("1")
+    reported.get_by_role("link", name="Git basics").click()
+    expect(moderator.get_by_test_id("reports")).to_contain_text("The second scene looks wrong")
+    moderator.get_by_label("Reason").select_option("inaccurate")
+    moderator.get_by_label("Note for the teacher").fill("Taken down after a student's report.")
+    save_screenshot(moderator, "moderation-8-takedown")
+    moderator.get_by_test_id("takedown").click()
+    expect(moderator.get_by_text("Taken down: students no longer see the lesson.")).to_be_visible()
+    v2.refresh_from_db()
+    assert v2.status != VersionStatus.PUBLISHED
+
+    student.goto("/")
+    expect(student.get_by_role("heading", name="My lessons")).to_be_visible()
+    expect(student.get_by_text("Git basics")).to_have_count(0)
+    save_screenshot(student, "moderation-9-gone-for-the-student")
+    assert student.goto(lesson_url).status == 404
