@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
+import io
 import logging
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -20,6 +23,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Max
@@ -70,6 +74,7 @@ from courses.selectors import (
     user_can_edit_course,
 )
 from synthesis.errors import LessonImportError
+from synthesis.frames.images import ImageLoadError, is_svg, load_image
 from synthesis.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
@@ -456,9 +461,17 @@ def scene_update(
     role: str,
     concept_names: Iterable[str],
 ) -> Scene:
-    """Change one scene; returns the scene that was changed (a copy if the version was frozen)."""
+    """Change one scene; returns the scene that was changed (a copy if the version was frozen).
+
+    An uploaded image is stored re-encoded under a generated name (`image_reencoded`).
+    """
+    clean_image = None
     if image is not None:
-        quota_check(user, adding_bytes=image.size or 0, what=_("this image"))
+        try:
+            clean_image = _upload_reencoded(image)
+        except ImageLoadError as error:
+            raise ValidationError({"image": str(error)}) from error
+        quota_check(user, adding_bytes=len(clean_image.data), what=_("this image"))
     with transaction.atomic():
         scene = _editable_scene(scene, user)
         old_image = scene.image.name
@@ -472,8 +485,8 @@ def scene_update(
         scene.language, scene.role = language, role
         if clear_image:
             scene.image = ""
-        if image is not None:
-            scene.image.save(image.name, image, save=False)
+        if clean_image is not None:
+            scene.image.save(clean_image.file_name, ContentFile(clean_image.data), save=False)
         if scene.kind == SceneKind.IMAGE and not scene.image:
             raise ValidationError({"image": _("An image scene needs an image.")})
         scene.full_clean()
@@ -484,6 +497,67 @@ def scene_update(
         if old_image and old_image != scene.image.name:
             _remove_unreferenced_images_on_commit([old_image])
     return scene
+
+
+@dataclasses.dataclass(frozen=True)
+class CleanImage:
+    """A teacher's image as it is stored: bytes we encoded, under a name made from them.
+
+    The same image saved twice is stored twice (the storage adds a suffix to a taken name),
+    so replacing or deleting one scene's image never removes a file another scene shows.
+    """
+
+    data: bytes
+    file_name: str  # "<sha256 of data>.png", ".jpg" or ".svg"
+
+
+def image_reencoded(path: Path) -> CleanImage:
+    """Decode a raster image and encode its pixels again, so no byte or name the teacher
+    chose reaches storage (a polyglot's trailing HTML, EXIF GPS, text chunks are dropped).
+
+    load_image applies the size limits, EXIF orientation and a GIF's first frame, and raises
+    ImageLoadError naming the file. SVG is kept as it is (load_image sanitises and rasterises
+    it in a sandbox when it is shown); only its name is replaced.
+    """
+    if is_svg(path):
+        data = path.read_bytes()
+        return CleanImage(data, f"{hashlib.sha256(data).hexdigest()}.svg")
+    image = load_image(path)  # RGB or RGBA
+    with path.open("rb") as file:
+        was_jpeg = file.read(3) == b"\xff\xd8\xff"
+    if image.mode == "RGB" and "transparency" in image.info:
+        image = image.convert("RGBA")  # a colour-keyed PNG keeps its transparency
+    # Pillow carries ICC profiles, comments and colour keys over from info; the renderer
+    # ignores them, so dropping them changes no pixel shown.
+    image.info = {}
+    # A JPEG is a photo already compressed lossily: JPEG at quality 90 keeps it near its
+    # size, where PNG would take several times the teacher's quota. Everything else (PNG,
+    # GIF, WebP, anything transparent) becomes PNG: lossless, so diagrams and text stay sharp.
+    as_jpeg = was_jpeg and image.mode == "RGB"
+    encoded = io.BytesIO()
+    try:
+        if as_jpeg:
+            image.save(encoded, format="JPEG", quality=90)
+        else:
+            image.save(encoded, format="PNG")
+    except (OSError, ValueError) as error:
+        raise ImageLoadError(
+            _("Image “%(name)s” could not be re-encoded (%(error)s).")
+            % {"name": path.name, "error": error}
+        ) from error
+    data = encoded.getvalue()
+    return CleanImage(data, f"{hashlib.sha256(data).hexdigest()}.{'jpg' if as_jpeg else 'png'}")
+
+
+def _upload_reencoded(upload: UploadedFile) -> CleanImage:
+    # A copy under the upload's own name, so the loader's message names the teacher's file.
+    with tempfile.TemporaryDirectory() as folder:
+        name = Path(upload.name or "").name
+        copy = Path(folder) / (name if name not in ("", ".", "..") else "image")
+        with open(copy, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        return image_reencoded(copy)
 
 
 def _renumber(version: LessonVersion) -> None:
@@ -771,7 +845,7 @@ def _parse_source(
     if kind == ImportKind.FOLDER:
         folder = Path(source)
         result = import_markdown_folder(folder, workdir=workdir, language=language)
-        return _capped(result, folder.name), folder.name
+        return _capped(_images_reencoded(result, workdir), folder.name), folder.name
     source_name, saved = _save_source(source, workdir=workdir)
     return _parse_saved(
         saved, kind=kind, workdir=workdir, source_name=source_name, language=language,
@@ -814,7 +888,40 @@ def _parse_saved(
     )
     if not result.scenes:
         raise LessonImportError(_("'%(name)s' has nothing to import.") % {"name": source_name})
-    return _capped(result, source_name)
+    return _capped(_images_reencoded(result, workdir), source_name)
+
+
+def _images_reencoded(result: ImportResult, workdir: Path) -> ImportResult:
+    """Every imported image re-encoded under a generated name (`image_reencoded`), here in
+    the worker, so the confirm (a web request) only copies files; an image that cannot be
+    decoded is left out and said so."""
+    root = workdir.resolve()
+    clean_dir = workdir / "images-clean"
+    done: dict[Path, str | None] = {}  # scenes may share an image
+    scenes, warnings = [], []
+    for number, scene in enumerate(result.scenes, 1):
+        if scene.image_path:
+            path = (workdir / scene.image_path).resolve()
+            if path not in done:
+                done[path] = None
+                if path.is_relative_to(root) and path.is_file():
+                    try:
+                        clean = image_reencoded(path)
+                    except ImageLoadError as error:
+                        warnings.append(
+                            _("Scene %(number)s: its image was left out: %(reason)s")
+                            % {"number": number, "reason": error}
+                        )
+                    else:
+                        clean_dir.mkdir(exist_ok=True)
+                        (clean_dir / clean.file_name).write_bytes(clean.data)
+                        done[path] = f"{clean_dir.name}/{clean.file_name}"
+            scene = dataclasses.replace(scene, image_path=done[path])
+        scenes.append(scene)
+    for path, cleaned in done.items():
+        if cleaned is not None and path.parent != clean_dir.resolve():
+            path.unlink(missing_ok=True)  # the teacher's bytes leave the working folder
+    return dataclasses.replace(result, scenes=tuple(scenes), warnings=(*result.warnings, *warnings))
 
 
 def _capped(result: ImportResult, source_name: str) -> ImportResult:
@@ -993,6 +1100,8 @@ def pending_import_confirm(*, pending: PendingImport, user, title: str = "") -> 
 def _scene_from_import(
     imported: ImportedScene, *, version: LessonVersion, position: int, folder: Path
 ) -> Scene:
+    """A scene row for an imported scene; its image was re-encoded under a generated name
+    when the import was read (`_images_reencoded`), so it is only copied here."""
     scene = Scene(
         version=version,
         position=position,
@@ -1012,9 +1121,7 @@ def _scene_from_import(
         image_file = (folder / imported.image_path).resolve()
         if image_file.is_relative_to(folder.resolve()) and image_file.is_file():
             with open(image_file, "rb") as handle:
-                scene.image.save(
-                    _safe_file_name(image_file.name, "image"), File(handle), save=False
-                )
+                scene.image.save(image_file.name, File(handle), save=False)
     if scene.kind == SceneKind.IMAGE and not scene.image:
         scene.kind = SceneKind.TEXT
     scene.full_clean()

@@ -58,6 +58,17 @@ def audit_student_data_view(*, request, what: str, target: str, students: Iterab
     )
 
 
+def audit_unlabelled_export(*, staff, source: str, output: str) -> AuditEntry:
+    """A staff user asked for a video without the visible AI-generated opening label."""
+    return audit_record(
+        actor=staff,
+        action=AuditAction.UNLABELLED_EXPORT,
+        detail="render_lesson --unlabelled",
+        target=source,
+        note=f"source: {source}\noutput: {output}",
+    )
+
+
 CSV_HEADER = ["when", "who", "action", "detail", "about", "students", "address", "note"]
 
 

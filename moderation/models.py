@@ -363,6 +363,7 @@ class AuditAction(models.TextChoices):
     EXPORT_STUDENT_DATA = "export_student_data", _("Exported student data")
     DELETE_STUDENT = "delete_student", _("Deleted a student")
     REPORT = "report", _("Report")
+    UNLABELLED_EXPORT = "unlabelled_export", _("Unlabelled export")
 
 
 class AppendOnlyError(Exception):

@@ -54,7 +54,7 @@ class PlannedScene:
     key: str
     language: str
     content_hash: str = ""  # what a viewer perceives (synthesis.content_hash); "" for the opening
-    opening: bool = False  # the opening AI label segment
+    opening: bool = False  # the AI label is drawn: the opening, unless ai_label is off
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,8 @@ def scene_motion(visual: Visual, settings: RenderSettings) -> dict[str, float] |
 def plan_opening(
     storyboard: Storyboard, settings: RenderSettings, *, music: MusicBed | None = None
 ) -> PlannedScene:
-    """The opening label segment: the lesson title under the big AI-generated label."""
+    """The opening label segment: the lesson title under the big AI-generated label (the
+    title alone when settings.ai_label is off)."""
     first = storyboard.scenes[0].language if storyboard.scenes else ""
     lesson_language = Scene("opening", Visual("title"), "", language=storyboard.language or first)
     language = scene_language(0, lesson_language, storyboard)
@@ -178,17 +179,19 @@ def plan_opening(
         frame_count=frames,
         fps=settings.fps,
     )
-    key = content_key(
-        "opening",
-        {
-            "title": storyboard.title,
-            "language": language,
-            "frames": frames,
-            "pixels": pixel_fields(settings),
-            "music": music_fields(music),
-        },
-    )
-    return PlannedScene(timing, visual, None, key, language, opening=True)
+    fields = {
+        "title": storyboard.title,
+        "language": language,
+        "frames": frames,
+        "pixels": pixel_fields(settings),
+        "music": music_fields(music),
+    }
+    if not settings.ai_label:
+        # Named only when off, so every labelled opening keeps the key it had in the store.
+        fields["ai_label"] = False
+    key = content_key("opening", fields)
+    # `opening` is what makes the compositor draw the label (render.py's ScenePlan).
+    return PlannedScene(timing, visual, None, key, language, opening=settings.ai_label)
 
 
 def plan_scene(

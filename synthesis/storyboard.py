@@ -110,6 +110,9 @@ class RenderSettings:
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     # Which scenes zoom slowly: image scenes only, or every scene (as the bench's peers do).
     motion: Motion = "images"
+    # The big AI-generated label over the opening segment. Off only for a staff export that
+    # asks for it (render_lesson --unlabelled, audited); the web app never turns it off.
+    ai_label: bool = True
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,10 @@
 SOURCE is a Markdown lesson folder or the id of a lesson in the database (its latest
 version is rendered). Shows a progress bar, prints every warning and where each output
 file is; a bad input ends with a one-line error and a non-zero exit status.
+
+`--unlabelled --staff USERNAME` leaves out the visible AI-generated label over the opening:
+only for an active staff user, checked before anything is rendered, and written to the
+audit log (moderation.audit) before the render starts, so no such file exists unlogged.
 """
 
 from __future__ import annotations
@@ -61,18 +65,37 @@ class Command(BaseCommand):
         parser.add_argument(
             "--music", type=Path, help="an audio file to play quietly under the narration"
         )
+        parser.add_argument(
+            "--unlabelled",
+            action="store_true",
+            help="staff only, with --staff: no AI-generated label over the opening "
+            "(written to the audit log)",
+        )
+        parser.add_argument(
+            "--staff", metavar="USERNAME", help="the staff user asking for --unlabelled"
+        )
 
     def handle(self, *args, source: str, output: Path, **options):
         from synthesis.render import render
 
         if output.suffix.lower() != ".mp4":
             raise CommandError(f"The output '{output}' must be an .mp4 file.")
+        staff = _unlabelled_export_staff(options)
         render_settings = _render_settings(options)
         storyboard = _storyboard(source, language=options["lang"])
         if options["max_scenes"] is not None:
             if options["max_scenes"] < 1:
                 raise CommandError("--max-scenes must be at least 1.")
             storyboard = replace(storyboard, scenes=storyboard.scenes[: options["max_scenes"]])
+        if staff is not None:
+            from moderation.audit import audit_unlabelled_export
+
+            folder = Path(source)
+            audit_unlabelled_export(
+                staff=staff,
+                source=str(folder.absolute()) if folder.is_dir() else f"lesson {source}",
+                output=str(output.absolute()),
+            )
         bar = tqdm(total=100, unit="%", bar_format="{desc:<34} {bar} {n:.0f}%{postfix}")
         try:
             result = render(
@@ -95,6 +118,13 @@ class Command(BaseCommand):
             bar.close()
         for warning in result.warnings:
             self.stdout.write(self.style.WARNING(f"warning: {warning}"))
+        if staff is not None:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"unlabelled: no AI-generated label over the opening, "
+                    f"logged for {staff.get_username()}"
+                )
+            )
         statistics = result.manifest_data["statistics"]
         cache = statistics["cache"]
         self.stdout.write(
@@ -131,6 +161,7 @@ def _render_settings(options: dict) -> RenderSettings:
         burn_captions=options["burn_captions"],
         device=options["device"],
         voice=voice,
+        ai_label=not options["unlabelled"],
     )
     from synthesis.render import validate_settings
 
@@ -139,6 +170,29 @@ def _render_settings(options: dict) -> RenderSettings:
     except SynthesisError as error:
         raise CommandError(str(error)) from error
     return render_settings
+
+
+def _unlabelled_export_staff(options: dict):
+    """The active staff user an --unlabelled export is for; None without --unlabelled."""
+    username = options["staff"]
+    if not options["unlabelled"]:
+        if username is not None:
+            raise CommandError("--staff is only for --unlabelled.")
+        return None
+    if not username:
+        raise CommandError(
+            "--unlabelled needs --staff USERNAME: an export without the AI-generated label "
+            "is for staff only, and is logged."
+        )
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None or not (user.is_active and user.is_staff):
+        raise CommandError(
+            f"'{username}' is not an active staff user: an export without the AI-generated "
+            "label is for staff only."
+        )
+    return user
 
 
 def _storyboard(source: str, *, language: str | None) -> Storyboard:
