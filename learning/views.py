@@ -26,6 +26,7 @@ from learning import selectors, services, xapi
 from learning.mastery import class_heatmap, course_learner_model
 from learning.services import EventIn
 from moderation.audit import audit_student_data_view
+from moderation.publishing import published_file_provenance
 
 # A player sends a few events a minute; an offline queue of an hour fits well below this.
 MAX_EVENTS_PER_BATCH = 500
@@ -42,6 +43,8 @@ def player(request, lesson_id):
         "player_config": page.config(request.user),
         "video_url": selectors.video_source_url(page.job) if page.job else "",
         "playlist_url": selectors.video_playlist_url(page.job) if page.job else "",
+        # Read from the file itself (C2PA), not from the database.
+        "provenance": published_file_provenance(page.job) if page.job else None,
         "player_strings": _player_strings(),
         # Scenes tagged with concepts: the lesson adapts (learning/variant_views.py).
         "adaptive": page.version.scenes.filter(concepts__isnull=False).exists(),

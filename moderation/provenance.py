@@ -25,6 +25,7 @@ fragment hashes) needs fragmented output, which the renderer does not make yet.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import tempfile
@@ -298,6 +299,21 @@ def read_provenance(path: Path, *, trust_anchor_pem: bytes | None = None) -> dic
         if status.get("code") != "signingCredential.untrusted"
     ]
     return result
+
+
+@functools.lru_cache(maxsize=256)
+def _read_provenance_of(path: str, mtime_ns: int, size: int) -> dict:
+    return read_provenance(Path(path))
+
+
+def file_provenance(path: Path) -> dict:
+    """read_provenance for a page view: reading validates the file's hash, so the answer is
+    kept for as long as the file (its path, change time and size) stays the same."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return {"validation_state": None, "problems": ["missing"]}
+    return dict(_read_provenance_of(str(path), stat.st_mtime_ns, stat.st_size))
 
 
 def configured_credentials() -> SigningCredentials:

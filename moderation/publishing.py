@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from courses.models import RenderJob
@@ -20,6 +21,7 @@ from moderation.provenance import (
     CLAIM_GENERATOR,
     ProvenanceError,
     configured_credentials,
+    file_provenance,
     read_provenance,
     sign_video,
 )
@@ -77,3 +79,20 @@ def published_file_problems(render_job: RenderJob | None) -> list[str]:
     except ProvenanceError as error:
         return [_("The video could not be signed: %(error)s") % {"error": error}]
     return []
+
+
+def published_file_provenance(render_job: RenderJob) -> dict:
+    """What the served video's own C2PA manifest says, for the player page: `signed` (a
+    manifest that validates), who produced it, the author, when (a datetime) and whether it
+    says AI-generated."""
+    found = file_provenance(render_output_folder(render_job) / "lesson.mp4")
+    state = found.get("validation_state")
+    return {
+        "signed": state in ACCEPTED_STATES and not found.get("problems"),
+        "trusted": state == "Trusted",
+        "claim_generator": found.get("claim_generator", ""),
+        "author": found.get("author", ""),
+        "signed_by": found.get("signed_by", ""),
+        "created_at": parse_datetime(found.get("created_at") or ""),
+        "ai_generated": bool(found.get("ai_generated")),
+    }
