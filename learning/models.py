@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from moderation.models import AppendOnlyError
+
 
 class LessonSettings(models.Model):
     """What the teacher chose for students watching a lesson."""
@@ -62,6 +64,13 @@ class LearningEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} {self.kind} {self.lesson}"
+
+    def save(self, *args, **kwargs):
+        # Appended, never changed: progress is derived from events, so one must not move.
+        # (Deleting a student's data removes their events with a query, not through here.)
+        if not self._state.adding or kwargs.get("force_update"):
+            raise AppendOnlyError("learning events are never changed")
+        super().save(*args, **kwargs)
 
 
 class LessonProgress(models.Model):

@@ -202,3 +202,14 @@ def test_resume_position_and_page_attempt(version, sam, classroom):
     page = selectors.player_page(student=sam, lesson=version.lesson)
     assert page.attempt == 2  # every question answered: watching again is a new attempt
     assert not any(q["answered"] for q in page.questions)
+
+
+def test_a_learning_event_is_never_changed(version, sam, classroom):
+    from moderation.models import AppendOnlyError
+
+    learning_events_record(student=sam, events=[watched(version, 0, 5, event_id="w1")])
+    event = LearningEvent.objects.get(student=sam, client_event_id="w1")
+    event.payload = {"start_s": 0, "end_s": 999}
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    assert LearningEvent.objects.get(pk=event.pk).payload["end_s"] == 5
