@@ -419,7 +419,19 @@ def lesson_version_publish(
         # What students watch stays in the segment cache (pinned) while it is published.
         transaction.on_commit(lambda: published_segments_sync(version=version))
         _event(action=action, actor=actor, version=version)
-        if action != ReviewAction.AUTO_PUBLISH:
+        if action == ReviewAction.AUTO_PUBLISH:
+            # A trusted teacher's screened scenes count as approved, by them, so their
+            # students' variants (learning.variants.check_approved) are not refused.
+            for content_hash in set(version.scenes.values_list("content_hash", flat=True)):
+                SceneApproval.objects.get_or_create(
+                    content_hash=content_hash,
+                    defaults={
+                        "approved_by": actor,
+                        "approved_at": version.published_at,
+                        "version": version,
+                    },
+                )
+        else:
             # A moderator approved new content: a takedown of the lesson ends here.
             LessonHold.objects.filter(lesson=version.lesson_id, state=HoldState.TAKEN_DOWN).delete()
     return version

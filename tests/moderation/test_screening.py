@@ -167,6 +167,13 @@ def test_a_trusted_teachers_clean_version_is_published(version, alice, staff):
     version = render_and_submit(version, alice)
     assert ScreeningFinding.objects.count() == 0
     assert version.status == VersionStatus.PUBLISHED
+    # Its scenes count as approved by her, so personalized variants of it are allowed.
+    from moderation.models import SceneApproval
+
+    hashes = set(version.scenes.values_list("content_hash", flat=True))
+    approvals = SceneApproval.objects.filter(content_hash__in=hashes)
+    assert {a.content_hash for a in approvals} == hashes and "" not in hashes
+    assert {a.approved_by for a in approvals} == {alice}
 
 
 @pytest.fixture
