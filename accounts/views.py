@@ -25,6 +25,7 @@ from accounts.forms import (
 )
 from accounts.models import Role
 from accounts.permissions import role_required
+from moderation.audit import audit_student_data_view
 from moderation.selectors import review_queue as review_queue_selector
 
 
@@ -138,7 +139,13 @@ def classes(request):
                 % {"name": classroom.name, "code": classroom.join_code},
             )
             return redirect("accounts:classes")
-    context = {"form": form, "classrooms": selectors.classrooms_for_teacher(request.user)}
+    classrooms = list(selectors.classrooms_for_teacher(request.user))
+    students = [student for classroom in classrooms for student in classroom.students.all()]
+    if students:  # the roster names children: a view of student data
+        audit_student_data_view(
+            request=request, what="class roster", target="classes", students=students
+        )
+    context = {"form": form, "classrooms": classrooms}
     return render(request, "accounts/classes.html", context)
 
 

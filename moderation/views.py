@@ -18,6 +18,7 @@ from accounts.permissions import role_required
 from courses.models import VersionStatus
 from learning.selectors import lesson_for_student
 from moderation import reports, selectors, services
+from moderation.audit import audit_student_data_view
 from moderation.forms import (
     REASON_CHOICES,
     AppealForm,
@@ -193,11 +194,19 @@ def lesson_reports(request, lesson_id):
     """Moderators: a lesson's reports (with who reported), restore or take it down."""
     lesson = selectors.lesson_for_moderator(user=request.user, lesson_id=lesson_id)
     version = selectors.published_version(lesson)
+    lesson_reports = list(selectors.lesson_reports(lesson))
+    if lesson_reports:  # names the students who reported
+        audit_student_data_view(
+            request=request,
+            what="lesson reports",
+            target=f"lesson #{lesson.pk}",
+            students=[report.reporter for report in lesson_reports if report.reporter],
+        )
     context = {
         "lesson": lesson,
         "version": version,
         "hold": selectors.lesson_hold(lesson),
-        "reports": selectors.lesson_reports(lesson),
+        "reports": lesson_reports,
         "takedown_form": TakedownForm(),
     }
     return render(request, "moderation/lesson_reports.html", context)

@@ -94,6 +94,24 @@ def test_gradebook_and_exports_log_a_view_of_student_data(client, published, ali
     assert all(entry.subject_ids == [sam.pk] for entry in views)
 
 
+def test_the_class_roster_and_a_lessons_reports_log_a_view_of_student_data(
+    client, published, alice, mo, sam, classroom
+):
+    client.force_login(alice)
+    assert client.get(reverse("accounts:classes")).status_code == 200
+    roster = AuditEntry.objects.get(action="view_student_data", actor=alice)
+    assert (roster.detail, roster.subject_ids) == ("class roster", [sam.pk])
+
+    reports.report_create(student=sam, lesson=published.lesson, reason="wrong")
+    client.force_login(mo)
+    assert (
+        client.get(reverse("moderation:lesson_reports", args=[published.lesson_id])).status_code
+        == 200
+    )
+    seen = AuditEntry.objects.get(action="view_student_data", actor=mo)
+    assert (seen.detail, seen.subject_ids) == ("lesson reports", [sam.pk])
+
+
 def test_export_student_data_writes_everything_about_them(sams_data, sam, tmp_path, classroom):
     sam.captions_size = "large"
     sam.save(update_fields=["captions_size"])
