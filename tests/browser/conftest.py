@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
@@ -57,6 +59,25 @@ def browser(allow_orm_beside_playwright) -> Iterator[Browser]:
         browser.close()
 
 
+def wait_until_the_server_is_quiet(timeout_s: float = 10.0) -> None:
+    """Call after closing pages, before the database is flushed: their last requests (the
+    player's batch sent on pagehide) may still run in the live server, and a flush beside
+    them deadlocked on PostgreSQL (TRUNCATE against the events' row locks)."""
+    time.sleep(0.3)  # a request sent as the page closed reaches the server
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + timeout_s
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
+
+
 def _new_context(browser: Browser, base_url: str) -> BrowserContext:
     context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale="en-US")
     context.set_default_timeout(15_000)
@@ -69,6 +90,7 @@ def page(browser, asgi_live_server, transactional_db) -> Iterator[Page]:
     context = _new_context(browser, asgi_live_server.url)
     yield context.new_page()
     context.close()
+    wait_until_the_server_is_quiet()
 
 
 @pytest.fixture
@@ -95,6 +117,7 @@ def signed_in_page(browser, asgi_live_server, transactional_db) -> Iterator[Call
     yield make
     for context in contexts:
         context.close()
+    wait_until_the_server_is_quiet()
 
 
 def save_screenshot(page: Page, name: str) -> Path:

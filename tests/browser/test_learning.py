@@ -120,7 +120,7 @@ def play_fast(page):
 
 
 def test_student_watches_answers_and_finishes_while_the_gradebook_updates_live(
-    browser, asgi_live_server, signed_in_page, cast
+    browser, asgi_live_server, signed_in_page, cast, request
 ):
     classroom, lesson = cast["classroom"], cast["lesson"]
     teacher = signed_in_page(cast["alice"])
@@ -131,6 +131,8 @@ def test_student_watches_answers_and_finishes_while_the_gradebook_updates_live(
         base_url=asgi_live_server.url, viewport={"width": 1280, "height": 800}
     )
     context.set_default_timeout(15_000)
+    # Closed before signed_in_page's teardown waits for the server and the database is flushed.
+    request.addfinalizer(context.close)
     student = context.new_page()
     student.goto("/accounts/join/")
     student.fill("input[name=join_code]", "k7p2qx")
