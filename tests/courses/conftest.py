@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
+from django.urls import reverse
 
 from courses import services
 from courses.models import RenderJob, RenderStatus, Scene
@@ -71,3 +72,15 @@ def import_tasks_run_at_once() -> Iterator[None]:
         TestCase.captureOnCommitCallbacks(execute=True),
     ):
         yield
+
+
+def post_scene_image(client, scene, upload, *, image_alt: str = ""):
+    """The scene editor's form, posted with an image upload that makes the scene an image."""
+    return client.post(
+        reverse("courses:scene_edit", args=[scene.pk]),
+        {
+            "kind": "image", "title": "Picture", "body": "", "code": "", "code_language": "",
+            "math": "", "image_alt": image_alt, "narration": "Words.", "language": "en",
+            "role": "core", "concepts": "", "image": upload,
+        },
+    )  # fmt: skip

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 import synthesis.frames.images as images
 from courses.models import Lesson, PendingImport
-from tests.courses.conftest import import_tasks_run_at_once
+from tests.courses.conftest import import_tasks_run_at_once, post_scene_image
 from tests.courses.documents import png_header_only, write_blank_pdf, write_pptx_with_picture
 from tests.synthesis.test_images import stacked_blurs_svg
 
@@ -32,17 +32,6 @@ def _pending_folders(settings) -> list:
     return list(root.iterdir()) if root.exists() else []
 
 
-def _post_scene_image(client, scene, upload):
-    return client.post(
-        reverse("courses:scene_edit", args=[scene.pk]),
-        {
-            "kind": "image", "title": "Blurred", "body": "", "code": "", "code_language": "",
-            "math": "", "image_alt": "", "narration": "Words.", "language": "en",
-            "role": "core", "concepts": "", "image": upload,
-        },
-    )  # fmt: skip
-
-
 def test_scene_image_svg_too_complex_to_draw_is_a_form_error_within_its_limit(
     client, alice, version, media, tmp_path, monkeypatch
 ):
@@ -52,7 +41,7 @@ def test_scene_image_svg_too_complex_to_draw_is_a_form_error_within_its_limit(
     client.force_login(alice)
     started = time.monotonic()
 
-    response = _post_scene_image(
+    response = post_scene_image(
         client, scene, SimpleUploadedFile("blurs.svg", svg.read_bytes(), "image/svg+xml")
     )
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
 from PIL import Image, PngImagePlugin
 
 from courses import services
 from courses.models import ImportKind
+from tests.courses.conftest import post_scene_image
 from tests.courses.documents import png_bytes
 
 GENERATED_NAME = re.compile(r"scenes/\d+/[0-9a-f]{64}(_\w+)?\.(png|jpg|svg)")
@@ -46,17 +46,6 @@ def jpeg_with_gps() -> bytes:
     return buffer.getvalue()
 
 
-def post_image(client, scene, upload):
-    return client.post(
-        reverse("courses:scene_edit", args=[scene.pk]),
-        {
-            "kind": "image", "title": "Picture", "body": "", "code": "", "code_language": "",
-            "math": "", "image_alt": "A picture", "narration": "Words.", "language": "en",
-            "role": "core", "concepts": "", "image": upload,
-        },
-    )  # fmt: skip
-
-
 def stored(scene, media) -> tuple[str, bytes]:
     scene.refresh_from_db()
     return scene.image.name, (media / scene.image.name).read_bytes()
@@ -73,7 +62,9 @@ def test_uploaded_png_is_stored_without_its_text_chunk_under_a_generated_name(
     scene = version.scenes.get(position=1)
     client.force_login(alice)
 
-    response = post_image(client, scene, SimpleUploadedFile("holiday.png", png_with_text_chunk()))
+    response = post_scene_image(
+        client, scene, SimpleUploadedFile("holiday.png", png_with_text_chunk())
+    )
 
     assert response.status_code == 302
     name, data = stored(scene, media)
@@ -88,7 +79,7 @@ def test_uploaded_jpeg_is_stored_without_exif_gps(client, alice, version, media)
     scene = version.scenes.get(position=1)
     client.force_login(alice)
 
-    post_image(client, scene, SimpleUploadedFile("where-i-live.jpg", jpeg_with_gps()))
+    post_scene_image(client, scene, SimpleUploadedFile("where-i-live.jpg", jpeg_with_gps()))
 
     name, data = stored(scene, media)
     assert_generated_name(name, data)
@@ -106,7 +97,7 @@ def test_exif_orientation_is_applied_before_it_is_dropped(client, alice, version
     scene = version.scenes.get(position=1)
     client.force_login(alice)
 
-    post_image(client, scene, SimpleUploadedFile("turned.jpg", buffer.getvalue()))
+    post_scene_image(client, scene, SimpleUploadedFile("turned.jpg", buffer.getvalue()))
 
     _name, data = stored(scene, media)
     with Image.open(io.BytesIO(data)) as image:
@@ -118,7 +109,7 @@ def test_png_html_polyglot_is_stored_without_the_trailing_bytes(client, alice, v
     scene = version.scenes.get(position=1)
     client.force_login(alice)
 
-    post_image(client, scene, SimpleUploadedFile("page.html.png", polyglot))
+    post_scene_image(client, scene, SimpleUploadedFile("page.html.png", polyglot))
 
     name, data = stored(scene, media)
     assert_generated_name(name, data)
@@ -135,7 +126,7 @@ def test_a_transparent_gif_keeps_its_transparency_as_png(client, alice, version,
     scene = version.scenes.get(position=1)
     client.force_login(alice)
 
-    post_image(client, scene, SimpleUploadedFile("anim.gif", buffer.getvalue()))
+    post_scene_image(client, scene, SimpleUploadedFile("anim.gif", buffer.getvalue()))
 
     name, data = stored(scene, media)
     assert name.endswith(".png")
@@ -149,7 +140,7 @@ def test_svg_is_kept_but_stored_under_a_generated_name(client, alice, version, m
     scene = version.scenes.get(position=1)
     client.force_login(alice)
 
-    post_image(client, scene, SimpleUploadedFile("drawing.svg", svg))
+    post_scene_image(client, scene, SimpleUploadedFile("drawing.svg", svg))
 
     name, data = stored(scene, media)
     assert_generated_name(name, data)
