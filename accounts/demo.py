@@ -180,7 +180,8 @@ def _demo_learning(lesson: Lesson, students: list[User]) -> None:
 
     The demo lesson is published without a render (rendering with speech takes minutes, too
     long for `make run`'s set-up): the first render the demo teacher makes is the video
-    students see, with the questions placed at its scene ends.
+    students see, checked and signed like a publish (courses.rendering), with the questions
+    placed at its scene ends.
     """
     from learning.models import LearningEvent
     from learning.services import EventIn, learning_events_record

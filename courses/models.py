@@ -126,8 +126,15 @@ class LessonVersion(models.Model):
 
     @property
     def accepts_renders(self) -> bool:
-        """Only a draft is rendered: what moderation reviewed or published keeps its video."""
-        return self.status == VersionStatus.DRAFT
+        """Only a draft is rendered: what moderation reviewed or published keeps its video.
+        A version published before it had one (the demo lesson) gets its first video, which
+        is checked and signed like a publish before students see it (courses.rendering)."""
+        if self.status == VersionStatus.DRAFT:
+            return True
+        return (
+            self.status == VersionStatus.PUBLISHED
+            and not self.render_jobs.filter(status=RenderStatus.SUCCEEDED).exists()
+        )
 
 
 class SceneKind(models.TextChoices):

@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from courses.models import RenderJob, RenderStatus
+from courses.models import LessonVersion, RenderJob, RenderStatus, VersionStatus
 from courses.progress import (
     RenderHeartbeat,
     RenderProgressRecorder,
@@ -285,6 +285,14 @@ def _render_into(job: RenderJob, staging: Path, recorder: RenderProgressRecorder
     still_ours = owned_rows(job).filter(cancel_requested=False)
     if not still_ours.update(stage="publish", heartbeat_at=now, updated_at=now):
         raise RenderCancelled("the job was cancelled or taken over before it was published")
+    if LessonVersion.objects.filter(pk=job.version_id, status=VersionStatus.PUBLISHED).exists():
+        # The first video of a version published before it had one (the demo lesson):
+        # students see it, so it passes the publish checks and is signed first.
+        from moderation.publishing import published_file_problems  # moderation imports courses
+
+        problems = published_file_problems(job, folder=staging)
+        if problems:
+            raise SynthesisError(" ".join(problems))
     published = Path(settings.MEDIA_ROOT) / RENDERS_DIR / str(job.pk)
     if published.exists():  # published by an attempt whose worker stopped before recording it
         shutil.rmtree(published)

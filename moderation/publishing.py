@@ -42,16 +42,19 @@ def author_name(render_job: RenderJob) -> str:
     return str(teacher)
 
 
-def published_file_problems(render_job: RenderJob | None) -> list[str]:
+def published_file_problems(
+    render_job: RenderJob | None, *, folder: Path | None = None
+) -> list[str]:
     """Why this render's files cannot be published (empty when they can); signs the video.
 
     Checks the visible opening label, the AIGC tag and the first caption cue, then signs
     lesson.mp4 in place and verifies the signature. A file whose existing manifest no
     longer validates was changed after signing and is refused, never signed again.
+    `folder`: the render's files before they are moved to the job's output folder.
     """
-    if render_job is None or not render_job.output_dir:
+    if render_job is None or not (folder or render_job.output_dir):
         return [_("The version has no finished render.")]
-    folder = render_output_folder(render_job)
+    folder = folder or render_output_folder(render_job)
     video, captions = folder / VIDEO_NAME, folder / CAPTIONS_NAME
     if not video.is_file() or not captions.is_file():
         return [_("The render's video or captions file is missing.")]

@@ -48,3 +48,33 @@ def test_a_draft_is_rendered(client, alice, version):
     client.force_login(alice)
     page = client.get(reverse("courses:version_detail", args=[version.pk])).content.decode()
     assert 'id="render-form"' in page and 'data-testid="render-frozen"' not in page
+
+
+def test_a_published_version_without_a_video_gets_its_first_one_checked_and_signed(
+    alice, version, settings, tmp_path
+):
+    """The demo lesson is published before any video exists: its first render is the video
+    students see, so it passes the publish checks and is signed before it is moved in place."""
+    from courses.rendering import render_job_run
+    from moderation.provenance import read_provenance
+    from moderation.publishing import render_output_folder
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LECTERN_CACHE_DIR = tmp_path / "cache"
+    settings.LECTERN_TTS_ENGINES = ["espeak"]
+    settings.LECTERN_DEVICE = "cpu"
+    version.status = VersionStatus.PUBLISHED
+    version.save()
+    assert version.accepts_renders
+    job = RenderJob.objects.create(
+        version=version, requested_by=alice, width_px=256, height_px=144, fps=10,
+        quality="draft",
+    )  # fmt: skip
+
+    assert render_job_run(job_id=job.pk) == "succeeded"
+
+    job.refresh_from_db()
+    provenance = read_provenance(render_output_folder(job) / "lesson.mp4")
+    assert provenance["validation_state"] == "Valid" and provenance["ai_generated"]
+    version.refresh_from_db()
+    assert not version.accepts_renders  # from now on it keeps this video
