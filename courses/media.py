@@ -23,6 +23,7 @@ CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
     ".svg": "image/svg+xml",
     ".wav": "audio/wav",
+    ".c2pa": "application/c2pa",  # a C2PA manifest store (a signed video's sidecar)
 }
 # Shown inline (a page's <img>, <video> or <track> uses them); anything else, SVG included,
 # is an attachment, so opening its URL downloads it instead of running it on our origin.

@@ -32,10 +32,17 @@ def segment_store() -> SegmentStore:
 def job_playlist(job: RenderJob) -> tuple[list[PlaylistEntry], int] | None:
     """A finished job's segments in playing order and its frame rate; None for a render
     made before playlists (its manifest lists no segment frames)."""
-    manifest = job.manifest or {}
+    if not job.output_dir:
+        return None
+    return manifest_playlist(job.manifest or {})
+
+
+def manifest_playlist(manifest: dict) -> tuple[list[PlaylistEntry], int] | None:
+    """The playlist a render manifest describes (as job_playlist), also before the render's
+    files are in place (the publish checks of a first render sign it from its staging)."""
     entries = manifest.get("entries") or []
     fps = manifest.get("fps") or (manifest.get("settings") or {}).get("fps")
-    if not job.output_dir or not entries or not fps:
+    if not entries or not fps:
         return None
     fps = int(fps)
     return playlist_entries([(entry["segment"], entry["frames"]) for entry in entries], fps), fps

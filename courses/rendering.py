@@ -285,6 +285,7 @@ def _render_into(job: RenderJob, staging: Path, recorder: RenderProgressRecorder
     still_ours = owned_rows(job).filter(cancel_requested=False)
     if not still_ours.update(stage="publish", heartbeat_at=now, updated_at=now):
         raise RenderCancelled("the job was cancelled or taken over before it was published")
+    job.manifest = result.manifest_data  # the playlist the publish checks sign
     if LessonVersion.objects.filter(pk=job.version_id, status=VersionStatus.PUBLISHED).exists():
         # The first video of a version published before it had one (the demo lesson):
         # students see it, so it passes the publish checks and is signed first.
@@ -297,7 +298,6 @@ def _render_into(job: RenderJob, staging: Path, recorder: RenderProgressRecorder
     if published.exists():  # published by an attempt whose worker stopped before recording it
         shutil.rmtree(published)
     os.replace(staging, published)
-    job.manifest = result.manifest_data
     job.warnings = list(dict.fromkeys([*storyboard.warnings, *result.warnings]))
     job.output_dir = f"{RENDERS_DIR}/{job.pk}"
     if not _finish(job, RenderStatus.SUCCEEDED, stage="done", percent=100.0):

@@ -3,6 +3,8 @@ then refuse anyone but the course's owner with 403, so drafts stay private."""
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from pathlib import Path
 
 from django.conf import settings
@@ -60,6 +62,8 @@ teacher_required = role_required(Role.TEACHER)
 # Scene images and render files are also shown to moderators reviewing a submitted version.
 teacher_or_moderator_required = role_required(Role.TEACHER, Role.MODERATOR)
 
+logger = logging.getLogger(__name__)
+
 # Files a finished render publishes, by the name the URL uses.
 RENDER_FILES = {
     "video": "lesson.mp4",
@@ -69,6 +73,7 @@ RENDER_FILES = {
     "transcript": "lesson.txt",
     "poster": "lesson.jpg",
     "manifest": "lesson.json",
+    "provenance": "lesson.c2pa",  # the signed video's C2PA manifest store, for its playlist
 }
 
 
@@ -758,8 +763,12 @@ def render_job_file(request, job_id, name):
 
 
 def _render_job_segments(request, job_id) -> tuple:
-    """A finished job the user may see, its playlist entries and frame rate (the checks of
-    render_job_file; anyone else gets 404, which does not confirm the job)."""
+    """A finished job the user may see, its playlist entries, frame rate and, for a signed
+    video, the TS digests its manifest lists (None for an unsigned draft's preview). Anyone
+    else gets 404, which does not confirm the job; so does a signed video whose manifest
+    covers no playlist (the player then plays the signed MP4)."""
+    from moderation.publishing import signed_playlist_digests  # moderation imports courses
+
     try:
         job = selectors.render_job_for_viewer(user=request.user, job_id=job_id)
     except PermissionDenied:
@@ -767,7 +776,20 @@ def _render_job_segments(request, job_id) -> tuple:
     found = playlists.job_playlist(job)
     if found is None:
         raise Http404  # rendered before playlists existed: the player plays the MP4
-    return job, *found
+    entries, fps = found
+    digests = signed_playlist_digests(job)
+    if digests is not None and set(digests) != {entry.position for entry in entries}:
+        raise Http404
+    return job, entries, fps, digests
+
+
+def _link_to_provenance(response: HttpResponse, job, digests) -> HttpResponse:
+    """Name the C2PA manifest that covers a signed render's playlist (the C2PA way of
+    pointing at an external manifest)."""
+    if digests:
+        url = reverse("courses:render_job_file", args=[job.pk, "provenance"])
+        response["Link"] = f'<{url}>; rel="c2pa-manifest"'
+    return response
 
 
 @role_required(Role.TEACHER, Role.MODERATOR, Role.STUDENT)
@@ -776,7 +798,7 @@ def render_job_playlist(request, job_id):
     segment has left the cache: the player falls back to the MP4). Pins the segments."""
     from synthesis.hls import PLAYLIST_TYPE, media_playlist
 
-    job, entries, fps = _render_job_segments(request, job_id)
+    job, entries, fps, digests = _render_job_segments(request, job_id)
     store = playlists.segment_store()
     keys = {entry.key for entry in entries}
     if not all(store.has(key) for key in keys):
@@ -793,22 +815,26 @@ def render_job_playlist(request, job_id):
     )  # fmt: skip
     response = HttpResponse(text, content_type=PLAYLIST_TYPE)
     response["Cache-Control"] = "private, no-cache"
-    return response
+    return _link_to_provenance(response, job, digests)
 
 
 @role_required(Role.TEACHER, Role.MODERATOR, Role.STUDENT)
 def render_job_segment(request, job_id, position, key):
     """The segment at a position of a finished render's playlist as MPEG-TS, timed to its
-    place (remuxed on request), with Range support."""
+    place (remuxed on request), with Range support. A signed render's TS file is served
+    only when its bytes are those its manifest lists."""
     from synthesis.hls import MPEGTS_TYPE, ts_segment
 
-    _, entries, fps = _render_job_segments(request, job_id)
+    job, entries, fps, digests = _render_job_segments(request, job_id)
     if position >= len(entries) or entries[position].key != key:
         raise Http404
     try:
         data = ts_segment(playlists.segment_store(), entries[position], fps=fps)
     except SynthesisError:
         raise Http404 from None
+    if digests is not None and hashlib.sha256(data).hexdigest() != digests[position]:
+        logger.error("render %s: TS %s does not match its signed digest", job.pk, position)
+        raise Http404
     response = playlists.ranged_bytes_response(request, data, MPEGTS_TYPE)
     response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return _link_to_provenance(response, job, digests)

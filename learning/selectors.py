@@ -21,6 +21,7 @@ from courses.models import Checkpoint, Choice, Lesson, LessonVersion, RenderJob
 from courses.playlists import job_playlist
 from courses.selectors import latest_successful_render
 from learning.models import CheckpointAnswer, LearningEvent, LessonProgress, LessonSettings
+from moderation.publishing import signed_playlist_digests
 from moderation.selectors import published_lessons_for_student, published_version
 
 # Covered at least this much of the video (small gaps allowed) counts as watched in full.
@@ -139,8 +140,8 @@ def video_source_url(job: RenderJob) -> str:
 
 def video_playlist_url(job: RenderJob) -> str:
     """The HLS playlist the player plays over the shared segment cache; "" for a render made
-    before playlists."""
-    if job_playlist(job) is None:
+    before playlists, or signed with a manifest that covers none (the player plays the MP4)."""
+    if job_playlist(job) is None or signed_playlist_digests(job) == {}:
         return ""
     return reverse("courses:render_job_playlist", args=[job.pk])
 

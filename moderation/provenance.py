@@ -13,13 +13,18 @@ usage, which c2pa requires) is made once in LECTERN_VAR_DIR/c2pa/ and reused. Vi
 do not know the development CA report such a file Valid (intact, signer unknown), not
 Trusted.
 
-HLS (decided, not built here): the signed MP4 stays the published master, and HLS segments
-are remuxed from it without re-encoding. Beside each playlist goes a `.c2pa` sidecar (the C2PA
-external-manifest form) made by signing, with `Builder.set_no_embed()`, the bytes that the
-playlist serves. Measured with c2pa-python 0.38.1: a sidecar made over the unsigned MP4
-validates against that MP4 only, not against the signed copy (Invalid), so the sidecar must be
-made over exactly what is served; per-segment binding (signing an fMP4 init section with
-fragment hashes) needs fragmented output, which the renderer does not make yet.
+HLS: MPEG-TS cannot carry a C2PA manifest (c2pa-python 0.38.1 signs MP4 but not TS, and
+binding fMP4 fragments needs a fragmented signer it does not expose), so a published render's
+playlist is covered by the manifest beside it. When the MP4 is signed, its manifest also
+carries an `org.lectern.hls.segments` assertion: for every position of the render's playlist,
+the segment key, its frames and the SHA-256 of the exact TS bytes served there (remuxing is
+deterministic). The manifest store is also written beside the video as `lesson.c2pa` (the
+C2PA external-manifest form, validated against lesson.mp4), and the playlist and each TS
+answer name it in a `Link: <...>; rel="c2pa-manifest"` header. A verifier checks the sidecar
+against the MP4 and each TS file against its listed digest; the server does the same before
+it serves a TS file of a signed render, and serves no playlist for a signed render whose
+manifest lists none. (Measured: a sidecar made with `set_no_embed` over the unsigned MP4
+validates against that MP4 only, not against the signed copy, hence one manifest for both.)
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import functools
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +47,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CLAIM_GENERATOR = "Lectern"
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 ACCEPTED_STATES = ("Valid", "Trusted")
+HLS_ASSERTION = "org.lectern.hls.segments"
+SIDECAR_SUFFIX = ".c2pa"
 DEV_KEY_NAME = "dev-signer.key.pem"
 DEV_CHAIN_NAME = "dev-chain.pem"
 DEV_CA_NAME = "dev-ca.pem"
@@ -172,9 +180,12 @@ def _key_usage(*, digital_signature: bool = False, key_cert_sign: bool = False) 
 # Signing and reading ----------------------------------------------------------------------
 
 
-def manifest_definition(*, author: str, title: str, when: dt.datetime) -> dict:
-    """The manifest Lectern signs: created by Lectern as trained algorithmic media, by author."""
-    return {
+def manifest_definition(
+    *, author: str, title: str, when: dt.datetime, hls_segments: Sequence[dict] = ()
+) -> dict:
+    """The manifest Lectern signs: created by Lectern as trained algorithmic media, by author;
+    with hls_segments ({position, key, frames, sha256} of each TS file), the playlist's too."""
+    definition = {
         "claim_generator_info": [{"name": CLAIM_GENERATOR}],
         "title": title,
         "assertions": [
@@ -204,6 +215,11 @@ def manifest_definition(*, author: str, title: str, when: dt.datetime) -> dict:
             },
         ],
     }
+    if hls_segments:
+        definition["assertions"].append(
+            {"label": HLS_ASSERTION, "data": {"alg": "sha256", "segments": list(hls_segments)}}
+        )
+    return definition
 
 
 def sign_video(
@@ -214,12 +230,14 @@ def sign_video(
     author: str,
     title: str,
     when: dt.datetime | None = None,
+    hls_segments: Sequence[dict] = (),
 ) -> dict:
-    """Sign source into destination (may be the same path, replaced atomically); returns the
-    provenance read back from the signed file. ProvenanceError if it does not verify."""
+    """Sign source into destination (may be the same path, replaced atomically) and write the
+    manifest store beside it (sidecar_path); returns the provenance read back from the signed
+    file. ProvenanceError if it does not verify."""
     source, destination = Path(source), Path(destination)
     definition = manifest_definition(
-        author=author, title=title, when=when or dt.datetime.now(dt.UTC)
+        author=author, title=title, when=when or dt.datetime.now(dt.UTC), hls_segments=hls_segments
     )
     handle, temporary = tempfile.mkstemp(
         dir=destination.parent, prefix=f".{destination.stem}.", suffix=".mp4"
@@ -237,15 +255,20 @@ def sign_video(
                 open(source, "rb") as unsigned,
                 open(temporary, "w+b") as signed,
             ):
-                builder.sign(signer, "video/mp4", unsigned, signed)
+                manifest_store = builder.sign(signer, "video/mp4", unsigned, signed)
         except c2pa.C2paError as error:
             raise ProvenanceError(f"{source.name}: cannot be signed ({error})") from error
-        provenance = read_provenance(Path(temporary), trust_anchor_pem=credentials.trust_anchor_pem)
-        if provenance["validation_state"] not in ACCEPTED_STATES:
-            raise ProvenanceError(
-                f"{source.name}: the signed file does not verify "
-                f"({provenance['validation_state']}: {', '.join(provenance['problems'])})"
-            )
+        trust = credentials.trust_anchor_pem
+        provenance = read_provenance(Path(temporary), trust_anchor_pem=trust)
+        sidecar = read_provenance(Path(temporary), trust_anchor_pem=trust, sidecar=manifest_store)
+        for checked in (provenance, sidecar):
+            if checked["validation_state"] not in ACCEPTED_STATES:
+                raise ProvenanceError(
+                    f"{source.name}: the signed file does not verify "
+                    f"({checked['validation_state']}: {', '.join(checked['problems'])})"
+                )
+        # The sidecar first: a served signed video always has its manifest beside it.
+        _write_atomically(sidecar_path(destination), manifest_store, mode=0o644)
         os.chmod(temporary, 0o644)
         os.replace(temporary, destination)
     finally:
@@ -253,10 +276,18 @@ def sign_video(
     return provenance
 
 
-def read_provenance(path: Path, *, trust_anchor_pem: bytes | None = None) -> dict:
-    """What the file's own C2PA manifest says, for the player page: who produced it, when,
-    whether it is AI-generated, and its validation state (Trusted, Valid, Invalid or None
-    when the file has no manifest). Never raises for a damaged or unsigned file."""
+def sidecar_path(video: Path) -> Path:
+    """Where the manifest store of a signed video is written beside it."""
+    return Path(video).with_suffix(SIDECAR_SUFFIX)
+
+
+def read_provenance(
+    path: Path, *, trust_anchor_pem: bytes | None = None, sidecar: bytes | None = None
+) -> dict:
+    """What the file's own C2PA manifest (or, given, a sidecar manifest store checked against
+    the file) says: who produced it, when, whether it is AI-generated, the HLS segments it
+    covers, and its validation state (Trusted, Valid, Invalid or None when there is no
+    manifest). Never raises for a damaged or unsigned file."""
     result = {
         "validation_state": None,
         "claim_generator": "",
@@ -264,16 +295,25 @@ def read_provenance(path: Path, *, trust_anchor_pem: bytes | None = None) -> dic
         "created_at": "",
         "ai_generated": False,
         "signed_by": "",
+        "hls_segments": [],
         "problems": [],
     }
     context = None
     if trust_anchor_pem:
         context = c2pa.Context.from_dict({"trust": {"trust_anchors": trust_anchor_pem.decode()}})
     try:
-        with c2pa.Reader(str(path), context=context) as reader:
-            state = reader.get_validation_state()
-            store = json.loads(reader.json())
-    except c2pa.C2paError as error:
+        if sidecar is None:
+            with c2pa.Reader(str(path), context=context) as reader:
+                state = reader.get_validation_state()
+                store = json.loads(reader.json())
+        else:
+            with (
+                open(path, "rb") as stream,
+                c2pa.Reader("video/mp4", stream, manifest_data=sidecar, context=context) as reader,
+            ):
+                state = reader.get_validation_state()
+                store = json.loads(reader.json())
+    except (c2pa.C2paError, OSError) as error:
         result["problems"] = [str(error)]
         return result
     manifest = store.get("manifests", {}).get(store.get("active_manifest", ""), {})
@@ -292,6 +332,8 @@ def read_provenance(path: Path, *, trust_anchor_pem: bytes | None = None) -> dic
                     result["ai_generated"] = source.endswith("/trainedAlgorithmicMedia")
         elif label == "stds.schema-org.CreativeWork":
             result["author"] = ", ".join(a.get("name", "") for a in data.get("author", []))
+        elif label == HLS_ASSERTION and data.get("alg") == "sha256":
+            result["hls_segments"] = list(data.get("segments", []))
     # Untrusted signers are expected for development chains; only real failures count.
     result["problems"] = [
         status.get("code", "")

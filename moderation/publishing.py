@@ -5,10 +5,13 @@ The render's own lesson.mp4 is replaced, atomically, by its signed copy: the fil
 anyone (students, moderators, the teacher's download) is then the signed one, under the name
 every view already serves, and a C2PA manifest changes no frame or sample. Signing again a
 file that already carries a valid Lectern manifest is skipped, so publishing is idempotent.
+The manifest also lists the digest of every TS file of the render's HLS playlist (see
+moderation.provenance), and signed_playlist_digests gives the views that list.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from django.conf import settings
@@ -16,6 +19,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from courses.models import RenderJob
+from courses.playlists import manifest_playlist, segment_store
 from moderation.provenance import (
     ACCEPTED_STATES,
     CLAIM_GENERATOR,
@@ -25,6 +29,8 @@ from moderation.provenance import (
     read_provenance,
     sign_video,
 )
+from synthesis.errors import SynthesisError
+from synthesis.hls import ts_segment
 from synthesis.labels_check import label_problems
 
 VIDEO_NAME = "lesson.mp4"
@@ -78,6 +84,7 @@ def published_file_problems(
             credentials=configured_credentials(),
             author=author_name(render_job),
             title=render_job.version.lesson.title,
+            hls_segments=playlist_digests(render_job),
         )
     except ProvenanceError as error:
         return [_("The video could not be signed: %(error)s") % {"error": error}]
@@ -99,3 +106,40 @@ def published_file_provenance(render_job: RenderJob) -> dict:
         "created_at": parse_datetime(found.get("created_at") or ""),
         "ai_generated": bool(found.get("ai_generated")),
     }
+
+
+def playlist_digests(render_job: RenderJob) -> list[dict]:
+    """{position, key, frames, sha256} of every TS file the render's playlist serves; empty
+    when it has none (rendered before playlists, or a segment has left the cache: the
+    player then plays the signed MP4)."""
+    found = manifest_playlist(render_job.manifest or {})
+    if found is None:
+        return []
+    entries, fps = found
+    store = segment_store()
+    try:
+        return [
+            {
+                "position": entry.position,
+                "key": entry.key,
+                "frames": entry.frames,
+                "sha256": hashlib.sha256(ts_segment(store, entry, fps=fps)).hexdigest(),
+            }
+            for entry in entries
+        ]
+    except SynthesisError:
+        return []
+
+
+def signed_playlist_digests(render_job: RenderJob) -> dict[int, str] | None:
+    """position -> SHA-256 of its TS file, as the served video's signed manifest lists them;
+    None when the video is unsigned (a draft's preview: nothing to check against). A signed
+    video whose manifest lists no playlist, or one that no longer validates, gives {}."""
+    video = render_output_folder(render_job) / VIDEO_NAME
+    found = file_provenance(video)
+    if found.get("validation_state") is None:
+        return None
+    if found["validation_state"] not in ACCEPTED_STATES or found.get("problems"):
+        return {}
+    entries = found.get("hls_segments") or []
+    return {int(item["position"]): str(item["sha256"]) for item in entries}

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from django.urls import reverse
 
 from courses import services
 from courses.models import RenderJob, RenderStatus, Scene
+from courses.rendering import render_settings_for
+from courses.storyboards import storyboard_from_version
+from synthesis.render import render
+from synthesis.storyboard import VoiceSettings
 
 
 @pytest.fixture
@@ -84,3 +89,29 @@ def post_scene_image(client, scene, upload, *, image_alt: str = ""):
             "role": "core", "concepts": "", "image": upload,
         },
     )  # fmt: skip
+
+
+@pytest.fixture
+def rendered_job(settings, tmp_path, version, alice):
+    """A real (tiny, espeak) render of the three-scene version, as a finished job."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.LECTERN_CACHE_DIR = tmp_path / "cache"
+    job = RenderJob.objects.create(
+        version=version, requested_by=alice, status=RenderStatus.SUCCEEDED,
+        width_px=128, height_px=72, fps=10, quality="draft",
+    )  # fmt: skip
+    render_settings = replace(
+        render_settings_for(job), device="cpu", voice=VoiceSettings(engines=("espeak",))
+    )
+    assert render_settings.burn_captions is False  # web renders: captions are a track
+    out = settings.MEDIA_ROOT / "renders" / str(job.pk) / "lesson.mp4"
+    result = render(
+        storyboard_from_version(version),
+        out,
+        settings=render_settings,
+        cache_dir=settings.LECTERN_CACHE_DIR,
+    )
+    job.output_dir = f"renders/{job.pk}"
+    job.manifest = result.manifest_data
+    job.save()
+    return job

@@ -4,51 +4,20 @@ MP4, pinned while live; segments_gc keeps referenced segments and removes the re
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from courses.models import LessonVersion, RenderJob, RenderStatus
-from courses.rendering import render_settings_for
-from courses.storyboards import storyboard_from_version
+from courses.models import LessonVersion
 from moderation.models import ReviewAction
 from synthesis.hls import START_TICKS, TS_HZ
-from synthesis.render import render
 from synthesis.segments import SegmentStore
-from synthesis.storyboard import VoiceSettings
 from tests.conftest import make_user
 from tests.courses.conftest import finished_render
 from tests.synthesis.labelled_render import copy_labelled_output
 from tests.synthesis.media_checks import ffprobe, stream
-
-
-@pytest.fixture
-def rendered_job(settings, tmp_path, version, alice):
-    """A real (tiny, espeak) render of the three-scene version, as a finished job."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.LECTERN_CACHE_DIR = tmp_path / "cache"
-    job = RenderJob.objects.create(
-        version=version, requested_by=alice, status=RenderStatus.SUCCEEDED,
-        width_px=128, height_px=72, fps=10, quality="draft",
-    )  # fmt: skip
-    render_settings = replace(
-        render_settings_for(job), device="cpu", voice=VoiceSettings(engines=("espeak",))
-    )
-    assert render_settings.burn_captions is False  # web renders: captions are a track
-    out = settings.MEDIA_ROOT / "renders" / str(job.pk) / "lesson.mp4"
-    result = render(
-        storyboard_from_version(version),
-        out,
-        settings=render_settings,
-        cache_dir=settings.LECTERN_CACHE_DIR,
-    )
-    job.output_dir = f"renders/{job.pk}"
-    job.manifest = result.manifest_data
-    job.save()
-    return job
 
 
 def test_the_playlist_lists_every_segment_and_serves_them(

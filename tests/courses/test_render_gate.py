@@ -76,5 +76,7 @@ def test_a_published_version_without_a_video_gets_its_first_one_checked_and_sign
     job.refresh_from_db()
     provenance = read_provenance(render_output_folder(job) / "lesson.mp4")
     assert provenance["validation_state"] == "Valid" and provenance["ai_generated"]
+    # Its playlist is covered too, although its files were still in staging when signed.
+    assert [item["key"] for item in provenance["hls_segments"]] == job.manifest["segments"]
     version.refresh_from_db()
     assert not version.accepts_renders  # from now on it keeps this video

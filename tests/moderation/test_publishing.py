@@ -36,7 +36,7 @@ def test_labelled_render_is_signed_in_place(job, folder, alice):
     assert provenance["validation_state"] == "Valid"
     assert provenance["author"] == str(alice)
     assert provenance["ai_generated"] is True
-    assert sorted(p.name for p in folder.iterdir()) == ["lesson.mp4", "lesson.vtt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["lesson.c2pa", "lesson.mp4", "lesson.vtt"]
 
 
 def test_publishing_twice_signs_once(job, folder):
