@@ -370,8 +370,25 @@ class AppendOnlyError(Exception):
     """An audit entry was about to be changed or deleted."""
 
 
+class AuditEntryQuerySet(models.QuerySet):
+    """Bulk changes are refused like single ones (the admin's bulk delete, a stray update)."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit entries are never changed")
+
+    def delete(self):
+        raise AppendOnlyError("audit entries are never deleted")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("audit entries are never changed")
+
+
 class AuditEntry(models.Model):
     """One line of the append-only audit log (written by moderation.audit.audit_record).
+
+    Append-only three times over: the instance and its queryset refuse changes, and on
+    PostgreSQL a trigger refuses UPDATE and DELETE of a row (migration 0004), except the
+    one change a deletion of the acting user makes (actor set to NULL, the name kept).
 
     One small model rather than django-auditlog: auditlog records changes to model rows,
     but the events we must show are mostly not row changes ("a teacher viewed class 7B's
@@ -397,6 +414,8 @@ class AuditEntry(models.Model):
     subject_ids = models.JSONField(default=list, blank=True)
     path = models.CharField(_("address"), max_length=300, blank=True)
     note = models.TextField(_("note"), blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

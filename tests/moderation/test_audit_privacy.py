@@ -10,6 +10,7 @@ from unittest.mock import ANY
 import pytest
 from axes.models import AccessLog
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -64,6 +65,56 @@ def test_entries_cannot_be_changed_or_deleted(published):
         entry.save()
     with pytest.raises(AppendOnlyError):
         entry.delete()
+
+
+def test_bulk_changes_are_refused_too(published):
+    entries = AuditEntry.objects.all()
+    count = entries.count()
+    for change in (
+        lambda: entries.update(note="rewritten"),
+        lambda: entries.delete(),
+        lambda: AuditEntry.objects.bulk_update(list(entries), ["note"]),
+    ):
+        with pytest.raises(AppendOnlyError):
+            change()
+    assert AuditEntry.objects.count() == count and not entries.filter(note="rewritten")
+
+
+def test_deleting_a_user_who_acted_keeps_the_entries_with_their_name(db):
+    from moderation.audit import audit_record
+    from tests.conftest import make_user
+
+    visitor = make_user("vera", "teacher")
+    audit_record(actor=visitor, action="view_student_data", detail="gradebook")
+
+    visitor.delete()
+
+    entry = AuditEntry.objects.get()
+    assert (entry.actor_id, entry.actor_name, entry.detail) == (None, "vera", "gradebook")
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the database trigger is PostgreSQL's"
+)
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE moderation_auditentry SET note = 'rewritten'",
+        "UPDATE moderation_auditentry SET actor_id = NULL, note = 'rewritten'",
+        "DELETE FROM moderation_auditentry",
+    ],
+)
+def test_the_database_refuses_changes_made_around_django(published, sql):
+    from django.db import DatabaseError, transaction
+
+    count = AuditEntry.objects.count()
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+    assert AuditEntry.objects.count() == count and not AuditEntry.objects.filter(note="rewritten")
 
 
 def test_the_admin_searches_and_exports_but_cannot_change(client, published, admin_user):
