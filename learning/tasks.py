@@ -2,8 +2,9 @@
 
 As with the render reaper (courses/tasks.py), no Celery beat runs: each worker, once ready,
 sends the fit task now and then every LECTERN_LEARNER_FIT_INTERVAL_S from its event loop.
-It also sends the task that asks for every student's variant of each published lesson (so
-a lesson published since is prepared in the background). Both run as tasks on the default
+It also sends the task that asks for every student's variant of each published lesson (a
+publish already asked for its own lesson's, learning/receivers.py; this pass catches
+students who joined since and publishes whose task could not be sent). All run on the default
 queue, not in the loop (DKT training takes seconds); courses with no answer newer than their
 last fit are skipped, and a ready variant costs a lookup, so several workers sending them
 is cheap.
@@ -34,6 +35,14 @@ def class_variants_prepare() -> int:
     from learning.variants import class_variants_prepare as prepare
 
     return prepare()
+
+
+@shared_task(name="learning.tasks.lesson_class_variants_prepare", ignore_result=True)
+def lesson_class_variants_prepare(lesson_id: int) -> int:
+    """Request every student's variant of one lesson, just published (background)."""
+    from learning.variants import class_variants_prepare as prepare
+
+    return prepare(lesson_ids=[lesson_id])
 
 
 def send_learner_models_fit() -> None:

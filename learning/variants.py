@@ -385,10 +385,11 @@ def lesson_variant_entries(row: LessonVariant):
     return playlist_entries([(key, frames) for key, frames in row.entries], row.fps)
 
 
-def class_variants_prepare() -> int:
+def class_variants_prepare(*, lesson_ids: list[int] | None = None) -> int:
     """Ask for every student's variant of every published lesson with concept-tagged scenes
-    (after a lesson is published, or the learner model moved): each missing one is prepared
-    by a task, so the student's video starts at once. Returns how many were requested."""
+    (of lesson_ids only, when given: a lesson just published): each missing one is prepared
+    by a task, so the student's video starts at once. Returns how many were requested; a
+    lesson no longer published (or gone) asks for none."""
     from accounts.models import Classroom
     from moderation.selectors import published_lessons
 
@@ -398,6 +399,8 @@ def class_variants_prepare() -> int:
         .select_related("course")
         .distinct()
     )
+    if lesson_ids is not None:
+        lessons = lessons.filter(pk__in=lesson_ids)
     requested = 0
     for lesson in lessons:
         classrooms = Classroom.objects.filter(courses=lesson.course)

@@ -40,6 +40,7 @@ from moderation.models import (
 )
 from moderation.publishing import published_file_problems
 from moderation.screening import version_screen
+from moderation.signals import version_published
 
 PENDING_STATUSES = (VersionStatus.SUBMITTED, VersionStatus.IN_REVIEW)
 
@@ -418,6 +419,7 @@ def lesson_version_publish(
         version.save(update_fields=["status", "status_reason", "published_at"])
         # What students watch stays in the segment cache (pinned) while it is published.
         transaction.on_commit(lambda: published_segments_sync(version=version))
+        transaction.on_commit(lambda: version_published.send(sender=LessonVersion, version=version))
         _event(action=action, actor=actor, version=version)
         if action == ReviewAction.AUTO_PUBLISH:
             # A trusted teacher's screened scenes count as approved, by them, so their

@@ -298,6 +298,43 @@ def test_class_variants_are_prepared_in_the_background(client, demo_lesson):
     assert status["status"] == "ready"  # no waiting: prepared before the student came
 
 
+def test_publishing_an_adaptive_lesson_prepares_its_class_variants_at_once(
+    demo_lesson, monkeypatch
+):
+    from courses.models import LessonVersion
+    from learning import tasks
+    from learning.models import LessonVariant
+    from moderation.signals import version_published
+
+    sent = []
+    monkeypatch.setattr(tasks.lesson_class_variants_prepare, "delay", sent.append)
+    requested = []
+    monkeypatch.setattr("learning.variants._send_prepare", requested.append)
+    version = demo_lesson.versions.get()
+
+    version_published.send(sender=LessonVersion, version=version)
+    assert sent == [demo_lesson.pk]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert tasks.lesson_class_variants_prepare(demo_lesson.pk) == 3
+
+    assert LessonVariant.objects.filter(status="pending").count() == 3 == len(requested)
+    assert tasks.lesson_class_variants_prepare(demo_lesson.pk + 1000) == 0  # gone: nothing
+
+
+def test_a_lesson_without_concepts_sends_no_class_variants_task(demo_lesson, monkeypatch):
+    from courses.models import LessonVersion
+    from learning import tasks
+    from moderation.signals import version_published
+
+    sent = []
+    monkeypatch.setattr(tasks.lesson_class_variants_prepare, "delay", sent.append)
+    other = Lesson.objects.exclude(pk=demo_lesson.pk).first()
+
+    version_published.send(sender=LessonVersion, version=other.versions.first())
+
+    assert sent == []
+
+
 def test_the_player_links_the_students_own_version(client, demo_lesson):
     client.force_login(User.objects.get(username="demo-student1"))
     page = client.get(reverse("learning:player", args=[demo_lesson.pk])).content.decode()

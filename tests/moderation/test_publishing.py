@@ -144,6 +144,28 @@ def test_publishing_signs_the_served_video(version, folder, alice, mo):
     assert read_provenance(folder / "lesson.mp4")["author"] == str(alice)
 
 
+def test_a_committed_publish_tells_the_other_apps(
+    version, folder, alice, mo, django_capture_on_commit_callbacks
+):
+    from moderation.signals import version_published
+
+    told = []
+
+    def receiver(sender, *, version, **kwargs):
+        told.append(version.pk)
+
+    version_published.connect(receiver)
+    try:
+        courses_services.lesson_version_submit(version=version, user=alice)
+        services.review_claim(version=version, moderator=mo)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.review_decide(version=version, moderator=mo, verdicts={})
+    finally:
+        version_published.disconnect(receiver)
+
+    assert told == [version.pk]
+
+
 def test_trusted_teachers_unlabelled_video_waits_for_a_moderator(
     version, folder, alice, admin_user
 ):
