@@ -118,9 +118,17 @@ def targets(results: dict) -> list[Target]:
             lambda v: v <= 0.15,
         ),
         _target(
-            "variant ready",
-            "a variant (3 scenes skipped, 2 cached remedial inserted) playable in <= 3% "
-            "of a full render",
+            "cached variant assembled",
+            "a cached variant of the 12-scene lesson planned, remuxed to MP4 and its "
+            "playlist written in <= 3% of a full render",
+            variants.get("cached_max_fraction_of_full"),
+            "{:.1%} of a full render (slowest variant)",
+            lambda v: v <= 0.03,
+        ),
+        _target(
+            "new variant ready",
+            "a new variant (3 scenes skipped, 2 cached remedial inserted; its new "
+            "crossfades encoded) playable in <= 3% of a full render",
             variants.get("max_fraction_of_full"),
             "{:.1%} of a full render (slowest variant)",
             lambda v: v <= 0.03,
@@ -223,6 +231,12 @@ def table(results: dict) -> str:
             f"{variants['median_cpu_fraction_of_full']:.1%}, slowest "
             f"{variants['max_cpu_fraction_of_full']:.1%}"
         )
+        if "cached_max_fraction_of_full" in variants:
+            lines.append(
+                f"the same variants again, cached (plan, MP4 remux, playlist): median "
+                f"{variants['cached_median_fraction_of_full']:.1%}, slowest "
+                f"{variants['cached_max_fraction_of_full']:.1%} of a full render"
+            )
         lines.append(
             f"{variants['count']} variants + remedial bank ({bank['scenes']} scenes, "
             f"{bank['cpu_s']:.1f} s CPU): {variants['variants_cpu_s']:.1f} s CPU = "

@@ -344,6 +344,7 @@ class Bench:
         full_cpu_s = _median(full_runs, "cpu_s")
         full_bytes = found["segment_store_bytes_full"]
         walls = [variant["wall_s"] for variant in found["variants"]]
+        cached_walls = [variant["cached_wall_s"] for variant in found["variants"]]
         variants_cpu_s = found["bank"]["cpu_s"] + sum(v["cpu_s"] for v in found["variants"])
         added_bytes = found["segment_store_bytes_after"] - full_bytes + found["playlist_bytes"]
         found.update(
@@ -358,6 +359,10 @@ class Bench:
                 "first_fraction_of_full": round(found["first_wall_s"] / full_wall_s, 4),
                 "max_fraction_of_full": round(max(walls) / full_wall_s, 4),
                 "median_fraction_of_full": round(statistics.median(walls) / full_wall_s, 4),
+                "cached_max_fraction_of_full": round(max(cached_walls) / full_wall_s, 4),
+                "cached_median_fraction_of_full": round(
+                    statistics.median(cached_walls) / full_wall_s, 4
+                ),
                 # CPU shares too: on a loaded machine a short job waits longer for a core.
                 "max_cpu_fraction_of_full": round(
                     max(v["cpu_s"] for v in found["variants"]) / full_cpu_s, 4
