@@ -231,6 +231,12 @@ class LessonVariant(models.Model):
     fps = models.PositiveIntegerField(default=30)
     encoded = models.PositiveIntegerField(default=0)  # segments encoded to make it ready
     captions = models.TextField(blank=True)  # WebVTT of the variant's narration
+    # Its C2PA manifest store (a sidecar of the MP4 its segments assemble into, with the
+    # SHA-256 of each TS file of its playlist, also kept here for the server's check) and
+    # that MP4's container tags, so the MP4 remade on request is the one that was signed.
+    manifest_store = models.BinaryField(default=b"", blank=True)
+    ts_digests = models.JSONField(default=list, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     ready_at = models.DateTimeField(null=True, blank=True)

@@ -25,6 +25,10 @@ urlpatterns = [
          name="variant_captions"),
     path("lessons/<int:lesson_id>/my-video/<int:position>/<str:key>.ts",
          variant_views.variant_segment, name="variant_segment"),
+    path("lessons/<int:lesson_id>/my-video/video.mp4", variant_views.variant_video,
+         name="variant_video"),
+    path("lessons/<int:lesson_id>/my-video/provenance.c2pa", variant_views.variant_provenance,
+         name="variant_provenance"),
     # The class's teacher: preview as student S.
     path(f"{PREVIEW}/", variant_views.teacher_variant_page, name="teacher_variant_page"),
     path(f"{PREVIEW}/status.json", variant_views.teacher_variant_status,
@@ -35,4 +39,8 @@ urlpatterns = [
          name="teacher_variant_captions"),
     path(f"{PREVIEW}/<int:position>/<str:key>.ts", variant_views.teacher_variant_segment,
          name="teacher_variant_segment"),
+    path(f"{PREVIEW}/video.mp4", variant_views.teacher_variant_video,
+         name="teacher_variant_video"),
+    path(f"{PREVIEW}/provenance.c2pa", variant_views.teacher_variant_provenance,
+         name="teacher_variant_provenance"),
 ]  # fmt: skip

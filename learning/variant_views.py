@@ -8,13 +8,20 @@ student of it. Anything else is 404.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import tempfile
+from pathlib import Path
+
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from courses import playlists
+from courses.media import CONTENT_TYPES
 from learning import selectors
 from learning.models import VariantStatus
 from learning.variants import (
@@ -26,6 +33,9 @@ from learning.variants import (
 )
 from moderation.audit import audit_student_data_view
 from synthesis.errors import SynthesisError
+
+logger = logging.getLogger(__name__)
+C2PA_TYPE = CONTENT_TYPES[".c2pa"]
 
 
 def _own(request, lesson_id):
@@ -112,6 +122,41 @@ def _playlist(student, lesson, ids) -> HttpResponse:
     )
     response = HttpResponse(text, content_type=PLAYLIST_TYPE)
     response["Cache-Control"] = "private, no-cache"
+    return _link_to_provenance(response, ids)
+
+
+def _link_to_provenance(response: HttpResponse, ids) -> HttpResponse:
+    """Name the variant's C2PA manifest, as courses.views does for a published render."""
+    response["Link"] = f'<{_url("variant_provenance", ids)}>; rel="c2pa-manifest"'
+    return response
+
+
+def _provenance(student, lesson) -> HttpResponse:
+    """The variant's C2PA manifest store: a sidecar of its MP4 (variant_video), listing the
+    SHA-256 of each TS file its playlist serves."""
+    row = _ready_row(student, lesson)
+    response = HttpResponse(bytes(row.manifest_store), content_type=C2PA_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, "my-video.c2pa")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _video(student, lesson) -> FileResponse:
+    """The variant as one MP4, remuxed from its segments on request (nothing is stored per
+    variant): the file its manifest was signed over, for download or a verifier."""
+    from learning.variants import variant_video_write
+
+    row = _ready_row(student, lesson)
+    with tempfile.TemporaryDirectory(prefix="lectern-variant-") as folder:
+        path = variant_video_write(row.entries, row.fps, row.metadata, Path(folder) / "v.mp4")
+        handle = open(path, "rb")  # noqa: SIM115 - FileResponse closes it; the name goes now
+    response = FileResponse(
+        handle, as_attachment=True, filename=f"lesson-{lesson.pk}-my-video.mp4",
+        content_type="video/mp4",
+    )  # fmt: skip
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-cache"
     return response
 
 
@@ -123,7 +168,7 @@ def _captions(student, lesson) -> HttpResponse:
     return response
 
 
-def _segment(request, student, lesson, position: int, key: str) -> HttpResponse:
+def _segment(request, student, lesson, ids, position: int, key: str) -> HttpResponse:
     from synthesis.hls import MPEGTS_TYPE, ts_segment
 
     row = _ready_row(student, lesson)
@@ -134,9 +179,12 @@ def _segment(request, student, lesson, position: int, key: str) -> HttpResponse:
         data = ts_segment(playlists.segment_store(), entries[position], fps=row.fps)
     except SynthesisError:
         raise Http404 from None
+    if hashlib.sha256(data).hexdigest() != row.ts_digests[position]:
+        logger.error("variant %s: TS %s does not match its signed digest", row.pk, position)
+        raise Http404
     response = playlists.ranged_bytes_response(request, data, MPEGTS_TYPE)
     response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return _link_to_provenance(response, ids)
 
 
 @login_required
@@ -166,8 +214,8 @@ def variant_captions(request, lesson_id):
 @login_required
 @require_GET
 def variant_segment(request, lesson_id, position, key):
-    student, lesson, _ids = _own(request, lesson_id)
-    return _segment(request, student, lesson, position, key)
+    student, lesson, ids = _own(request, lesson_id)
+    return _segment(request, student, lesson, ids, position, key)
 
 
 @login_required
@@ -201,5 +249,29 @@ def teacher_variant_captions(request, classroom_id, student_id, lesson_id):
 @login_required
 @require_GET
 def teacher_variant_segment(request, classroom_id, student_id, lesson_id, position, key):
-    student, lesson, _ids = _as_teacher(request, classroom_id, student_id, lesson_id)
-    return _segment(request, student, lesson, position, key)
+    student, lesson, ids = _as_teacher(request, classroom_id, student_id, lesson_id)
+    return _segment(request, student, lesson, ids, position, key)
+
+
+@login_required
+@require_GET
+def variant_provenance(request, lesson_id):
+    return _provenance(*_own(request, lesson_id)[:2])
+
+
+@login_required
+@require_GET
+def variant_video(request, lesson_id):
+    return _video(*_own(request, lesson_id)[:2])
+
+
+@login_required
+@require_GET
+def teacher_variant_provenance(request, classroom_id, student_id, lesson_id):
+    return _provenance(*_as_teacher(request, classroom_id, student_id, lesson_id)[:2])
+
+
+@login_required
+@require_GET
+def teacher_variant_video(request, classroom_id, student_id, lesson_id):
+    return _video(*_as_teacher(request, classroom_id, student_id, lesson_id)[:2])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -295,8 +296,8 @@ def lesson_variant_ready(row: LessonVariant) -> bool:
     """Ready and every segment still in the store (eviction may have taken one)."""
     from courses.playlists import segment_store
 
-    if row.status != VariantStatus.READY or not row.entries:
-        return False
+    if row.status != VariantStatus.READY or not row.entries or not row.manifest_store:
+        return False  # (a variant made before variants were signed is made again)
     store = segment_store()
     return all(store.has(key) for key, _frames in row.entries)
 
@@ -337,6 +338,7 @@ def _send_prepare(variant_id: int) -> None:
 def lesson_variant_prepare(*, variant_id: int) -> str:
     """Speak, plan and encode what the store lacks for one LessonVariant; mark it ready."""
     from courses.playlists import segment_store
+    from synthesis.assemble import plan_metadata
     from synthesis.plan import plan
     from synthesis.render import encode, speak_lesson
 
@@ -355,6 +357,10 @@ def lesson_variant_prepare(*, variant_id: int) -> str:
         render_plan = plan(storyboard, render_settings, spoken=spoken, store=store)
         if render_plan.missing:
             encode(render_plan, store)
+        metadata = plan_metadata(render_plan)
+        manifest_store, digests = variant_manifest_store(
+            row.version, render_plan.segment_frames, render_settings.fps, metadata
+        )
     except Exception as error:  # recorded on the row; the page says it failed
         logger.exception("variant %s: prepare failed", variant_id)
         LessonVariant.objects.filter(pk=row.pk).update(
@@ -372,10 +378,38 @@ def lesson_variant_prepare(*, variant_id: int) -> str:
         ),
         entries=[[key, frames] for key, frames in render_plan.segment_frames],
         fps=render_settings.fps,
+        manifest_store=manifest_store,
+        ts_digests=[digest["sha256"] for digest in digests],
+        metadata=metadata,
         encoded=len(render_plan.missing),
         ready_at=timezone.now(),
     )
     return "ready"
+
+
+def variant_video_write(segment_frames, fps: int, metadata: dict, out: Path) -> Path:
+    """The MP4 a variant's segments assemble into: remuxed, nothing encoded, and the same
+    bytes every time (so the sidecar signed when it was prepared matches it on request)."""
+    from courses.playlists import segment_store
+    from synthesis.assemble import assemble
+
+    keys = [key for key, _frames in segment_frames]
+    assemble(keys, out, store=segment_store(), fps=fps, metadata=metadata)
+    return out
+
+
+def variant_manifest_store(
+    version: LessonVersion, segment_frames, fps: int, metadata: dict
+) -> tuple[bytes, list[dict]]:
+    """The variant's signed C2PA sidecar (over its MP4, listing its TS files' digests)."""
+    from moderation.publishing import playlist_manifest_store
+    from synthesis.hls import playlist_entries
+
+    with tempfile.TemporaryDirectory(prefix="lectern-variant-") as folder:
+        video = variant_video_write(segment_frames, fps, metadata, Path(folder) / "variant.mp4")
+        return playlist_manifest_store(
+            video, playlist_entries(list(segment_frames), fps), fps, version=version
+        )
 
 
 def lesson_variant_entries(row: LessonVariant):

@@ -23,14 +23,18 @@ C2PA external-manifest form, validated against lesson.mp4), and the playlist and
 answer name it in a `Link: <...>; rel="c2pa-manifest"` header. A verifier checks the sidecar
 against the MP4 and each TS file against its listed digest; the server does the same before
 it serves a TS file of a signed render, and serves no playlist for a signed render whose
-manifest lists none. (Measured: a sidecar made with `set_no_embed` over the unsigned MP4
-validates against that MP4 only, not against the signed copy, hence one manifest for both.)
+manifest lists none. A student's variant has no MP4 of its own on disk: its sidecar is made
+with `set_no_embed` over the MP4 its segments remux into (the same bytes each time), lists
+its own TS digests, and is served beside its playlist with that MP4, remade on request.
+(Measured: a sidecar made over an unsigned MP4 validates against that MP4 only, not against
+a signed copy, hence one manifest for a published render's MP4 and its playlist.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import json
 import os
 import tempfile
@@ -245,11 +249,7 @@ def sign_video(
     os.close(handle)
     try:
         try:
-            signer = c2pa.Signer.from_info(
-                c2pa.C2paSignerInfo(
-                    c2pa.C2paSigningAlg.ES256, credentials.chain_pem, credentials.key_pem, None
-                )
-            )
+            signer = _signer(credentials)
             with (
                 c2pa.Builder(definition) as builder,
                 open(source, "rb") as unsigned,
@@ -274,6 +274,45 @@ def sign_video(
     finally:
         Path(temporary).unlink(missing_ok=True)
     return provenance
+
+
+def sign_sidecar(
+    video: Path,
+    *,
+    credentials: SigningCredentials,
+    author: str,
+    title: str,
+    hls_segments: Sequence[dict] = (),
+) -> bytes:
+    """A manifest store for video, kept beside it rather than in it (the file is unchanged,
+    so a file remade byte for byte on request still matches); checked against the video
+    before it is returned. ProvenanceError if it cannot be made or does not verify."""
+    definition = manifest_definition(
+        author=author, title=title, when=dt.datetime.now(dt.UTC), hls_segments=hls_segments
+    )
+    try:
+        with c2pa.Builder(definition) as builder, open(video, "rb") as source:
+            builder.set_no_embed()
+            manifest_store = builder.sign(_signer(credentials), "video/mp4", source, io.BytesIO())
+    except c2pa.C2paError as error:
+        raise ProvenanceError(f"{Path(video).name}: cannot be signed ({error})") from error
+    checked = read_provenance(
+        video, trust_anchor_pem=credentials.trust_anchor_pem, sidecar=manifest_store
+    )
+    if checked["validation_state"] not in ACCEPTED_STATES:
+        raise ProvenanceError(
+            f"{Path(video).name}: its manifest does not verify "
+            f"({checked['validation_state']}: {', '.join(checked['problems'])})"
+        )
+    return manifest_store
+
+
+def _signer(credentials: SigningCredentials) -> c2pa.Signer:
+    return c2pa.Signer.from_info(
+        c2pa.C2paSignerInfo(
+            c2pa.C2paSigningAlg.ES256, credentials.chain_pem, credentials.key_pem, None
+        )
+    )
 
 
 def sidecar_path(video: Path) -> Path:

@@ -12,13 +12,14 @@ moderation.provenance), and signed_playlist_digests gives the views that list.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from courses.models import RenderJob
+from courses.models import LessonVersion, RenderJob
 from courses.playlists import manifest_playlist, segment_store
 from moderation.provenance import (
     ACCEPTED_STATES,
@@ -27,10 +28,11 @@ from moderation.provenance import (
     configured_credentials,
     file_provenance,
     read_provenance,
+    sign_sidecar,
     sign_video,
 )
 from synthesis.errors import SynthesisError
-from synthesis.hls import ts_segment
+from synthesis.hls import PlaylistEntry, ts_segment
 from synthesis.labels_check import label_problems
 
 VIDEO_NAME = "lesson.mp4"
@@ -43,9 +45,11 @@ def render_output_folder(render_job: RenderJob) -> Path:
 
 def author_name(render_job: RenderJob) -> str:
     """The teacher named as the video's author: who made the version, else the course owner."""
-    version = render_job.version
-    teacher = version.created_by or version.lesson.course.owner
-    return str(teacher)
+    return version_author_name(render_job.version)
+
+
+def version_author_name(version: LessonVersion) -> str:
+    return str(version.created_by or version.lesson.course.owner)
 
 
 def published_file_problems(
@@ -115,20 +119,42 @@ def playlist_digests(render_job: RenderJob) -> list[dict]:
     found = manifest_playlist(render_job.manifest or {})
     if found is None:
         return []
-    entries, fps = found
-    store = segment_store()
     try:
-        return [
-            {
-                "position": entry.position,
-                "key": entry.key,
-                "frames": entry.frames,
-                "sha256": hashlib.sha256(ts_segment(store, entry, fps=fps)).hexdigest(),
-            }
-            for entry in entries
-        ]
+        return segment_digests(*found)
     except SynthesisError:
         return []
+
+
+def segment_digests(entries: Sequence[PlaylistEntry], fps: int) -> list[dict]:
+    """{position, key, frames, sha256 of its TS file} per playlist entry; SynthesisError when
+    a segment is not in the store."""
+    store = segment_store()
+    return [
+        {
+            "position": entry.position,
+            "key": entry.key,
+            "frames": entry.frames,
+            "sha256": hashlib.sha256(ts_segment(store, entry, fps=fps)).hexdigest(),
+        }
+        for entry in entries
+    ]
+
+
+def playlist_manifest_store(
+    video: Path, entries: Sequence[PlaylistEntry], fps: int, *, version: LessonVersion
+) -> tuple[bytes, list[dict]]:
+    """A signed sidecar manifest for video (the MP4 these entries assemble into) listing the
+    digest of each TS file of their playlist, and that list: a student's variant is covered
+    like a published render. ProvenanceError or SynthesisError when it cannot be made."""
+    digests = segment_digests(entries, fps)
+    manifest_store = sign_sidecar(
+        video,
+        credentials=configured_credentials(),
+        author=version_author_name(version),
+        title=version.lesson.title,
+        hls_segments=digests,
+    )
+    return manifest_store, digests
 
 
 def signed_playlist_digests(render_job: RenderJob) -> dict[int, str] | None:

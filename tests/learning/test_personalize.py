@@ -117,8 +117,11 @@ def _urls(lesson, *, classroom=None, student=None):
         prefix = "teacher_"
     return {
         name: reverse(f"learning:{prefix}{name}", args=args)
-        for name in ("variant_page", "variant_status", "variant_playlist")
-    }
+        for name in (
+            "variant_page", "variant_status", "variant_playlist", "variant_video",
+            "variant_provenance",
+        )
+    }  # fmt: skip
 
 
 def test_student_plays_their_variant_and_nobody_else_can(client, demo_lesson):
@@ -167,6 +170,55 @@ def test_student_plays_their_variant_and_nobody_else_can(client, demo_lesson):
     client.force_login(other)
     for url in preview.values():
         assert client.get(url).status_code == 404
+
+
+def test_a_variants_playlist_is_covered_by_its_signed_manifest(
+    client, demo_lesson, tmp_path, monkeypatch
+):
+    """The sidecar validates against the variant's MP4 (remuxed on request, the same bytes
+    as when it was signed) and lists the digest of every TS file its playlist serves; the
+    teacher's preview gets the same; a TS file that differs is not served."""
+    import hashlib
+
+    from moderation.provenance import read_provenance
+
+    one = User.objects.get(username="demo-student1")
+    urls = _urls(demo_lesson)
+    client.force_login(one)
+    assert _status(client, urls["variant_status"]).status_code == 200
+    playlist = client.get(urls["variant_playlist"])
+    assert playlist["Link"] == f'<{urls["variant_provenance"]}>; rel="c2pa-manifest"'
+    segments = [line for line in playlist.content.decode().splitlines() if line.startswith("/")]
+    sidecar = client.get(urls["variant_provenance"])
+    assert sidecar.status_code == 200 and sidecar["Content-Type"] == "application/c2pa"
+    video = client.get(urls["variant_video"])
+    assert video.status_code == 200 and "attachment" in video["Content-Disposition"]
+    served = tmp_path / "my-video.mp4"
+    served.write_bytes(b"".join(video.streaming_content))
+
+    checked = read_provenance(served, sidecar=sidecar.content)
+
+    assert checked["validation_state"] == "Valid" and checked["ai_generated"]
+    assert checked["author"] == str(demo_lesson.versions.get().created_by)
+    listed = checked["hls_segments"]
+    assert len(listed) == len(segments)
+    for uri, item in zip(segments, listed, strict=True):
+        assert hashlib.sha256(client.get(uri).content).hexdigest() == item["sha256"]
+    assert read_provenance(served)["validation_state"] is None  # the MP4 itself is unchanged
+
+    classroom = Classroom.objects.get(teacher__username=DEMO_TEACHER)
+    client.force_login(User.objects.get(username=DEMO_TEACHER))
+    preview = _urls(demo_lesson, classroom=classroom, student=one)
+    assert client.get(preview["variant_provenance"]).content == sidecar.content
+
+    import synthesis.hls
+
+    real = synthesis.hls.ts_segment
+    monkeypatch.setattr(
+        synthesis.hls, "ts_segment", lambda *args, **kwargs: real(*args, **kwargs)[:-188]
+    )
+    client.force_login(one)
+    assert client.get(segments[2]).status_code == 404
 
 
 def make_user_teacher(name):
