@@ -9,6 +9,7 @@ two-state hidden Markov model with no forgetting, fitted on all students of a co
 
 from __future__ import annotations
 
+import io
 import math
 import random
 from collections import defaultdict
@@ -337,6 +338,7 @@ class TransferBKTModel:
         self.base = BKTModel()
         self.order: list[str] = []
         self.params: dict[tuple[str, bool], BKTParams] = {}
+        self.sequences: dict[tuple[str, bool], list[list[int]]] = {}
 
     def _groups(self, responses: Sequence[Response]):
         """Yield (response, group, base P(known) of the prerequisite) in order."""
@@ -360,11 +362,32 @@ class TransferBKTModel:
         seqs: dict[tuple[str, bool], dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for r, group in self._groups(responses):
             seqs[(r.concept, group)][r.student].append(int(r.correct))
-        for key, per_student in seqs.items():
-            self.params[key], _ll = fit_bkt(
-                list(per_student.values()), init=self.base.concept_params(key[0])
-            )
+        self.sequences = {key: list(per_student.values()) for key, per_student in seqs.items()}
+        for key, sequences in self.sequences.items():
+            self.params[key], _ll = fit_bkt(sequences, init=self.base.concept_params(key[0]))
         return self
+
+    def group_samples(self, *, samples: int, seed: int = 0) -> dict[tuple[str, bool], list]:
+        """Bootstrap parameter samples of each (concept, group), as bootstrap_params."""
+        return {
+            key: bootstrap_params(self.sequences[key], fitted=params, samples=samples, seed=seed)
+            for key, params in self.params.items()
+        }
+
+    def student_groups(self, responses: Sequence[Response]) -> dict[str, bool]:
+        """For one student's responses in order: each concept's group, as fitted (decided
+        when the student first met it), or for a concept not met yet, the group the
+        student's prerequisite mastery now puts them in."""
+        groups = {r.concept: group for r, group in self._groups(responses)}
+        state: dict[str, float] = {}
+        for r in responses:
+            params = self.base.concept_params(r.concept)
+            p = state.get(r.concept, params.prior)
+            state[r.concept] = bkt_update(p, bool(r.correct), params)
+        for index, concept in enumerate(self.order):
+            if concept not in groups and index:
+                groups[concept] = state.get(self.order[index - 1], 0.0) >= 0.5
+        return groups
 
     def predict(self, responses: Sequence[Response]) -> list[float]:
         out = []
@@ -454,6 +477,52 @@ class DKTModel:
             for t, r in enumerate(students[name]):
                 lookup[id(r)] = float(probs[b, t]) if m[b, t] else 0.5
         return [lookup[id(r)] for r in responses]
+
+
+def dkt_state_bytes(model: DKTModel) -> bytes:
+    """A fitted DKT model as bytes (its weights, concepts and size), for the database."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(
+        {"concepts": model.concepts, "hidden": model.config.hidden, "net": model.net.state_dict()},
+        buffer,
+    )
+    return buffer.getvalue()
+
+
+def dkt_from_bytes(data: bytes) -> DKTModel:
+    import torch
+
+    state = torch.load(io.BytesIO(data), weights_only=True)
+    model = DKTModel(DKTConfig(hidden=int(state["hidden"])))
+    model.concepts = list(state["concepts"])
+    model.net = _DKTNet(len(model.concepts), model.config.hidden)
+    model.net.load_state_dict(state["net"])
+    model.net.eval()
+    return model
+
+
+def dkt_next_p_correct(model: DKTModel, responses: Sequence[Response]) -> dict[str, float]:
+    """P(the next answer on each concept is right) after one student's responses."""
+    import torch
+
+    k = len(model.concepts)
+    index = {c: i for i, c in enumerate(model.concepts)}
+    steps = [r for r in responses if r.concept in index]
+    x = torch.zeros(1, len(steps) + 1, 2 * k)
+    for t, r in enumerate(steps):
+        x[0, t + 1, index[r.concept] + k * int(r.correct)] = 1.0
+    with torch.no_grad():
+        probs = torch.sigmoid(model.net(x))[0, -1]
+    return {c: float(probs[i]) for c, i in index.items()}
+
+
+def p_known_from_p_correct(p_correct: float, params: BKTParams) -> float:
+    """The P(known) that predicts p_correct under a concept's guess and slip (inverting
+    bkt_predict), kept inside (0, 1)."""
+    spread = max(1 - params.slip - params.guess, PARAM_MIN)
+    return float(np.clip((p_correct - params.guess) / spread, PARAM_MIN, 1 - PARAM_MIN))
 
 
 def _DKTNet(concepts: int, hidden: int):

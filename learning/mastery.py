@@ -4,15 +4,20 @@
 The maths is in learning/knowledge.py; this module only moves rows in and out of it.
 
 The fit scores plain BKT, BKT with a prerequisite term and DKT on held-out students and
-records the choice (CourseLearnerModel.chosen, .scores). Mastery itself, and so the policy's
-stopping rule, stays per-concept BKT whatever is chosen: its posterior is what the lower
-credible bound over bootstrap parameter samples is computed on (the calibration measured in
-bench/knowledge_tracing.py); the chosen model's predictions are not yet used by the policy.
+records the choice (CourseLearnerModel.chosen, .scores); the chosen model is then refitted on
+every answer and is the one the policy uses for a student (student_policy_models): BKT with
+transfer gives each concept the parameters (and bootstrap samples) of the student's group,
+so mastering the prerequisite raises what follows; DKT gives each concept its P(known) now
+(from its predicted P(right), through the concept's guess and slip), while the stopping rule
+keeps the lower of that and BKT's lower credible bound, so a richer model never makes the
+policy declare mastery earlier than the calibrated BKT bound would (bench/knowledge_tracing.py).
+The heatmap shows the per-concept BKT estimate (Mastery rows) whatever is chosen.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,7 +26,7 @@ from courses.models import Checkpoint, Concept, Course
 from learning import knowledge
 from learning.knowledge import DEFAULT_PARAMS, BKTParams, Response
 from learning.models import CheckpointAnswer, ConceptParams, CourseLearnerModel, Mastery
-from learning.policy import ConceptModel, Thresholds
+from learning.policy import ConceptModel, Thresholds, default_concept_model
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +68,14 @@ def mastery_record_answer(*, student, checkpoint: Checkpoint, correct: bool) -> 
     return updated
 
 
-def course_responses(course: Course) -> list[Response]:
-    """Every counted answer in the course with a concept, in time order, as Responses."""
+def course_responses(course: Course, *, student=None) -> list[Response]:
+    """Every counted answer in the course (of one student, given) with a concept, in time
+    order, as Responses."""
+    answers = CheckpointAnswer.objects.filter(lesson__course=course)
+    if student is not None:
+        answers = answers.filter(student=student)
     answers = (
-        CheckpointAnswer.objects.filter(lesson__course=course)
-        .select_related("checkpoint__scene")
+        answers.select_related("checkpoint__scene")
         .prefetch_related("checkpoint__concepts", "checkpoint__scene__concepts")
         .order_by("student_id", "answered_at", "id")
     )
@@ -116,9 +124,63 @@ def course_learner_model_fit(*, course: Course, seed: int = 0) -> CourseLearnerM
                 _pred, row.p_known = knowledge.bkt_trace(row.answers, params)
                 row.save(update_fields=["p_known", "updated_at"])
         model.chosen, model.scores = chosen, scores
+        model.model_state, model.model_weights = chosen_model_state(chosen, responses, seed=seed)
         model.answers, model.fitted_at = len(responses), fitted_at
         model.save()
     return model
+
+
+def chosen_model_state(chosen: str, responses: list[Response], *, seed: int = 0):
+    """(JSON state, weights) of the chosen model refitted on every response; empty for BKT."""
+    if chosen == knowledge.TransferBKTModel.name:
+        fitted = knowledge.TransferBKTModel().fit(responses)
+        samples = fitted.group_samples(samples=BOOTSTRAP_SAMPLES, seed=seed)
+        groups = {
+            f"{concept}|{int(group)}": {
+                "params": params.as_dict(),
+                "samples": [sample.as_dict() for sample in samples[(concept, group)]],
+            }
+            for (concept, group), params in fitted.params.items()
+        }
+        base = {c: params.as_dict() for c, params in fitted.base.params.items()}
+        return {"order": fitted.order, "base": base, "groups": groups}, b""
+    if chosen == knowledge.DKTModel.name:
+        return {}, knowledge.dkt_state_bytes(knowledge.DKTModel().fit(responses))
+    return {}, b""
+
+
+def student_policy_models(*, student, course: Course | None) -> dict[str, ConceptModel]:
+    """The concept models the policy uses for this student: the course's per-concept BKT,
+    made the chosen model's when that is BKT with transfer or DKT (module docstring)."""
+    models = course_policy_models(course)
+    row = CourseLearnerModel.objects.filter(course=course).first() if course else None
+    if row is None or row.chosen == knowledge.BKTModel.name:
+        return models
+    responses = course_responses(course, student=student)
+    if row.chosen == knowledge.TransferBKTModel.name and row.model_state:
+        return {**models, **_transfer_models(row.model_state, responses)}
+    if row.chosen == knowledge.DKTModel.name and row.model_weights:
+        dkt = knowledge.dkt_from_bytes(bytes(row.model_weights))
+        predicted = knowledge.dkt_next_p_correct(dkt, responses)
+        for concept, p_correct in predicted.items():
+            base = models.get(concept) or default_concept_model()
+            point = knowledge.p_known_from_p_correct(p_correct, base.params)
+            models[concept] = replace(base, point=point)
+    return models
+
+
+def _transfer_models(state: dict, responses: list[Response]) -> dict[str, ConceptModel]:
+    transfer = knowledge.TransferBKTModel()
+    transfer.order = list(state["order"])
+    transfer.base.params = {c: BKTParams.from_dict(p) for c, p in state["base"].items()}
+    out = {}
+    for concept, group in transfer.student_groups(responses).items():
+        found = state["groups"].get(f"{concept}|{int(group)}")
+        if found:
+            params = BKTParams.from_dict(found["params"])
+            samples = tuple(BKTParams.from_dict(s) for s in found["samples"]) or (params,)
+            out[concept] = ConceptModel(params, samples)
+    return out
 
 
 def learner_models_fit_all() -> int:

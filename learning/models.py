@@ -160,6 +160,11 @@ class CourseLearnerModel(models.Model):
     # "bkt", "bkt_transfer" or "dkt": the model with the best held-out AUC at the last fit.
     chosen = models.CharField(max_length=20, default="bkt")
     scores = models.JSONField(default=dict, blank=True)  # {"bkt_auc": ..., ...}
+    # The chosen model refitted on every answer, when it is not plain BKT (whose parameters
+    # are ConceptParams): BKT with transfer's parameters per concept and group as JSON, DKT's
+    # weights as bytes (learning.mastery.student_policy_models reads them).
+    model_state = models.JSONField(default=dict, blank=True)
+    model_weights = models.BinaryField(default=b"", blank=True)
     answers = models.PositiveIntegerField(default=0)
     fitted_at = models.DateTimeField(null=True, blank=True)
 

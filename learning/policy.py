@@ -51,10 +51,13 @@ class PolicyScene:
 
 @dataclass(frozen=True)
 class ConceptModel:
-    """A concept's fitted parameters and samples of them (their uncertainty)."""
+    """A concept's fitted parameters and samples of them (their uncertainty); `point`, a
+    richer model's P(known) now for a student, replaces the traced mean and caps the lower
+    bound (learning.mastery.student_policy_models)."""
 
     params: BKTParams
     samples: tuple[BKTParams, ...]
+    point: float | None = None
 
 
 def default_concept_model() -> ConceptModel:
@@ -86,9 +89,10 @@ def estimate(evidence: Evidence, model: ConceptModel, thresholds: Thresholds) ->
         values.append(p)
     arr = np.array(values)
     answers = sum(1 for item in evidence if item != "learn")
-    return Estimate(
-        float(arr.mean()), float(np.quantile(arr, 1 - thresholds.credible_level)), answers
-    )
+    mean, lower = float(arr.mean()), float(np.quantile(arr, 1 - thresholds.credible_level))
+    if model.point is not None:
+        mean, lower = model.point, min(lower, model.point)
+    return Estimate(mean, lower, answers)
 
 
 def _by_language(scenes: Sequence[PolicyScene], language: str) -> tuple[list, dict[str, str]]:

@@ -26,9 +26,9 @@ from courses.models import Lesson, LessonVersion, RenderJob, RenderStatus, Scene
 from courses.storyboards import storyboard_from_version
 from courses.voices import version_voice_settings
 from learning.mastery import (
-    course_policy_models,
     course_thresholds,
     student_mastery,
+    student_policy_models,
 )
 from learning.models import LessonVariant, VariantStatus
 from learning.policy import LessonPlan, PolicyScene, lesson_plan, reason_text
@@ -171,7 +171,7 @@ def student_variant(*, student, lesson: Lesson) -> StudentVariant:
     plan = lesson_plan(
         policy_scenes(version, rows),
         evidence=student_mastery(student=student, course=lesson.course),
-        models=course_policy_models(lesson.course),
+        models=student_policy_models(student=student, course=lesson.course),
         thresholds=course_thresholds(lesson.course),
         language=student_language(student),
     )
