@@ -82,6 +82,9 @@ class CheckpointAdmin(admin.ModelAdmin):
 class SceneAdmin(admin.ModelAdmin):
     list_display = ["__str__", "version", "position", "kind", "role"]
     list_filter = ["kind", "role", "language"]
+    # Shown, never replaced here: the admin would store an upload as it came (a polyglot, a
+    # bomb), while the scene editor and the import re-encode it (services.image_reencoded).
+    readonly_fields = ["image"]
 
 
 @admin.register(RenderJob)

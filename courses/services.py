@@ -74,7 +74,7 @@ from courses.selectors import (
     user_can_edit_course,
 )
 from synthesis.errors import LessonImportError
-from synthesis.frames.images import ImageLoadError, is_svg, load_image
+from synthesis.frames.images import ImageLoadError, is_svg, load_image, sanitised_svg
 from synthesis.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
@@ -516,11 +516,11 @@ def image_reencoded(path: Path) -> CleanImage:
     chose reaches storage (a polyglot's trailing HTML, EXIF GPS, text chunks are dropped).
 
     load_image applies the size limits, EXIF orientation and a GIF's first frame, and raises
-    ImageLoadError naming the file. SVG is kept as it is (load_image sanitises and rasterises
-    it in a sandbox when it is shown); only its name is replaced.
+    ImageLoadError naming the file. An SVG is kept cleaned (no script, foreign object or
+    link leaving the document: what load_image would draw of it) under a generated name.
     """
     if is_svg(path):
-        data = path.read_bytes()
+        data = sanitised_svg(path)
         return CleanImage(data, f"{hashlib.sha256(data).hexdigest()}.svg")
     image = load_image(path)  # RGB or RGBA
     with path.open("rb") as file:
@@ -894,7 +894,7 @@ def _parse_saved(
 def _images_reencoded(result: ImportResult, workdir: Path) -> ImportResult:
     """Every imported image re-encoded under a generated name (`image_reencoded`), here in
     the worker, so the confirm (a web request) only copies files; an image that cannot be
-    decoded is left out and said so."""
+    decoded is left out, removed and said so."""
     root = workdir.resolve()
     clean_dir = workdir / "images-clean"
     done: dict[Path, str | None] = {}  # scenes may share an image
@@ -906,6 +906,10 @@ def _images_reencoded(result: ImportResult, workdir: Path) -> ImportResult:
                 done[path] = None
                 if path.is_relative_to(root) and path.is_file():
                     try:
+                        if is_svg(path):
+                            # Drawn now, as the scene editor's form draws one: an SVG the
+                            # renderer would refuse (entities, too complex) is left out here.
+                            load_image(path)
                         clean = image_reencoded(path)
                     except ImageLoadError as error:
                         warnings.append(
@@ -918,9 +922,11 @@ def _images_reencoded(result: ImportResult, workdir: Path) -> ImportResult:
                         done[path] = f"{clean_dir.name}/{clean.file_name}"
             scene = dataclasses.replace(scene, image_path=done[path])
         scenes.append(scene)
-    for path, cleaned in done.items():
-        if cleaned is not None and path.parent != clean_dir.resolve():
-            path.unlink(missing_ok=True)  # the teacher's bytes leave the working folder
+    for path in done:
+        # The teacher's bytes leave the working folder, a left-out image's too (never a file
+        # outside the folder, which an image path may name).
+        if path.is_relative_to(root) and path.is_file() and path.parent != clean_dir.resolve():
+            path.unlink()
     return dataclasses.replace(result, scenes=tuple(scenes), warnings=(*result.warnings, *warnings))
 
 

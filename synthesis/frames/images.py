@@ -205,6 +205,10 @@ def _svg_intrinsic_size(attributes: dict[str, str]) -> tuple[float, float]:
 
 
 XLINK_NS = "http://www.w3.org/1999/xlink"
+SVG_NS = "http://www.w3.org/2000/svg"
+# Serialised SVG reads as editors write it (<svg xmlns=...>, xlink:href), not <ns0:svg>.
+ElementTree.register_namespace("", SVG_NS)
+ElementTree.register_namespace("xlink", XLINK_NS)
 # Elements resvg must never see: it runs no script, but a later renderer might, and a
 # foreignObject carries HTML.
 _DROPPED_ELEMENTS = {"script", "foreignObject"}
@@ -275,6 +279,8 @@ def _safe_attribute(name: str, key: str, value: str, max_pixels: int) -> str | N
         return _safe_href(name, value, max_pixels)
     if _namespace(key) == XLINK_NS:
         return None  # xlink:title, xlink:show...: nothing resvg needs
+    if local.lower().startswith("on"):
+        return None  # onload, onclick...: event handlers (every SVG attribute named on*)
     if local == "style" or "url(" in value.lower() or "\\" in value:
         return _safe_css(value)
     return value
@@ -327,11 +333,20 @@ def _set_pixel_size(root: ElementTree.Element, size: tuple[float, float]) -> Non
 
 
 def _serialise_svg(root: ElementTree.Element) -> str:
-    # ElementTree writes the SVG namespace as "ns0:"; resvg resolves prefixes (CSS too).
     return ElementTree.tostring(root, encoding="unicode")
 
 
-def _load_svg(path: Path, *, max_pixels: int, width_px: int, time_limit_s: float) -> Image.Image:
+def sanitised_svg(path: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
+    """The SVG file as Lectern keeps it: parsed safely and without scripts, foreign objects
+    or links leaving the document (the same cleaning as before it is drawn), as UTF-8.
+    ImageLoadError as load_image."""
+    root = _svg_root(path)
+    _sanitise_svg(root, path.name, max_pixels)
+    return _serialise_svg(root).encode("utf-8")
+
+
+def _svg_root(path: Path) -> ElementTree.Element:
+    """The SVG file's element tree (.svgz unpacked), within the size limits."""
     name = path.name
     if path.stat().st_size > MAX_SVG_BYTES:
         raise ImageLoadError(
@@ -353,7 +368,12 @@ def _load_svg(path: Path, *, max_pixels: int, width_px: int, time_limit_s: float
         raise ImageLoadError(f"image '{name}' is not an SVG file (not UTF-8 text)") from error
     if "<svg" not in text:
         raise ImageLoadError(f"image '{name}' is not an SVG file (no <svg> element)")
-    root = _parse_svg(name, text)
+    return _parse_svg(name, text)
+
+
+def _load_svg(path: Path, *, max_pixels: int, width_px: int, time_limit_s: float) -> Image.Image:
+    name = path.name
+    root = _svg_root(path)
     intrinsic_width, intrinsic_height = _svg_intrinsic_size(dict(root.attrib))
     _sanitise_svg(root, name, max_pixels)
     _set_pixel_size(root, (intrinsic_width, intrinsic_height))

@@ -135,8 +135,11 @@ def test_a_transparent_gif_keeps_its_transparency_as_png(client, alice, version,
         assert image.getpixel((15, 5))[3] == 0 and image.getpixel((5, 5)) == (0, 0, 255, 255)
 
 
-def test_svg_is_kept_but_stored_under_a_generated_name(client, alice, version, media):
-    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="red"/></svg>'  # noqa: E501
+def test_svg_is_kept_cleaned_under_a_generated_name(client, alice, version, media):
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" onload="alert(1)">'
+        b'<script>alert(2)</script><rect width="40" height="20" fill="red"/></svg>'
+    )
     scene = version.scenes.get(position=1)
     client.force_login(alice)
 
@@ -144,7 +147,11 @@ def test_svg_is_kept_but_stored_under_a_generated_name(client, alice, version, m
 
     name, data = stored(scene, media)
     assert_generated_name(name, data)
-    assert name.endswith(".svg") and data == svg
+    assert name.endswith(".svg")
+    assert data == (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
+        b'<rect width="40" height="20" fill="red" /></svg>'
+    )
 
 
 def test_imported_lesson_images_are_stored_reencoded_under_generated_names(

@@ -163,16 +163,22 @@ def test_sign_in_cuts_off_a_chunked_stream_with_memory_flat(limited_server):
     assert rss.peak_mb - before_mb < 64, f"RSS {before_mb:.0f} -> peak {rss.peak_mb:.0f} MB"
 
 
-def test_upload_url_refuses_a_declared_body_over_the_upload_limit(limited_server):
-    path = "/courses/git/import/"
+# Every view that receives a file: the lesson import and the scene editor (its image).
+UPLOAD_PATHS = ["/courses/git/import/", "/courses/scenes/1/"]
+
+
+@pytest.mark.parametrize("path", UPLOAD_PATHS)
+def test_upload_url_refuses_a_declared_body_over_the_upload_limit(limited_server, path):
+    # Only the headers are sent: an answer at once shows the body was never waited for.
     status, _, elapsed_s = post_declaring_length(limited_server, path, (UPLOAD_LIMIT_MB + 2) * MB)
 
     assert status == 413
     assert elapsed_s < 2
 
 
-def test_upload_url_cuts_off_a_chunked_body_over_the_upload_limit(limited_server):
-    status, sent = post_chunked(limited_server, "/courses/git/import/", 64 * MB)
+@pytest.mark.parametrize("path", UPLOAD_PATHS)
+def test_upload_url_cuts_off_a_chunked_body_over_the_upload_limit(limited_server, path):
+    status, sent = post_chunked(limited_server, path, 64 * MB)
 
     assert sent < 32 * MB
     assert status in (413, None)
@@ -223,7 +229,12 @@ def test_upload_urls_get_the_upload_limit_and_other_urls_the_form_limit(settings
         reverse("courses:lesson_import", kwargs={"slug": "git"}),
         reverse("courses:scene_edit", kwargs={"scene_id": 3}),
     ]
-    form_paths = [reverse("accounts:login"), reverse("courses:course_create"), "/no/such/page/"]
+    form_paths = [
+        reverse("accounts:login"),
+        reverse("courses:course_create"),
+        reverse("admin:courses_scene_change", args=[3]),  # shows the image, takes none
+        "/no/such/page/",
+    ]
 
     assert {body_limit_bytes(path) for path in upload_paths} == {7 * MB + 100_000}
     assert {body_limit_bytes(path) for path in form_paths} == {100_000}
