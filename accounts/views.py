@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language
 
 from accounts import selectors, services
@@ -122,6 +122,7 @@ def join_class(request):
 
 
 @role_required(Role.TEACHER)
+@require_http_methods(["GET", "POST"])  # any other method would show (and audit) the roster
 def classes(request):
     """Teachers: their classes with join codes and students, and a form for a new class."""
     form = ClassroomForm(request.POST or None)

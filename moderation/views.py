@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.permissions import role_required
@@ -190,6 +190,7 @@ def report(request, lesson_id):
 
 
 @moderator_required
+@require_GET  # the page names reporters and audits that: no other method reads it
 def lesson_reports(request, lesson_id):
     """Moderators: a lesson's reports (with who reported), restore or take it down."""
     lesson = selectors.lesson_for_moderator(user=request.user, lesson_id=lesson_id)

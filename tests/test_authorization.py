@@ -1,45 +1,45 @@
 """Authorization built from the URL configuration: every URL pattern of the project needs a
 rule in ACCESS (what a GET answers for each role), so a new URL without one fails here.
+tests/test_authorization_posts.py does the same for POST and the other methods, and
+tests/test_authorization_websockets.py for the WebSocket routes.
 
 Roles: anonymous, a student of the class that has the course, a student of another class,
 the owning teacher, another teacher, a moderator, staff. Expected answers: 200 (or another
 2xx/3xx the page gives on purpose, written as the code), "login" (a redirect to sign in),
 403 (the role is wrong for a page that is not about one object), 404 (an object the user may
-not know exists), 405 (the URL takes POST only). Object ids come from the world fixture: one
-published lesson of alice's course, which sam's class has and olga's class does not.
-The admin site's patterns share one rule (namespace "admin"), checked on its index.
+not know exists), 405 (the URL takes POST only). Object ids come from the world
+(tests/authorization.py): one published lesson of alice's course, which sam's class has and
+olga's class does not. The admin site's patterns share one rule (namespace "admin"), checked
+on its index.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import Classroom, Membership, Role
-from courses import services as courses_services
-from courses.models import Checkpoint, Choice, PendingImport, Scene
-from moderation import services as moderation_services
-from tests.conftest import make_user
-from tests.courses.conftest import finished_render
-from tests.synthesis.labelled_render import copy_labelled_output
-
-ROLES = ("anonymous", "student", "other_student", "owner", "other_teacher", "moderator", "staff")
-L, A, F, N, M = "login", 200, 403, 404, 405
-
-
-def rule(anonymous, student, other_student, owner, other_teacher, moderator, staff) -> dict:
-    values = (anonymous, student, other_student, owner, other_teacher, moderator, staff)
-    return dict(zip(ROLES, values, strict=True))
-
+from tests.authorization import (
+    ROLES,
+    A,
+    F,
+    L,
+    M,
+    N,
+    World,
+    build_world,
+    checked_urls,
+    outcome,
+    patterns_without_rule,
+    rule,
+    rules_without_pattern,
+    url_of,
+)
 
 # The studio: teachers only (403 for students and moderators), 404 for another teacher.
 STUDIO_GET = rule(L, F, F, A, N, F, A)
 # POST only: a GET is refused (405) before any object is read, so it reveals nothing;
-# test_posting_to_another_teachers_objects_is_404 checks the POSTs.
+# tests/test_authorization_posts.py checks the POSTs.
 STUDIO_POST = rule(L, F, F, M, M, F, M)
 MODERATOR_GET = rule(L, F, F, F, F, A, A)
 MODERATOR_POST = rule(L, F, F, F, F, M, M)
@@ -125,125 +125,33 @@ ACCESS: dict[str, dict] = {
     "learning:variant_playlist": rule(L, N, N, N, N, N, N),
     "learning:variant_captions": rule(L, N, N, N, N, N, N),
     "learning:variant_segment": rule(L, N, N, N, N, N, N),
+    "learning:variant_video": rule(L, N, N, N, N, N, N),
+    "learning:variant_provenance": rule(L, N, N, N, N, N, N),
     # The class's teacher previews sam's variant.
     "learning:teacher_variant_page": rule(L, N, N, A, N, N, A),
     "learning:teacher_variant_status": rule(L, N, N, A, N, N, A),
     "learning:teacher_variant_playlist": rule(L, N, N, N, N, N, N),
     "learning:teacher_variant_captions": rule(L, N, N, N, N, N, N),
     "learning:teacher_variant_segment": rule(L, N, N, N, N, N, N),
+    "learning:teacher_variant_video": rule(L, N, N, N, N, N, N),
+    "learning:teacher_variant_provenance": rule(L, N, N, N, N, N, N),
 }
 
 
-def walk(resolver: URLResolver, namespace: str = "", prefix: str = ""):
-    """(full name or None, pattern, converters' names) of every URL pattern, recursively."""
-    for entry in resolver.url_patterns:
-        if isinstance(entry, URLResolver):
-            inner = namespace
-            if entry.namespace:
-                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
-            yield from walk(entry, inner, prefix + str(entry.pattern))
-        elif isinstance(entry, URLPattern):
-            name = entry.name and (f"{namespace}:{entry.name}" if namespace else entry.name)
-            yield name, prefix + str(entry.pattern), namespace
-
-
-def rule_key(name: str | None, namespace: str) -> str | None:
-    if namespace.split(":")[0] == "admin":
-        return "admin"
-    return name
-
-
-def project_patterns() -> list[tuple[str | None, str, str]]:
-    return list(walk(get_resolver()))
-
-
 def test_every_url_has_an_access_rule():
-    missing = [
-        f"{name or '(unnamed)'} -> /{pattern}"
-        for name, pattern, namespace in project_patterns()
-        if rule_key(name, namespace) not in ACCESS
-    ]
+    missing = patterns_without_rule(ACCESS)
     assert not missing, "URLs without a rule in tests/test_authorization.py ACCESS:\n" + "\n".join(
         missing
     )
 
 
 def test_no_rule_is_left_for_a_url_that_is_gone():
-    keys = {rule_key(name, namespace) for name, _, namespace in project_patterns()}
-    assert set(ACCESS) - keys == set()
+    assert rules_without_pattern(ACCESS) == set()
 
 
 @pytest.fixture
-def world(db, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    alice = make_user("alice", Role.TEACHER)
-    bob = make_user("bob", Role.TEACHER)
-    sam = make_user("sam", Role.STUDENT)
-    olga = make_user("olga", Role.STUDENT)
-    mo = make_user("mo", Role.MODERATOR)
-    staff = make_user("root", Role.TEACHER, is_staff=True)
-    course = courses_services.course_create(owner=alice, title="Git", slug="git")
-    lesson = courses_services.lesson_create(course=course, title="Git basics", created_by=alice)
-    version = lesson.versions.get()
-    scene = Scene.objects.create(
-        version=version, position=0, kind="text", title="Why", narration="History."
-    )
-    checkpoint = Checkpoint.objects.create(scene=scene, prompt="Why?")
-    Choice.objects.create(checkpoint=checkpoint, text="History", is_correct=True)
-    Choice.objects.create(checkpoint=checkpoint, text="Speed", is_correct=False, position=1)
-    job = finished_render(version, alice, output_dir="renders/1")
-    copy_labelled_output(Path(settings.MEDIA_ROOT) / "renders/1")
-    courses_services.lesson_version_submit(version=version, user=alice)
-    moderation_services.review_claim(version=version, moderator=mo)
-    moderation_services.review_decide(version=version, moderator=mo, verdicts={})
-    seven_b = Classroom.objects.create(teacher=alice, name="7B", join_code="K7P2QX")
-    seven_b.courses.add(course)
-    Membership.objects.create(classroom=seven_b, student=sam)
-    eight_c = Classroom.objects.create(teacher=bob, name="8C", join_code="M3N4PQ")
-    Membership.objects.create(classroom=eight_c, student=olga)
-    pending = PendingImport.objects.create(
-        owner=alice, course=course, kind="md", source_name="a.md", title="A",
-        language="en", folder=str(tmp_path / "pending"),
-    )  # fmt: skip
-    users = {
-        "student": sam, "other_student": olga, "owner": alice, "other_teacher": bob,
-        "moderator": mo, "staff": staff,
-    }  # fmt: skip
-    kwargs = {
-        "slug": course.slug, "lesson_id": lesson.pk, "version_id": version.pk,
-        "scene_id": scene.pk, "job_id": job.pk, "pending_id": pending.pk, "index": 0,
-        "name": "video", "key": "0" * 64, "position": 0, "classroom_id": seven_b.pk,
-        "student_id": sam.pk, "course_id": course.pk,
-    }  # fmt: skip
-    return users, kwargs
-
-
-def url_of(name: str, pattern: str, kwargs: dict) -> str:
-    if name == "admin":
-        return reverse("admin:index")
-    needed = [part.split(">")[0].split(":")[-1] for part in pattern.split("<")[1:]]
-    unknown = [key for key in needed if key not in kwargs]
-    assert not unknown, f"{name}: give the world fixture a value for {unknown}"
-    return reverse(name, kwargs={key: kwargs[key] for key in needed})
-
-
-def outcome(response) -> int | str:
-    if response.status_code in (301, 302):
-        location = response["Location"]
-        if location.startswith(settings.LOGIN_URL) or "/accounts/login/" in location:
-            return "login"
-        if "/admin/login/" in location:
-            return "admin_login"
-    return response.status_code
-
-
-def checked_urls() -> list[tuple[str, str]]:
-    seen: dict[str, str] = {}
-    for name, pattern, namespace in project_patterns():
-        key = rule_key(name, namespace)
-        if key in ACCESS and key not in seen:
-            seen[key] = pattern
-    return sorted(seen.items())
+def world(db, settings, tmp_path) -> World:
+    return build_world(settings, tmp_path)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -253,7 +161,7 @@ def test_every_url_answers_each_role_as_its_rule_says(client, world, role):
         client.force_login(users[role])
     wrong = []
     observed = {}
-    for key, pattern in checked_urls():
+    for key, pattern in checked_urls(ACCESS):
         response = client.get(url_of(key, pattern, kwargs))
         observed[key] = outcome(response)
         if observed[key] != ACCESS[key][role]:
@@ -261,22 +169,3 @@ def test_every_url_answers_each_role_as_its_rule_says(client, world, role):
     if os.environ.get("LECTERN_PRINT_ACCESS"):
         print(role, observed)
     assert not wrong, f"as {role}:\n" + "\n".join(wrong)
-
-
-@pytest.mark.parametrize("role,expected", [("other_teacher", 404), ("student", 403)])
-def test_posting_to_another_teachers_objects_is_404(client, world, role, expected):
-    """The studio's POST-only URLs: another teacher learns nothing (404), a student is in the
-    wrong place (403), and nothing changes either way."""
-    from courses.models import Course, LessonVersion
-
-    users, kwargs = world
-    client.force_login(users[role])
-    before = (Course.objects.count(), LessonVersion.objects.count(), Scene.objects.count())
-    posted = {
-        key: client.post(url_of(key, pattern, kwargs)).status_code
-        for key, pattern in checked_urls()
-        if ACCESS[key] is STUDIO_POST
-    }
-    assert posted and set(posted.values()) == {expected}, posted
-    after = (Course.objects.count(), LessonVersion.objects.count(), Scene.objects.count())
-    assert after == before
