@@ -215,6 +215,40 @@ def lesson_plan(
     return LessonPlan(items, tuple(order), estimates)
 
 
+# Seconds a student takes to answer one question (policy_serve's default too).
+CHECK_S = 15.0
+
+
+def pre_check_concepts(
+    plan: LessonPlan,
+    scenes: Sequence[PolicyScene],
+    *,
+    evidence: dict[str, Evidence],
+    models: dict[str, ConceptModel],
+    questions: dict[str, int],
+    thresholds: Thresholds = Thresholds(),
+    check_s: float = CHECK_S,
+) -> list[str]:
+    """Concepts worth a few questions before the video (as next_action's pre-checks): the
+    plan shows the concept's introduction, the student has no answer on it yet, answering
+    its questions (at most thresholds.pre_checks) right would count it mastered, so the
+    introduction would go, and the time that saves in expectation (P(known) x its length)
+    exceeds the questions' time."""
+    shown = {item.scene.id for item in plan.items if item.included}
+    out = []
+    for concept, e in plan.estimates.items():
+        count = min(questions.get(concept, 0), thresholds.pre_checks)
+        intro = [s for s in scenes if s.concept == concept and s.role == CORE and s.id in shown]
+        intro_s = sum(s.duration_s for s in intro)
+        if not count or e.answers or not intro or e.mean * intro_s <= count * check_s:
+            continue
+        model = models.get(concept) or default_concept_model()
+        after = estimate([*evidence.get(concept, ()), *[1] * count], model, thresholds)
+        if after.lower >= thresholds.mastery:
+            out.append(concept)
+    return out
+
+
 def _static_decision(
     scene: PolicyScene, estimates: dict[str, Estimate], t: Thresholds
 ) -> tuple[bool, str, dict]:
@@ -288,7 +322,7 @@ def next_action(
     history: Sequence[dict],
     models: dict[str, ConceptModel],
     thresholds: Thresholds = Thresholds(),
-    check_s: float = 15.0,
+    check_s: float = CHECK_S,
     t: float = 0.0,
     cap_s: float | None = None,
     prior_evidence: dict[str, Evidence] | None = None,

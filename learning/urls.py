@@ -17,6 +17,8 @@ urlpatterns = [
          name="course_thresholds"),
     # The signed-in student's own variant (learning/variant_views.py).
     path("lessons/<int:lesson_id>/my-video/", variant_views.variant_page, name="variant_page"),
+    path("lessons/<int:lesson_id>/my-video/pre-checks/", variant_views.variant_precheck,
+         name="variant_precheck"),
     path("lessons/<int:lesson_id>/my-video/status.json", variant_views.variant_status,
          name="variant_status"),
     path("lessons/<int:lesson_id>/my-video/playlist.m3u8", variant_views.variant_playlist,

@@ -15,20 +15,22 @@ from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from courses import playlists
 from courses.media import CONTENT_TYPES
 from learning import selectors
 from learning.models import VariantStatus
+from learning.services import learning_events_record
 from learning.variants import (
     VariantError,
     lesson_variant_entries,
     lesson_variant_ready,
     lesson_variant_request,
+    precheck_answers,
     student_variant,
 )
 from moderation.audit import audit_student_data_view
@@ -65,6 +67,8 @@ def _page(request, student, lesson, ids, *, preview: bool):
         variant = student_variant(student=student, lesson=lesson)
     except VariantError:
         raise Http404 from None
+    # The student answers the pre-checks (or skips them) before the video is made.
+    asks_first = not preview and variant.pre_checks and not request.GET.get("skip_checks")
     return render(
         request,
         "learning/variant.html",
@@ -75,8 +79,27 @@ def _page(request, student, lesson, ids, *, preview: bool):
             "reasons": variant.reasons(),
             "status_url": _url("variant_status", ids),
             "lesson_language": variant.version.language,
+            "pre_checks": variant.pre_checks if asks_first else (),
+            "pre_check_count": len(variant.pre_checks),
         },
     )
+
+
+@login_required
+@require_POST
+def variant_precheck(request, lesson_id):
+    """The student's answers to the pre-checks, recorded like answers in the player (so
+    the learner model moves); then the plan is made again without what they showed they
+    know."""
+    student, lesson, ids = _own(request, lesson_id)
+    try:
+        variant = student_variant(student=student, lesson=lesson)
+    except VariantError:
+        raise Http404 from None
+    answers = precheck_answers(variant, request.POST, student=student)
+    if answers:
+        learning_events_record(student=student, events=answers)
+    return redirect(_url("variant_page", ids) + ("" if answers else "?skip_checks=1"))
 
 
 def _status(student, lesson, ids) -> JsonResponse:

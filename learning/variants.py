@@ -13,6 +13,7 @@ import hashlib
 import logging
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -22,16 +23,23 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from courses.models import Lesson, LessonVersion, RenderJob, RenderStatus, Scene
+from courses.models import Checkpoint, Lesson, LessonVersion, RenderJob, RenderStatus, Scene
 from courses.storyboards import storyboard_from_version
 from courses.voices import version_voice_settings
 from learning.mastery import (
+    checkpoint_concepts,
     course_thresholds,
     student_mastery,
     student_policy_models,
 )
 from learning.models import LessonVariant, VariantStatus
-from learning.policy import LessonPlan, PolicyScene, lesson_plan, reason_text
+from learning.policy import (
+    LessonPlan,
+    PolicyScene,
+    lesson_plan,
+    pre_check_concepts,
+    reason_text,
+)
 from moderation.models import SceneApproval
 from moderation.reports import lesson_variants_allowed
 from moderation.selectors import published_version
@@ -57,6 +65,8 @@ class StudentVariant:
     rows: tuple[Scene, ...]  # the version's scenes in lesson order
     plan: LessonPlan
     storyboard: Storyboard  # the variant: only the planned scenes, in playing order
+    # Questions worth answering before the video: right answers skip an introduction.
+    pre_checks: tuple[Checkpoint, ...] = ()
 
     def reasons(self) -> list[dict]:
         """Per scene of the lesson: title, role, concept, shown or not, why (in the active
@@ -168,19 +178,78 @@ def student_variant(*, student, lesson: Lesson) -> StudentVariant:
     if not lesson_variants_allowed(lesson):
         raise VariantError(_("This lesson is hidden until a moderator has looked at it."))
     rows = list(version.scenes.prefetch_related("concepts").order_by("position", "id"))
+    scenes = policy_scenes(version, rows)
+    evidence = student_mastery(student=student, course=lesson.course)
+    models = student_policy_models(student=student, course=lesson.course)
+    thresholds = course_thresholds(lesson.course)
     plan = lesson_plan(
-        policy_scenes(version, rows),
-        evidence=student_mastery(student=student, course=lesson.course),
-        models=student_policy_models(student=student, course=lesson.course),
-        thresholds=course_thresholds(lesson.course),
+        scenes,
+        evidence=evidence,
+        models=models,
+        thresholds=thresholds,
         language=student_language(student),
+    )
+    questions = _questions_by_concept(version, thresholds.pre_checks)
+    concepts = pre_check_concepts(
+        plan,
+        scenes,
+        evidence=evidence,
+        models=models,
+        questions={c: len(found) for c, found in questions.items()},
+        thresholds=thresholds,
     )
     storyboard = storyboard_from_version(version)
     index = {str(row.pk): i for i, row in enumerate(rows)}
     variant = replace(
         storyboard, scenes=tuple(storyboard.scenes[index[scene_id]] for scene_id in plan.order)
     )
-    return StudentVariant(lesson, version, tuple(rows), plan, variant)
+    pre_checks = tuple(checkpoint for c in concepts for checkpoint in questions[c])
+    return StudentVariant(lesson, version, tuple(rows), plan, variant, pre_checks)
+
+
+def precheck_answers(variant: StudentVariant, data, *, student) -> list:
+    """The pre-check answers in a posted form (`choice-<checkpoint id>`: a choice id) as
+    answered events of the current attempt; questions not offered, or choices not theirs,
+    are ignored."""
+    from learning.selectors import student_progress
+    from learning.services import EventIn
+
+    progress = student_progress(student=student, lesson=variant.lesson)
+    attempt = progress.attempt if progress else 1
+    now = timezone.now()
+    out = []
+    for checkpoint in variant.pre_checks:
+        picked = data.get(f"choice-{checkpoint.pk}")
+        choice = next((c for c in checkpoint.choices.all() if str(c.pk) == picked), None)
+        if choice is None:
+            continue
+        out.append(
+            EventIn(
+                client_event_id=f"precheck-{checkpoint.pk}-{uuid.uuid4().hex[:16]}",
+                kind="answered",
+                lesson=variant.lesson,
+                version=variant.version,
+                occurred_at=now,
+                payload={"checkpoint": checkpoint.pk, "choice": choice.pk, "attempt": attempt},
+            )
+        )
+    return out
+
+
+def _questions_by_concept(version: LessonVersion, most: int) -> dict[str, list[Checkpoint]]:
+    """{concept slug: up to `most` of the version's questions on it}, in lesson order."""
+    found: dict[str, list[Checkpoint]] = {}
+    checkpoints = (
+        Checkpoint.objects.filter(scene__version=version)
+        .select_related("scene")
+        .prefetch_related("concepts", "scene__concepts", "choices")
+        .order_by("scene__position", "scene_id")
+    )
+    for checkpoint in checkpoints:
+        for concept in checkpoint_concepts(checkpoint):
+            if len(found.setdefault(concept.slug, [])) < most:
+                found[concept.slug].append(checkpoint)
+    return found
 
 
 def unapproved_scenes(variant: StudentVariant) -> list[Scene]:

@@ -122,6 +122,7 @@ ACCESS: dict[str, dict] = {
     # The signed-in student's own variant (no student id in the URL); not ready: no playlist.
     "learning:variant_page": rule(L, A, N, N, N, N, N),
     "learning:variant_status": rule(L, A, N, N, N, N, N),
+    "learning:variant_precheck": rule(L, M, M, M, M, M, M),  # POST only
     "learning:variant_playlist": rule(L, N, N, N, N, N, N),
     "learning:variant_captions": rule(L, N, N, N, N, N, N),
     "learning:variant_segment": rule(L, N, N, N, N, N, N),

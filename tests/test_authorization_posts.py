@@ -153,6 +153,8 @@ POSTS: dict[str, dict | str] = {
     "learning:course_thresholds": OWNER_SETTINGS,
     "learning:variant_page": SIGNED_IN_GET_ONLY,
     "learning:variant_status": SIGNED_IN_GET_ONLY,
+    # No pre-check in the world's lesson: the student is sent on to the whole video.
+    "learning:variant_precheck": rule(L, DONE, N, N, N, N, N),
     "learning:variant_playlist": SIGNED_IN_GET_ONLY,
     "learning:variant_captions": SIGNED_IN_GET_ONLY,
     "learning:variant_segment": SIGNED_IN_GET_ONLY,
