@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from courses.fair_share import render_job_over_share
 from courses.models import LessonVersion, RenderJob, RenderStatus, VersionStatus
 from courses.progress import (
     RenderHeartbeat,
@@ -47,6 +48,9 @@ from synthesis.errors import RenderCancelled, SynthesisError, TransientSpeechErr
 from synthesis.storyboard import RenderSettings
 
 logger = logging.getLogger(__name__)
+
+# What render_job_run answers for a job over its teacher's fair share: it stays queued.
+RENDER_WAITING = "waiting"
 
 RENDERS_DIR = "renders"
 VIDEO_NAME = "lesson.mp4"
@@ -71,13 +75,17 @@ def render_settings_for(job: RenderJob) -> RenderSettings:
     )
 
 
-def render_job_run(*, job_id: int, can_retry: bool = False) -> str:
+def render_job_run(*, job_id: int, can_retry: bool = False, ignore_share: bool = False) -> str:
     """Render a queued job; returns its final status. Never raises for a failed render.
 
     Safe to deliver twice: only the delivery that claims the job renders it, and a job that
     is finished, or rendering in a live worker, is left alone. With can_retry, a failure that
-    may pass queues the job again and raises RenderRetry instead of failing it.
+    may pass queues the job again and raises RenderRetry instead of failing it. A job over
+    its teacher's fair share (courses.fair_share) is not claimed: "waiting" (send it again).
     """
+    queued = RenderJob.objects.filter(pk=job_id, status=RenderStatus.QUEUED).first()
+    if queued is not None and not ignore_share and render_job_over_share(queued):
+        return RENDER_WAITING
     job, outcome = render_job_claim(job_id=job_id, worker=worker_identity())
     if job is None:
         return outcome

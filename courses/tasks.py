@@ -24,7 +24,12 @@ from celery.signals import worker_ready
 from django.conf import settings
 from django.db import connection
 
-from courses.rendering import RenderRetry, render_job_retry_abandoned, render_job_run
+from courses.rendering import (
+    RENDER_WAITING,
+    RenderRetry,
+    render_job_retry_abandoned,
+    render_job_run,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +47,7 @@ def render_lesson_version(self, job_id: int) -> str:
     """Render the lesson version of one RenderJob, reporting progress on its row."""
     retries = self.request.retries or 0
     try:
-        return render_job_run(job_id=job_id, can_retry=retries < settings.LECTERN_RENDER_RETRIES)
+        outcome = render_job_run(job_id=job_id, can_retry=retries < settings.LECTERN_RENDER_RETRIES)
     except RenderRetry as retry:
         countdown_s = render_retry_delay_s(retries)
         try:
@@ -52,6 +57,22 @@ def render_lesson_version(self, job_id: int) -> str:
         except Exception:  # the broker is away: nothing would ever run the job again
             logger.exception("render job %s: could not be sent again", job_id)
             return render_job_retry_abandoned(job_id=job_id, reason=str(retry))
+    if outcome == RENDER_WAITING:
+        return render_job_send_later(self, job_id)
+    return outcome
+
+
+def render_job_send_later(task, job_id: int) -> str:
+    """Put a job over its teacher's fair share back at the end of the queue (a new message,
+    not a retry: waiting is not a failure); the job renders now if the broker is away."""
+    if task.request.is_eager:  # run in place (LECTERN_CELERY_EAGER): there is no queue
+        return render_job_run(job_id=job_id, ignore_share=True)
+    try:
+        task.apply_async(args=[job_id], countdown=settings.LECTERN_RENDER_SHARE_WAIT_S)
+    except Exception:  # nothing would ever run it again: better unfair than never
+        logger.exception("render job %s: could not be sent again; rendering it now", job_id)
+        return render_job_run(job_id=job_id, ignore_share=True)
+    return RENDER_WAITING
 
 
 def render_retry_delay_s(retries: int) -> float:

@@ -463,7 +463,9 @@ def variant_video_write(segment_frames, fps: int, metadata: dict, out: Path) -> 
     from synthesis.assemble import assemble
 
     keys = [key for key, _frames in segment_frames]
-    assemble(keys, out, store=segment_store(), fps=fps, metadata=metadata)
+    # Tags in one order whatever the database kept (PostgreSQL's jsonb reorders keys).
+    tags = dict(sorted(metadata.items()))
+    assemble(keys, out, store=segment_store(), fps=fps, metadata=tags)
     return out
 
 

@@ -251,6 +251,10 @@ LECTERN_RENDER_MAX_ATTEMPTS = int(env_str("LECTERN_RENDER_MAX_ATTEMPTS", "3"))
 # is tried again after this delay, doubled each time, at most LECTERN_RENDER_RETRIES times.
 LECTERN_RENDER_RETRIES = int(env_str("LECTERN_RENDER_RETRIES", "3"))
 LECTERN_RENDER_RETRY_DELAY_S = float(env_str("LECTERN_RENDER_RETRY_DELAY_S", "30"))
+# Fair sharing (courses/fair_share.py): renders one teacher may have running while another
+# teacher's waits (0: no limit), and how long a render over that share waits to be sent again.
+LECTERN_RENDERS_PER_TEACHER = int(env_str("LECTERN_RENDERS_PER_TEACHER", "1"))
+LECTERN_RENDER_SHARE_WAIT_S = float(env_str("LECTERN_RENDER_SHARE_WAIT_S", "5"))
 CELERY_TASK_ALWAYS_EAGER = env_bool("LECTERN_CELERY_EAGER", default=False)
 
 CHANNEL_LAYERS = {
