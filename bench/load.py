@@ -5,10 +5,12 @@ It sets up a throwaway site (SQLite and the embedded Redis in a temporary folder
 does, and then:
 
 1. HTTP: for --http-seconds each, N concurrent clients load the sign-in page (the trivial
-   peer: a template and a session, no query of note), a teacher's lesson version page and
-   the render-status JSON endpoint that the page polls when its WebSocket is down. Reported:
-   requests per second, p95 latency, and the throughput of each page as a ratio to the
-   trivial one (target >= 0.5).
+   peer: a template and a session, no query of note), a student's lesson page (the
+   player), the student telemetry endpoint (POSTs of new watched events, as the player
+   batches them), a teacher's lesson version page (the studio) and the render-status JSON
+   endpoint that the page polls when its WebSocket is down. Reported: requests per second,
+   p95 latency, and the throughput of each as a ratio to the trivial one (target >= 0.5;
+   throughput_ratio is the lowest of them).
 2. WebSockets: --ws-clients clients (four fifths on render progress, one fifth on class
    gradebooks) connect at once; --ws-messages group messages go to every group, as a render
    or a student's progress would send them. Reported: messages delivered vs sent (target:
@@ -78,6 +80,9 @@ def private_environment(folder: Path) -> None:
 @dataclass
 class Site:
     teacher_cookie: str = ""
+    student_cookie: str = ""
+    student_csrf: str = ""
+    lesson_id: int = 0
     version_id: int = 0
     status_job_id: int = 0
     job_ids: list[int] = field(default_factory=list)
@@ -102,8 +107,9 @@ def build_site(job_count: int) -> Site:
             version=version, position=position, kind="text", title=title,
             body="Light\nAir\nColour", narration=f"{title} A short narration for the bench.",
         )  # fmt: skip
-    site = Site(version_id=version.pk)
+    site = Site(lesson_id=shown.pk, version_id=version.pk)
     site.status_job_id = RenderJob.objects.create(version=version, requested_by=teacher).pk
+    publish_for_a_student(site, teacher, course, version)
     for number in range(job_count):
         lesson = services.lesson_create(course=course, title=f"Job {number}", created_by=teacher)
         job_version = lesson.versions.get()
@@ -123,6 +129,39 @@ def build_site(job_count: int) -> Site:
     name = settings.SESSION_COOKIE_NAME
     site.teacher_cookie = f"{name}={client.cookies[name].value}"
     return site
+
+
+def publish_for_a_student(site: Site, teacher, course, version) -> None:
+    """The shown lesson published with a finished render (its files are not needed: the
+    player page links them), and a student of a class that has the course, signed in."""
+    from django.conf import settings
+    from django.test import Client
+    from django.utils import timezone
+
+    from accounts.models import Classroom, Membership, Role, User
+    from courses.models import RenderJob, RenderStatus, VersionStatus
+
+    scenes = [
+        {"id": f"s{i:02d}", "title": title, "start_s": 4.0 * i, "end_s": 4.0 * (i + 1)}
+        for i, title in enumerate(("Why is the sky blue?", "Scattering", "Sunsets"))
+    ]
+    RenderJob.objects.create(
+        version=version, requested_by=teacher, status=RenderStatus.SUCCEEDED, percent=100,
+        width_px=256, height_px=144, fps=12, output_dir=f"renders/shown-{version.pk}",
+        manifest={"duration_s": 12.0, "scenes": scenes}, finished_at=timezone.now(),
+    )  # fmt: skip
+    version.status, version.published_at = VersionStatus.PUBLISHED, timezone.now()
+    version.save(update_fields=["status", "published_at"])
+    classroom = Classroom.objects.create(teacher=teacher, name="Bench class")
+    classroom.courses.add(course)
+    student = User.objects.create_user(username="bench-student", password="x", role=Role.STUDENT)
+    Membership.objects.create(classroom=classroom, student=student)
+    client = Client()
+    client.force_login(student)
+    client.get(f"/learn/lessons/{site.lesson_id}/")  # sets the CSRF cookie the player uses
+    session, csrf = settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME
+    site.student_csrf = client.cookies[csrf].value
+    site.student_cookie = f"{session}={client.cookies[session].value}; {csrf}={site.student_csrf}"
 
 
 def free_port() -> int:
@@ -189,14 +228,24 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else 0.0
 
 
-async def http_load(name: str, url: str, cookie: str, seconds: float, concurrency: int):
+async def http_load(
+    name: str, url: str, cookie: str, seconds: float, concurrency: int, post=None, csrf=""
+):
+    """GET url (or, with post, POST the body post() makes for each request) as fast as
+    concurrency clients can for seconds."""
     import httpx
 
     latencies: list[float] = []
     errors = 0
     headers = {"Cookie": cookie} if cookie else {}
+    if csrf:
+        headers.update({"X-CSRFToken": csrf, "Referer": url, "Content-Type": "application/json"})
     async with httpx.AsyncClient(headers=headers, timeout=30) as client:
-        await client.get(url)  # warm: the first request of a page compiles its templates
+
+        async def request():
+            return await (client.post(url, content=post()) if post else client.get(url))
+
+        await request()  # warm: the first request of a page compiles its templates
         deadline = time.monotonic() + seconds
         started = time.monotonic()
 
@@ -204,7 +253,7 @@ async def http_load(name: str, url: str, cookie: str, seconds: float, concurrenc
             nonlocal errors
             while time.monotonic() < deadline:
                 sent = time.monotonic()
-                response = await client.get(url)
+                response = await request()
                 if response.status_code == 200:
                     latencies.append(time.monotonic() - sent)
                 else:
@@ -213,6 +262,27 @@ async def http_load(name: str, url: str, cookie: str, seconds: float, concurrenc
         await asyncio.gather(*(one_client() for _ in range(concurrency)))
         elapsed = time.monotonic() - started
     return HttpResult(name, len(latencies), errors, elapsed, p95(latencies) * 1000)
+
+
+def telemetry_batches(site: Site):
+    """A new batch for each request: two watched stretches under fresh event ids (what the
+    player sends every few seconds while a student watches)."""
+    from datetime import UTC, datetime
+
+    counter = iter(range(10**9))
+
+    def batch() -> bytes:
+        number = next(counter)
+        now = datetime.now(UTC).isoformat()
+        events = [
+            {"id": f"bench-{number}-{part}", "kind": "watched", "lesson": site.lesson_id,
+             "version": site.version_id, "occurred_at": now,
+             "payload": {"start_s": 2 * part, "end_s": 2 * part + 2, "position_s": 2 * part + 2}}
+            for part in range(2)
+        ]  # fmt: skip
+        return json.dumps({"events": events}).encode()
+
+    return batch
 
 
 # WebSockets and renders -------------------------------------------------------------------
@@ -388,17 +458,19 @@ def main() -> int:
         print(f"set-up: {time.monotonic() - bench_started:.1f} s; {base}, folder {folder}")
 
         endpoints = [
-            ("trivial: sign-in page", f"{base}/accounts/login/", ""),
-            ("lesson page", f"{base}/courses/versions/{site.version_id}/", site.teacher_cookie),
-            (
-                "render status (polled)",
-                f"{base}/courses/render-jobs/{site.status_job_id}/status/",
-                site.teacher_cookie,
-            ),
-        ]
+            ("trivial: sign-in page", f"{base}/accounts/login/", "", {}),
+            ("student lesson page", f"{base}/learn/lessons/{site.lesson_id}/",
+             site.student_cookie, {}),
+            ("student telemetry (POST)", f"{base}/learn/events/", site.student_cookie,
+             {"post": telemetry_batches(site), "csrf": site.student_csrf}),
+            ("teacher version page", f"{base}/courses/versions/{site.version_id}/",
+             site.teacher_cookie, {}),
+            ("render status (polled)", f"{base}/courses/render-jobs/{site.status_job_id}/status/",
+             site.teacher_cookie, {}),
+        ]  # fmt: skip
         http = [
-            asyncio.run(http_load(n, u, c, args.http_seconds, args.http_concurrency))
-            for n, u, c in endpoints
+            asyncio.run(http_load(n, u, c, args.http_seconds, args.http_concurrency, **extra))
+            for n, u, c, extra in endpoints
         ]
         trivial = http[0]
         for result in http:
