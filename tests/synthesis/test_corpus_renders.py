@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import re
 
 import pytest
 
+from synthesis.encode import join_segments
 from synthesis.markdown import import_lesson_folder
 from synthesis.render import render
+from synthesis.segments import SegmentStore
 from synthesis.sentences import split_sentences
 from synthesis.storyboard import RenderSettings, Scene, Storyboard
 from tests.corpus import LESSONS, corpus_lesson
@@ -66,14 +69,26 @@ def without_space(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory) -> dict:
+    """Every corpus lesson, trimmed, rendered once into one shared segment cache:
+    {name: (storyboard, render result)}, and the cache folder under "cache"."""
+    folder = tmp_path_factory.mktemp("corpus-renders")
+    found: dict = {"cache": folder / "cache"}
+    for name in LESSONS:
+        storyboard = trimmed(import_lesson_folder(corpus_lesson(name)))
+        result = render(
+            storyboard, folder / f"{name}.mp4", settings=SMALL, cache_dir=found["cache"]
+        )
+        found[name] = (storyboard, result)
+    return found
+
+
 @pytest.mark.parametrize("name", LESSONS)
-def test_corpus_lesson_renders_to_valid_labelled_captioned_mp4(name, tmp_path):
-    storyboard = trimmed(import_lesson_folder(corpus_lesson(name)))
-    out = tmp_path / f"{name}.mp4"
+def test_corpus_lesson_renders_to_valid_labelled_captioned_mp4(name, renders):
+    storyboard, result = renders[name]
 
-    result = render(storyboard, out, settings=SMALL, cache_dir=tmp_path / "cache")
-
-    info = ffprobe(out)
+    info = ffprobe(result.video)
     video, audio = stream(info, "video"), stream(info, "audio")
     codecs = (video["codec_name"], video["pix_fmt"], audio["codec_name"])
     assert codecs == ("h264", "yuv420p", "aac")
@@ -90,3 +105,31 @@ def test_corpus_lesson_renders_to_valid_labelled_captioned_mp4(name, tmp_path):
         assert all(re.search(r"[\u4e00-\u9fff]", cue) for cue in cues)
     manifest = json.loads(result.manifest.read_text("utf-8"))
     assert len(manifest["scenes"]) == len(storyboard.scenes)
+
+
+def test_the_corpus_segments_join_in_any_order_without_drift(renders, tmp_path):
+    """50 random orders of every segment the corpus renders stored (openings, scenes in
+    both languages, crossfades): audio and video end within one frame of each other."""
+    entries = {}
+    for name in LESSONS:
+        manifest = json.loads(renders[name][1].manifest.read_text("utf-8"))
+        entries.update({entry["segment"]: entry["frames"] for entry in manifest["entries"]})
+    store = SegmentStore(renders["cache"])
+    keys = sorted(entries)
+    assert len(keys) >= 30
+    shuffle = random.Random(50)
+    frame_s = 1 / SMALL.fps
+    for attempt in range(50):
+        order = [shuffle.choice(keys) for _ in range(shuffle.randint(2, 9))]
+        out = tmp_path / f"{attempt}.mp4"
+
+        joined = join_segments(
+            [store.path_for(key) for key in order], out, fps=SMALL.fps, metadata={}
+        )
+
+        info = ffprobe(out)
+        video_s = float(stream(info, "video")["duration"])
+        audio_s = float(stream(info, "audio")["duration"])
+        assert joined.frame_count == sum(entries[key] for key in order)
+        assert abs(video_s - joined.frame_count * frame_s) <= frame_s
+        assert abs(audio_s - video_s) <= frame_s, (attempt, order, video_s, audio_s)
