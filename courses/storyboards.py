@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from courses.models import LessonVersion, Scene, SceneKind
+from courses.models import Checkpoint, LessonVersion, Scene, SceneKind
 from synthesis import storyboard as sb
+from synthesis.content_hash import checkpoint_json
 
 
 def storyboard_from_version(version: LessonVersion) -> sb.Storyboard:
@@ -15,7 +16,11 @@ def storyboard_from_version(version: LessonVersion) -> sb.Storyboard:
     scene, so a render never stops on a lost upload.
     """
     warnings: list[str] = []
-    rows = version.scenes.prefetch_related("concepts").order_by("position", "id")
+    rows = (
+        version.scenes.select_related("checkpoint")
+        .prefetch_related("concepts", "checkpoint__choices")
+        .order_by("position", "id")
+    )
     scenes = tuple(
         _scene(row, number=number, warnings=warnings) for number, row in enumerate(rows, start=1)
     )
@@ -46,7 +51,29 @@ def _scene(row: Scene, *, number: int, warnings: list[str]) -> sb.Scene:
             for source in row.narration_sources
             if source.get("file")
         ),
+        checkpoint=checkpoint_json(checkpoint_plain(_checkpoint(row))),
     )
+
+
+def checkpoint_plain(checkpoint: Checkpoint | None) -> dict | None:
+    """The question students see after the scene, as plain data; None when there is none.
+
+    A generated draft the teacher has not accepted is never shown, so it does not count.
+    """
+    if checkpoint is None or not checkpoint.accepted:
+        return None
+    return {
+        "prompt": checkpoint.prompt.strip(),
+        "choices": [[choice.text, choice.is_correct] for choice in checkpoint.choices.all()],
+        "explanation": checkpoint.explanation.strip(),
+    }
+
+
+def _checkpoint(row: Scene) -> Checkpoint | None:
+    try:
+        return row.checkpoint
+    except Checkpoint.DoesNotExist:
+        return None
 
 
 def _lines(text: str) -> tuple[str, ...]:

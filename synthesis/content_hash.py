@@ -19,14 +19,13 @@ from synthesis.storyboard import Scene, VoiceSettings
 CONTENT_HASH_VERSION = 1
 
 
-def scene_content_hash(
-    scene: Scene, *, voice: VoiceSettings, checkpoint: dict | None = None
-) -> str:
+def scene_content_hash(scene: Scene, *, voice: VoiceSettings) -> str:
     """Hex SHA-256 over the scene's narration, visual, image bytes, checkpoint and voice.
 
-    `checkpoint` is the question as plain data (prompt, choices with which are correct,
-    explanation) or None. The image counts by its bytes, not its path.
+    The checkpoint is the scene's question as canonical JSON (checkpoint_json), or none.
+    The image counts by its bytes, not its path.
     """
+    checkpoint = json.loads(scene.checkpoint) if scene.checkpoint else None
     visual = asdict(scene.visual)
     image_path = visual.pop("image_path")
     visual["image_sha256"] = _file_sha256(Path(image_path)) if image_path else None
@@ -56,3 +55,11 @@ def _file_sha256(path: Path) -> str | None:
     except FileNotFoundError:
         return None  # a missing image is what the viewer gets: the text fallback
     return digest.hexdigest()
+
+
+def checkpoint_json(checkpoint: dict | None) -> str:
+    """A question as plain data (prompt, [choice, is it right] pairs, explanation) in the
+    one canonical form a Scene carries; "" for none."""
+    if checkpoint is None:
+        return ""
+    return json.dumps(checkpoint, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -66,6 +66,9 @@ class Scene:
     concepts: tuple[str, ...] = ()
     role: SceneRole = "core"
     sources: tuple[SourceRef, ...] = ()
+    # The question students answer after the scene, as canonical JSON ("" for none): not
+    # drawn, but part of what moderation approves (synthesis.content_hash).
+    checkpoint: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import dataclasses
 
 from PIL import Image
 
-from synthesis.content_hash import scene_content_hash
+from synthesis.content_hash import checkpoint_json, scene_content_hash
 from synthesis.storyboard import Scene, Visual, VoiceSettings
 
 VOICE = VoiceSettings(engines=("piper", "espeak"))
@@ -42,7 +42,12 @@ def test_editing_a_bullet_changes_it():
 def test_checkpoint_and_voice_count():
     base = scene_content_hash(slide(), voice=VOICE)
     question = {"prompt": "What is a commit?", "choices": [["A snapshot", True]]}
-    assert scene_content_hash(slide(), voice=VOICE, checkpoint=question) != base
+    asked = slide(checkpoint=checkpoint_json(question))
+    assert scene_content_hash(asked, voice=VOICE) != base
+    reordered = {"choices": [["A snapshot", True]], "prompt": "What is a commit?"}
+    assert scene_content_hash(slide(checkpoint=checkpoint_json(reordered)), voice=VOICE) == (
+        scene_content_hash(asked, voice=VOICE)
+    )  # one canonical form
     assert scene_content_hash(slide(), voice=dataclasses.replace(VOICE, rate=1.2)) != base
     assert scene_content_hash(slide(), voice=dataclasses.replace(VOICE, voice="en-gb")) != base
 
