@@ -32,6 +32,7 @@ from learning.variants import (
     lesson_variant_request,
     precheck_answers,
     student_variant,
+    variant_video_write,
 )
 from moderation.audit import audit_student_data_view
 from synthesis.errors import SynthesisError
@@ -168,8 +169,6 @@ def _provenance(student, lesson) -> HttpResponse:
 def _video(student, lesson) -> FileResponse:
     """The variant as one MP4, remuxed from its segments on request (nothing is stored per
     variant): the file its manifest was signed over, for download or a verifier."""
-    from learning.variants import variant_video_write
-
     row = _ready_row(student, lesson)
     with tempfile.TemporaryDirectory(prefix="lectern-variant-") as folder:
         path = variant_video_write(row.entries, row.fps, row.metadata, Path(folder) / "v.mp4")
