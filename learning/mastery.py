@@ -16,6 +16,7 @@ The heatmap shows the per-concept BKT estimate (Mastery rows) whatever is chosen
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import replace
 
@@ -160,13 +161,20 @@ def student_policy_models(*, student, course: Course | None) -> dict[str, Concep
     if row.chosen == knowledge.TransferBKTModel.name and row.model_state:
         return {**models, **_transfer_models(row.model_state, responses)}
     if row.chosen == knowledge.DKTModel.name and row.model_weights:
-        dkt = knowledge.dkt_from_bytes(bytes(row.model_weights))
+        dkt = _fitted_dkt(row.pk, row.fitted_at, bytes(row.model_weights))
         predicted = knowledge.dkt_next_p_correct(dkt, responses)
         for concept, p_correct in predicted.items():
             base = models.get(concept) or default_concept_model()
             point = knowledge.p_known_from_p_correct(p_correct, base.params)
             models[concept] = replace(base, point=point)
     return models
+
+
+@functools.lru_cache(maxsize=16)
+def _fitted_dkt(row_id: int, fitted_at, weights: bytes) -> knowledge.DKTModel:
+    """A course's DKT, loaded once per fit: the variant page and its status poll ask for
+    the student's models on every request."""
+    return knowledge.dkt_from_bytes(weights)
 
 
 def _transfer_models(state: dict, responses: list[Response]) -> dict[str, ConceptModel]:
