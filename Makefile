@@ -58,7 +58,8 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	# hls.js plays render playlists where the browser has no native HLS (static/js/hls_player.js).
 	mkdir -p static/vendor/hls.js
-	cp node_modules/hls.js/dist/hls.min.js node_modules/hls.js/LICENSE static/vendor/hls.js/
+	cp node_modules/hls.js/dist/hls.min.js node_modules/hls.js/dist/hls.min.js.map node_modules/hls.js/LICENSE \
+	  static/vendor/hls.js/
 	touch $(NPM_STAMP)
 
 prepare: venv npm

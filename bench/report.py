@@ -127,8 +127,8 @@ def targets(results: dict) -> list[Target]:
         ),
         _target(
             "new variant ready",
-            "a new variant (3 scenes skipped, 2 cached remedial inserted; its new "
-            "crossfades encoded) playable in <= 3% of a full render",
+            "a new variant (3 scenes skipped, 2 cached remedial inserted; hard cuts where "
+            "a crossfade is missing, encoded after) playable in <= 3% of a full render",
             variants.get("max_fraction_of_full"),
             "{:.1%} of a full render (slowest variant)",
             lambda v: v <= 0.03,

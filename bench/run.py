@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +26,7 @@ if __package__ in (None, ""):
     # Run as a script (make bench): put the repository root on the path.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import environment, intelligibility, measure, report  # noqa: E402
+from bench import environment, first_frame, intelligibility, measure, report  # noqa: E402
 from bench.cold_speech import measure_cold_speech, summary_lines  # noqa: E402
 from bench.knowledge_tracing import measure_knowledge_tracing  # noqa: E402
 from bench.knowledge_tracing import summary_lines as knowledge_tracing_lines  # noqa: E402
@@ -96,6 +97,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-knowledge-tracing",
         action="store_true",
         help="skip the learner models and sequencing policy on simulated classes",
+    )
+    parser.add_argument(
+        "--no-first-frame",
+        action="store_true",
+        help="skip the first frame of new variants in Chromium (bench/first_frame.py)",
     )
     parser.add_argument(
         "--quick",
@@ -359,6 +365,7 @@ class Bench:
                 "first_fraction_of_full": round(found["first_wall_s"] / full_wall_s, 4),
                 "max_fraction_of_full": round(max(walls) / full_wall_s, 4),
                 "median_fraction_of_full": round(statistics.median(walls) / full_wall_s, 4),
+                "crossfaded_max_fraction": round(found["crossfaded_wall_s_max"] / full_wall_s, 4),
                 "cached_max_fraction_of_full": round(max(cached_walls) / full_wall_s, 4),
                 "cached_median_fraction_of_full": round(
                     statistics.median(cached_walls) / full_wall_s, 4
@@ -382,6 +389,22 @@ class Bench:
             f"({found['first_fraction_of_full']:.1%} of a full render); {found['count']} cost "
             f"{found['cpu_ratio']:.2f}x its CPU and {found['storage_ratio']:.2f}x its storage"
         )
+        return found
+
+    def first_frame(self) -> dict:
+        """bench/first_frame.py in its own process: it sets up (and removes) a throwaway
+        site with its own environment, renders the reference lesson there and opens new and
+        cached variants in Chromium."""
+        out = self.work_dir / "first-frame.json"
+        argv = [self.python, "-m", "bench.first_frame", f"--out={out}"]
+        if self.args.quick:
+            argv += ["--size=small", "--new=2", "--cached=1"]
+        runs_dir = self.work_dir / "runs"
+        runs_dir.mkdir(exist_ok=True)
+        with open(runs_dir / "first-frame.log", "wb") as log:
+            subprocess.run(argv, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, check=True)
+        found = json.loads(out.read_text("utf-8"))
+        self.log("\n".join(first_frame.summary_lines(found)))
         return found
 
     def memory(self, lessons: dict[int, PreparedLesson]) -> dict:
@@ -494,7 +517,11 @@ def main(argv: list[str] | None = None) -> dict:
         if not args.no_knowledge_tracing:
             bench.log("knowledge tracing: simulated classes (bench/knowledge_tracing.py)")
             results["knowledge_tracing"] = measure_knowledge_tracing(quick=args.quick)
+        if lectern_runs and not args.no_first_frame:
+            bench.log("first frame in Chromium: a throwaway site (bench/first_frame.py)")
+            results["first_frame"] = bench.first_frame()
         results["targets"] = [target.as_dict() for target in report.targets(results)]
+        results["targets"].append(first_frame.target(results.get("first_frame")).as_dict())
         results["bench_wall_s"] = round(time.perf_counter() - started, 1)
     finally:
         if args.work_dir is None:
@@ -513,6 +540,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(intelligibility.table(results["intelligibility"]))
     if "knowledge_tracing" in results:
         print("\n".join(knowledge_tracing_lines(results["knowledge_tracing"])))
+    if "first_frame" in results:
+        print("\n".join(first_frame.summary_lines(results["first_frame"])))
     print(f"\nresults: {args.out} (benchmark took {results['bench_wall_s'] / 60:.1f} min)")
     return results
 

@@ -1,10 +1,11 @@
 """Draft checkpoint questions generated from the lesson itself, for the teacher to review.
 
-Two kinds: a cloze question that blanks a key term of a scene (an emphasised term, a
-concept tag, or a word the scene repeats) with key terms of other scenes as wrong
-answers, and a "which of these" question from a scene's bullet list with bullets of
-other scenes as wrong answers. Nothing here saves anything: `checkpoint_drafts_generate`
-stores the drafts as generated and not yet accepted.
+Every draft asks about a key term of its scene (an emphasised term, a concept tag, or a
+term the scene repeats): a sentence of the narration with that term blanked, and key
+terms of other scenes as the wrong answers. A term is only blanked where it stands whole
+(not "version" out of "version control", nor "commit" out of "commits"), in a short
+statement (no question, no run-on). Nothing here saves anything:
+`checkpoint_drafts_generate` stores the drafts as generated and not yet accepted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from synthesis.frames.latex_text import replace_inline_math
 from synthesis.sentences import split_sentences
 
 BLANK = "_____"
@@ -64,6 +66,12 @@ _MIN_DISTRACTORS = 2
 _DISTRACTOR_TERMS_PER_SCENE = 2
 _MIN_STATEMENT_WORDS = 6
 _MIN_STATEMENT_CHARS_ZH = 8
+# Longer sentences are run-ons the splitter could not cut (narration spanning a colon and a
+# code block); a blank in them tests reading stamina, not the term.
+_MAX_STATEMENT_WORDS = 30
+_MAX_STATEMENT_CHARS_ZH = 60
+# Words the importer itself says in place of a formula or reference: never a key term.
+_IMPORTER_WORDS = frozenset({"该公式", "另一节", "这个式子", "请看这段代码", "请看这个公式"})
 
 
 @dataclass(frozen=True)
@@ -81,24 +89,27 @@ def draft_checkpoints(scenes: Sequence) -> dict[int, DraftCheckpoint]:
 
     `scenes` are `courses.models.Scene` rows (concepts prefetched) of one version, in order.
     """
-    vocabulary = _ChineseVocabulary(scenes)
-    terms = {scene.pk: key_terms(scene, vocabulary=vocabulary) for scene in scenes}
-    bullets = {scene.pk: _bullets(scene.body) for scene in scenes if scene.kind == "text"}
+    terms = lesson_key_terms(scenes)
+    lesson_terms = {term.lower() for scene_terms in terms.values() for term in scene_terms}
     drafts: dict[int, DraftCheckpoint] = {}
     for number, scene in enumerate(scenes, start=1):
         rng = random.Random(scene.pk)
         with translation.override("zh-hans" if scene.language == "zh" else "en"):
-            draft = _list_question(scene, number, bullets, rng) or _cloze_question(
-                scene, number, terms, rng
-            )
+            draft = _cloze_question(scene, number, terms, lesson_terms, rng)
         if draft is not None:
             drafts[scene.pk] = draft
     return drafts
 
 
+def lesson_key_terms(scenes: Sequence) -> dict[int, list[str]]:
+    """Each scene's key terms (by scene id), found with the whole lesson's vocabulary."""
+    vocabulary = _ChineseVocabulary(scenes)
+    return {scene.pk: key_terms(scene, vocabulary=vocabulary) for scene in scenes}
+
+
 def key_terms(scene, *, vocabulary: _ChineseVocabulary | None = None) -> list[str]:
     """Terms worth asking about, best first: emphasised, concept tags, then likely key terms."""
-    text = f"{scene.body}\n{scene.narration}"
+    text = f"{_slide_body(scene)}\n{scene.narration}"
     found: list[str] = []
     for match in _EMPHASIS.finditer(text):
         found.append(next(group for group in match.groups() if group))
@@ -106,44 +117,61 @@ def key_terms(scene, *, vocabulary: _ChineseVocabulary | None = None) -> list[st
     if scene.language == "zh":
         found += (vocabulary or _ChineseVocabulary([scene])).terms_of(scene)
     else:
-        found += _english_terms(scene)
+        found += _english_terms(scene, (vocabulary or _ChineseVocabulary([scene])).phrases)
     unique: dict[str, str] = {}
     for term in found:
         term = term.strip(" .,:;!?。，：；'\"")
-        if 1 < len(term) <= 60 and term.lower() not in unique:
+        if 1 < len(term) <= 60 and term.lower() not in unique and term not in _IMPORTER_WORDS:
             unique[term.lower()] = term
     return list(unique.values())
+
+
+def _slide_body(scene) -> str:
+    """The scene's slide text as it reads: inline math ($...$) as Unicode, never LaTeX."""
+    return replace_inline_math(scene.body)
 
 
 def _strip_emphasis(text: str) -> str:
     return _EMPHASIS.sub(lambda m: next(group for group in m.groups() if group), text)
 
 
-def _english_terms(scene) -> list[str]:
-    """Words and two-word phrases the scene repeats, shows on its slide, or names (capitals).
+def _english_terms(scene, lesson_phrases: Counter[str]) -> list[str]:
+    """Words and phrases of up to three words the scene repeats, shows on its slide, or
+    names (capitals).
 
     Score: narration occurrences, +2 when the slide shows it, +2 for a name written with a
-    capital mid-sentence, +1 for a two-word phrase; three points make a key term.
+    capital mid-sentence, +1 for a phrase; three points make a key term. A phrase must come
+    back in the lesson (`lesson_phrases`), so a sentence's chance word pairs are no terms, and
+    a term always said as part of a longer one ("automated version" of "automated version
+    control") is left out for the longer one.
     """
     narration = _strip_emphasis(scene.narration)
-    slide = _strip_emphasis(f"{scene.title}\n{scene.body}").lower()
+    spoken = narration.lower()
+    slide = _strip_emphasis(f"{scene.title}\n{_slide_body(scene)}").lower()
     words = _WORD.findall(narration)
     candidates: Counter[str] = Counter()
     names: set[str] = set()
     for index, word in enumerate(words):
         lowered = word.lower()
-        if lowered in _STOPWORDS or len(lowered) < 4:
+        if not _is_content_word(lowered):
             continue
         candidates[lowered] += 1
         if word[0].isupper() and index > 0 and not _starts_sentence(narration, word):
             names.add(lowered)
-        if index + 1 < len(words):
-            following = words[index + 1].lower()
-            phrase = f"{lowered} {following}"
-            if following not in _STOPWORDS and len(following) >= 4 and phrase in narration.lower():
+        for size in (2, 3):
+            following = [w.lower() for w in words[index + 1 : index + size]]
+            phrase = " ".join([lowered, *following])
+            if (
+                len(following) == size - 1
+                and _is_content_word(following[-1])
+                and phrase in spoken
+                and lesson_phrases[phrase] >= 2
+            ):
                 candidates[phrase] += 1
     scored = []
     for term, count in candidates.items():
+        if any(term != other and term in other and count <= n for other, n in candidates.items()):
+            continue
         score = count + 2 * (term in slide) + 2 * (term in names) + (" " in term)
         if score >= 3:
             scored.append((score, term))
@@ -151,12 +179,17 @@ def _english_terms(scene) -> list[str]:
     return [term for _score, term in scored[:6]]
 
 
+def _is_content_word(lowered: str) -> bool:
+    return lowered not in _STOPWORDS and len(lowered) >= 4
+
+
 def _starts_sentence(text: str, word: str) -> bool:
     return bool(re.search(rf"(?:^|[.!?:]\s+){re.escape(word)}\b", text))
 
 
 class _ChineseVocabulary:
-    """Chinese words found without a dictionary: character runs the lesson repeats in
+    """The lesson's vocabulary: English phrases it repeats, and Chinese words found without
+    a dictionary: character runs the lesson repeats in
     varied company (a real word is preceded and followed by different characters; a
     fragment such as 择具 of 选择具体 always sits beside the same ones), plus terms the
     text defines with an English gloss, as in 独热编码（one-hot encoding）."""
@@ -166,11 +199,19 @@ class _ChineseVocabulary:
         self.left: dict[str, set[str]] = {}
         self.right: dict[str, set[str]] = {}
         self.glossed: set[str] = set()
+        # English phrases of two and three words, counted over the whole lesson.
+        self.phrases: Counter[str] = Counter()
         boundary = 0
         for scene in scenes:
             if scene.language != "zh":
+                words = [w.lower() for w in _WORD.findall(_strip_emphasis(scene.narration))]
+                for size in (2, 3):
+                    self.phrases.update(
+                        " ".join(words[start : start + size])
+                        for start in range(len(words) - size + 1)
+                    )
                 continue
-            text = _strip_emphasis(f"{scene.title}\n{scene.body}\n{scene.narration}")
+            text = _strip_emphasis(f"{scene.title}\n{_slide_body(scene)}\n{scene.narration}")
             for match in _GLOSSED.finditer(text):
                 term = _ZH_LEADING_GRAMMAR.split(match.group(1))[-1]
                 if 2 <= len(term) <= 6:
@@ -197,7 +238,7 @@ class _ChineseVocabulary:
 
     def terms_of(self, scene) -> list[str]:
         narration = _strip_emphasis(scene.narration)
-        slide = f"{scene.title}\n{scene.body}"
+        slide = f"{scene.title}\n{_slide_body(scene)}"
         found = Counter()
         for run in _CJK_RUN.findall(narration):
             for size in range(2, 6):
@@ -220,36 +261,43 @@ class _ChineseVocabulary:
         return [gram for _score, gram in scored[:6]]
 
 
-def _bullets(body: str) -> list[str]:
-    lines = (_strip_emphasis(line).strip(" -*•\t") for line in body.splitlines())
-    return [line for line in lines if 2 < len(line) <= 160]
-
-
-def _cloze_question(scene, number: int, terms: dict, rng: random.Random) -> DraftCheckpoint | None:
+def _cloze_question(
+    scene, number: int, terms: dict, lesson_terms: set[str], rng: random.Random
+) -> DraftCheckpoint | None:
     if scene.kind == "title":
         return None  # blanking a word of a title card asks nothing
     narration = _strip_emphasis(scene.narration)
     sentences = [s for s in split_sentences(narration, scene.language) if _is_statement(s, scene)]
+    own = {term.lower() for term in terms[scene.pk]}
     # Each other scene's best terms only: lower-ranked ones are more often fragments.
+    # A term this scene has too could fill the blank as well: never a wrong answer.
     others = [
         term
         for pk, scene_terms in terms.items()
         if pk != scene.pk
         for term in scene_terms[:_DISTRACTOR_TERMS_PER_SCENE]
+        if term.lower() not in own
     ]
     for term in terms[scene.pk]:
-        pattern = re.compile(re.escape(term), re.IGNORECASE)
-        sentence = next((s for s in sentences if pattern.search(s)), None)
-        if sentence is None:
+        found = next(
+            (
+                (sentence, match)
+                for sentence in sentences
+                if (match := _whole_term(term, sentence, scene.language, lesson_terms))
+            ),
+            None,
+        )
+        if found is None:
             continue
+        sentence, match = found
         distractors = _pick_distractors(others, exclude=sentence.lower(), term=term, rng=rng)
         if len(distractors) < _MIN_DISTRACTORS:
             continue
         choices = [(term, True)] + [(text, False) for text in distractors]
         rng.shuffle(choices)
+        blanked = sentence[: match.start()] + BLANK + sentence[match.end() :]
         return DraftCheckpoint(
-            prompt=_("Fill in the blank: %(sentence)s")
-            % {"sentence": pattern.sub(BLANK, sentence, count=1)},
+            prompt=_("Fill in the blank: %(sentence)s") % {"sentence": blanked},
             choices=tuple(choices),
             explanation=_("Scene %(number)s says: “%(sentence)s”")
             % {"number": number, "sentence": sentence},
@@ -258,11 +306,34 @@ def _cloze_question(scene, number: int, terms: dict, rng: random.Random) -> Draf
     return None
 
 
+def _whole_term(term: str, sentence: str, language: str, lesson_terms: set[str]):
+    """Where the sentence says `term`, once and whole: not inside a longer word, nor inside
+    a longer key term of the lesson (the blank would give half the answer away)."""
+    lowered = sentence.lower()
+    longer = [other for other in lesson_terms if other != term.lower() and term.lower() in other]
+    covered = [
+        (hit.start(), hit.end())
+        for other in longer
+        for hit in re.finditer(re.escape(other), lowered)
+    ]
+    edge = "" if language == "zh" else r"(?<![\w-])"
+    end = "" if language == "zh" else r"(?![\w-])"
+    if lowered.count(term.lower()) != 1:
+        return None  # said twice, the sentence would show the answer beside its blank
+    for match in re.finditer(edge + re.escape(term) + end, sentence, re.IGNORECASE):
+        if not any(start <= match.start() and match.end() <= stop for start, stop in covered):
+            return match
+    return None
+
+
 def _is_statement(sentence: str, scene) -> bool:
-    """Long enough to test understanding: not a heading read aloud ("Solution: Paper Writing.")."""
+    """A statement long enough to test understanding (not a heading read aloud, "Solution:
+    Paper Writing.") and short enough to read at a glance; a question is no statement."""
+    if sentence.rstrip().endswith(("?", "？")) or scene.title and scene.title in sentence:
+        return False  # a question, or the slide title read aloud ("Challenge: …")
     if scene.language == "zh":
-        return len(sentence) >= _MIN_STATEMENT_CHARS_ZH
-    return len(sentence.split()) >= _MIN_STATEMENT_WORDS
+        return _MIN_STATEMENT_CHARS_ZH <= len(sentence) <= _MAX_STATEMENT_CHARS_ZH
+    return _MIN_STATEMENT_WORDS <= len(sentence.split()) <= _MAX_STATEMENT_WORDS
 
 
 def _pick_distractors(
@@ -287,36 +358,6 @@ def _pick_distractors(
     rng.shuffle(unique)
     unique.sort(key=lambda candidate: abs(len(candidate) - len(term)))
     return unique[:3]
-
-
-def _list_question(scene, number: int, bullets: dict, rng: random.Random) -> DraftCheckpoint | None:
-    own = bullets.get(scene.pk, [])
-    if len(own) < 3:
-        return None
-    own_lower = {line.lower() for line in own}
-    others = [
-        line
-        for pk, lines in bullets.items()
-        if pk != scene.pk
-        for line in lines
-        if line.lower() not in own_lower
-    ]
-    others = list(dict.fromkeys(others))
-    if len(others) < _MIN_DISTRACTORS:
-        return None
-    correct = rng.sample(own, 2)
-    wrong = rng.sample(others, min(2, len(others)))
-    choices = [(text, True) for text in correct] + [(text, False) for text in wrong]
-    rng.shuffle(choices)
-    heading = scene.title or _("scene %(number)s") % {"number": number}
-    return DraftCheckpoint(
-        prompt=_("Which of these are listed in “%(heading)s”? Choose all that apply.")
-        % {"heading": heading},
-        choices=tuple(choices),
-        explanation=_("“%(heading)s” lists: %(items)s")
-        % {"heading": heading, "items": "; ".join(own)},
-        concepts=tuple(concept.name for concept in scene.concepts.all()),
-    )
 
 
 def _tested_concepts(scene, term: str) -> tuple[str, ...]:

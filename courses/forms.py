@@ -11,7 +11,6 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from courses.imports.sources import kind_for_name
 from courses.models import Course, Language, SceneKind, SceneRole, VersionStatus
 from courses.narration import language_voices, voice_label
 from courses.services import (
@@ -22,6 +21,7 @@ from courses.services import (
     split_concept_names,
 )
 from courses.uploads import RefusedUpload
+from lessonimport.upload import kind_for_name
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg")
 CHECKPOINT_CHOICE_SLOTS = 6
@@ -154,6 +154,11 @@ class LessonImportForm(UploadLimitFormMixin, forms.Form):
 
 class ImportConfirmForm(forms.Form):
     title = forms.CharField(label=_("Lesson title"), max_length=200)
+    # Which button confirmed: a proposed series split, or one lesson (also when absent).
+    series = forms.ChoiceField(
+        choices=[("one", _("Keep one lesson")), ("split", _("Create the series"))],
+        required=False,
+    )
 
 
 class SceneForm(UploadLimitFormMixin, forms.Form):

@@ -1,7 +1,10 @@
 """Serve a private file with HTTP Range support, so a <video> can seek.
 
 Drafts' media never go through the public /media/ path: views check access first,
-then answer with `ranged_file_response`.
+then answer with `ranged_file_response`, or `stored_file_response` for a file of the default
+storage: with media in a bucket, a video, audio or image is a redirect to a short-lived
+presigned URL (the store answers Range requests, no web process streams a video), and a
+small text file (captions, a manifest) is read through and served as here.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import mimetypes
 import re
 from pathlib import Path
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -105,6 +108,39 @@ def ranged_file_response(
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def stored_file_response(
+    request: HttpRequest, name: str, *, download_name: str | None = None
+) -> HttpResponse:
+    """ranged_file_response for a name in the default storage; 404 if it is not stored.
+
+    Call it only after the access check: a presigned URL is as good as the file.
+    """
+    from courses import storage
+
+    if not storage.media_in_bucket():
+        path = storage.local_media_path(name)
+        if path is None:
+            raise Http404
+        return ranged_file_response(request, path, download_name=download_name)
+    bucket = storage.bucket()
+    path = Path(name)
+    content_type = content_type_for(path)
+    as_attachment = download_name is not None or not is_inline(content_type)
+    disposition = content_disposition_header(as_attachment, download_name or path.name)
+    if content_type.startswith(("video/", "audio/", "image/")):
+        if bucket.head(name) is None:
+            raise Http404
+        url = bucket.presigned_url(name, content_type=content_type, disposition=disposition)
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-store"  # the URL expires
+        return response
+    # A <track> must not be redirected to another origin, and these files are small.
+    copy = storage.local_media_path(name)
+    if copy is None:
+        raise Http404
+    return ranged_file_response(request, copy, download_name=download_name)
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None | bool:

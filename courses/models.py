@@ -164,6 +164,9 @@ class Scene(models.Model):
     title = models.CharField(_("title"), max_length=300, blank=True)
     # Text slide: one bullet per line. Title card: the subtitle. Code slide: unused.
     body = models.TextField(_("slide text"), blank=True)
+    # Shown under the title of any other slide (an image's caption, a section's second
+    # heading) and read in the descriptions track; a title card keeps its subtitle in body.
+    subtitle = models.CharField(_("subtitle"), max_length=300, blank=True)
     # LaTeX sources shown on a text slide, one formula per item.
     math = models.JSONField(_("formulas"), default=list, blank=True)
     code = models.TextField(_("code"), blank=True)
@@ -321,7 +324,7 @@ class PendingImport(models.Model):
     status = models.CharField(
         max_length=8, choices=ImportStatus.choices, default=ImportStatus.READY
     )
-    stage = models.CharField(max_length=20, blank=True)  # courses.imports.progress stages
+    stage = models.CharField(max_length=20, blank=True)  # lessonimport.draft.ImportProgress stages
     step = models.PositiveIntegerField(default=0)
     step_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)

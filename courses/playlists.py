@@ -26,7 +26,13 @@ VARIANTS_OWNER = "published-variants-{pk}"
 
 
 def segment_store() -> SegmentStore:
-    return SegmentStore(Path(settings.LECTERN_CACHE_DIR))
+    """The site's segment store: LECTERN_CACHE_DIR, as a local cache of the bucket's
+    segments when media are in a bucket (courses.storage), capped at LECTERN_CACHE_MAX_MB."""
+    from courses.storage import segment_remote
+
+    remote = segment_remote()
+    max_bytes = settings.LECTERN_CACHE_MAX_MB * 1024 * 1024 if remote is not None else None
+    return SegmentStore(Path(settings.LECTERN_CACHE_DIR), max_bytes=max_bytes, remote=remote)
 
 
 def job_playlist(job: RenderJob) -> tuple[list[PlaylistEntry], int] | None:

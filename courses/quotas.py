@@ -8,7 +8,6 @@ Sizes are read from the disk each time: a few thousand `stat` calls for a busy t
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from courses.models import PendingImport, RenderJob, Scene
+from courses.storage import folder_bytes, stored_bytes, stored_folder_bytes
 
 # Rough bytes per second of video a render publishes (video, audio, captions, poster), per
 # size on the render form; measured on the reference lessons at standard quality and
@@ -60,34 +60,15 @@ def teacher_quota_bytes() -> int:
     return max(settings.LECTERN_TEACHER_QUOTA_MB, 0) * 1024 * 1024
 
 
-def _file_bytes(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def folder_bytes(folder: Path) -> int:
-    """Bytes of the files under a folder (links are not followed); 0 when it is missing."""
-    total = 0
-    for root, _dirs, files in os.walk(folder):
-        for name in files:
-            with_path = Path(root) / name
-            if not with_path.is_symlink():
-                total += _file_bytes(with_path)
-    return total
-
-
 def teacher_storage_use(user, *, exclude_pending_id=None) -> StorageUse:
     """What the teacher's images, pending imports and renders take now."""
-    media_root = Path(settings.MEDIA_ROOT)
     # A file shared by forked versions counts once.
     image_names = set(
         Scene.objects.filter(version__lesson__course__owner=user)
         .exclude(image="")
         .values_list("image", flat=True)
     )
-    images = sum(_file_bytes(media_root / name) for name in image_names)
+    images = sum(stored_bytes(name) for name in image_names)
     pending = PendingImport.objects.filter(owner=user)
     if exclude_pending_id is not None:
         pending = pending.exclude(pk=exclude_pending_id)
@@ -97,7 +78,7 @@ def teacher_storage_use(user, *, exclude_pending_id=None) -> StorageUse:
         .exclude(output_dir="")
         .values_list("output_dir", flat=True)
     )
-    renders = sum(folder_bytes(media_root / output_dir) for output_dir in output_dirs)
+    renders = sum(stored_folder_bytes(output_dir) for output_dir in output_dirs)
     return StorageUse(images, imports, renders, teacher_quota_bytes())
 
 

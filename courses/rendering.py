@@ -1,8 +1,9 @@
 """Run one render job end to end: claim, storyboard from the database, render, publish, record.
 
 Outputs are rendered into a temporary folder under MEDIA_ROOT/renders/, which is renamed
-to renders/<job id>/ in one step once complete; `RenderJob.output_dir` is saved last, so
-a job that points at outputs always has all of them.
+to renders/<job id>/ in one step once complete; with media in a bucket (courses.storage)
+each finished file is then uploaded under its final name. `RenderJob.output_dir` is saved
+last, so a job that points at outputs always has all of them.
 
 The job id is the render key: a task may be delivered more than once (it is acknowledged
 late and requeued when its worker dies, and the reaper may send it again), so each
@@ -33,8 +34,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from courses import storage
 from courses.fair_share import render_job_over_share
+from courses.messages import messages_json
 from courses.models import LessonVersion, RenderJob, RenderStatus, VersionStatus
+from courses.playlists import segment_store
 from courses.progress import (
     RenderHeartbeat,
     RenderProgressRecorder,
@@ -288,6 +292,7 @@ def _render_into(job: RenderJob, staging: Path, recorder: RenderProgressRecorder
         progress=recorder,
         should_cancel=recorder.should_cancel,
         cache_max_bytes=settings.LECTERN_CACHE_MAX_MB * 1024 * 1024,
+        segment_remote=storage.segment_remote(),
     )
     now = timezone.now()
     still_ours = owned_rows(job).filter(cancel_requested=False)
@@ -306,9 +311,19 @@ def _render_into(job: RenderJob, staging: Path, recorder: RenderProgressRecorder
     if published.exists():  # published by an attempt whose worker stopped before recording it
         shutil.rmtree(published)
     os.replace(staging, published)
-    job.warnings = list(dict.fromkeys([*storyboard.warnings, *result.warnings]))
-    job.output_dir = f"{RENDERS_DIR}/{job.pk}"
+    output_dir = f"{RENDERS_DIR}/{job.pk}"
+    # Media in a bucket: the segments and then every finished file go up before the job
+    # points at them; the local folder stays as this worker's copy.
+    try:
+        segment_store().push((result.manifest_data or {}).get("segments") or ())
+        storage.render_outputs_upload(published, output_dir)
+    except BaseException:
+        shutil.rmtree(published, ignore_errors=True)
+        raise
+    job.warnings = messages_json(dict.fromkeys([*storyboard.warnings, *result.warnings]))
+    job.output_dir = output_dir
     if not _finish(job, RenderStatus.SUCCEEDED, stage="done", percent=100.0):
+        storage.render_outputs_delete(output_dir)
         shutil.rmtree(published, ignore_errors=True)
 
 

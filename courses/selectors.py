@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from courses.estimates import lesson_estimate_s
+from courses.messages import message_text
 from courses.models import (
     Checkpoint,
     Concept,
@@ -160,6 +161,14 @@ def lesson_version_is_frozen(version: LessonVersion) -> bool:
     return version.status != VersionStatus.DRAFT or version.render_jobs.exists()
 
 
+def scene_checkpoint(scene: Scene) -> Checkpoint | None:
+    """The scene's question, or None (no query when it was fetched with the scene)."""
+    try:
+        return scene.checkpoint
+    except Checkpoint.DoesNotExist:
+        return None
+
+
 def version_scenes(version: LessonVersion) -> list[Scene]:
     """The version's scenes in order, with concepts and checkpoints loaded for the editor."""
     return list(
@@ -201,6 +210,16 @@ def latest_successful_render(version: LessonVersion) -> RenderJob | None:
         .exclude(output_dir="")
         .order_by("-finished_at", "-created_at")
         .first()
+    )
+
+
+def latest_successful_of(jobs) -> RenderJob | None:
+    """latest_successful_render over render jobs already fetched."""
+    finished = [j for j in jobs if j.status == RenderStatus.SUCCEEDED and j.output_dir]
+    return max(
+        finished,
+        key=lambda j: (j.finished_at is not None, j.finished_at, j.created_at),
+        default=None,
     )
 
 
@@ -313,7 +332,7 @@ def render_job_payload(job: RenderJob) -> dict:
         "percent": round(job.percent, 1),
         "eta_s": None if job.eta_s is None else round(job.eta_s),
         "error": job.error,
-        "warnings": list(job.warnings),
+        "warnings": [message_text(warning) for warning in job.warnings],
         "cancel_requested": job.cancel_requested,
         "finished": job.is_finished,
         "waiting": render_job_wait_state(job, now=now),

@@ -30,17 +30,11 @@ from django.db.models import F, Max
 from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from courses.imports import safezip
-from courses.imports.markdown_zip import import_markdown_folder
-from courses.imports.result import (
-    ImportedScene,
-    ImportProgress,
-    ImportResult,
-    no_progress,
-    split_long_narration,
-)
-from courses.imports.sources import parse_upload
+from courses import storage as media_storage
+from courses.estimates import narration_estimate_s
+from courses.messages import error_text, messages_json
 from courses.models import (
     Checkpoint,
     Choice,
@@ -71,10 +65,24 @@ from courses.selectors import (
     latest_successful_render,
     lesson_deletion_blockers,
     lesson_version_is_frozen,
+    scene_checkpoint,
     user_can_edit_course,
 )
+from courses.series import SeriesPart, series_proposal
+from lessonimport import safezip
+from lessonimport.draft import (
+    ImportedScene,
+    ImportProgress,
+    ImportResult,
+    no_progress,
+    source_json,
+    split_long_narration,
+)
+from lessonimport.markdown import import_markdown_folder
+from lessonimport.upload import parse_upload
 from synthesis.errors import LessonImportError
 from synthesis.frames.images import ImageLoadError, is_svg, load_image, sanitised_svg
+from synthesis.messages import Message, gettext_noop
 from synthesis.sentences import split_sentences
 
 logger = logging.getLogger(__name__)
@@ -83,6 +91,7 @@ SCENE_FIELDS = (
     "kind",
     "title",
     "body",
+    "subtitle",
     "code",
     "code_language",
     "math",
@@ -246,17 +255,19 @@ def _remove_media_on_commit(lesson_ids: list[int]) -> None:
         .values_list("image", flat=True)
     )
     media_root = Path(settings.MEDIA_ROOT).resolve()
-    outputs = [
-        (media_root / output_dir).resolve()
-        for output_dir in RenderJob.objects.filter(version__lesson__in=lesson_ids)
+    output_dirs = list(
+        RenderJob.objects.filter(version__lesson__in=lesson_ids)
         .exclude(output_dir="")
         .values_list("output_dir", flat=True)
-    ]
+    )
+    outputs = [(media_root / output_dir).resolve() for output_dir in output_dirs]
 
     def remove() -> None:
         storage = Scene._meta.get_field("image").storage
         for name in sorted(images):
             storage.delete(name)
+        for output_dir in output_dirs:  # their objects, with media in a bucket
+            media_storage.render_outputs_delete(output_dir)
         for folder in outputs:
             if folder.is_relative_to(media_root) and folder != media_root:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -350,12 +361,52 @@ def lesson_version_submit(*, version: LessonVersion, user) -> LessonVersion:
             )
         if latest_successful_render(locked) is None:
             raise ValidationError(_("Render this version before submitting it for review."))
+        _refuse_unreviewed_drafts(locked)
         locked.status = VersionStatus.SUBMITTED
         locked.status_reason = ""
         locked.save(update_fields=["status", "status_reason"])
         review_open(version=locked, user=user)
     version.refresh_from_db()
     return version
+
+
+def unreviewed_draft_scene_numbers(
+    version: LessonVersion, *, scenes: list[Scene] | None = None
+) -> list[int]:
+    """Numbers (from 1, in order) of the scenes whose generated question nobody reviewed;
+    `scenes`: the version's scenes in order with their checkpoints, already fetched."""
+    if scenes is not None:
+        return [
+            number
+            for number, scene in enumerate(scenes, start=1)
+            if (checkpoint := scene_checkpoint(scene)) is not None
+            and checkpoint.generated
+            and not checkpoint.accepted
+        ]
+    positions = list(version.scenes.order_by("position", "id").values_list("pk", flat=True))
+    pending = set(
+        Checkpoint.objects.filter(
+            scene__version=version, generated=True, accepted=False
+        ).values_list("scene_id", flat=True)
+    )
+    return [number for number, pk in enumerate(positions, start=1) if pk in pending]
+
+
+def _refuse_unreviewed_drafts(version: LessonVersion) -> None:
+    # A generated question is a guess: a teacher accepts, edits or deletes it before
+    # anyone else sees the version.
+    numbers = unreviewed_draft_scene_numbers(version)
+    if numbers:
+        raise ValidationError(
+            ngettext(
+                "%(count)d generated question has not been reviewed (scene %(scenes)s). "
+                "Accept, edit or delete it before submitting.",
+                "%(count)d generated questions have not been reviewed (scenes %(scenes)s). "
+                "Accept, edit or delete each before submitting.",
+                len(numbers),
+            )
+            % {"count": len(numbers), "scenes": ", ".join(str(n) for n in numbers)}
+        )
 
 
 # The speaking rates a teacher may choose (1 is each voice's normal speed).
@@ -675,20 +726,29 @@ def checkpoint_accept(*, scene: Scene, user) -> Checkpoint:
 
 
 def checkpoint_drafts_generate(*, version: LessonVersion, user) -> tuple[LessonVersion, int]:
-    """Draft questions for scenes without one; returns the version changed and how many."""
+    """Draft questions for scenes without one; returns the version changed and how many.
+
+    A frozen version (rendered, submitted, published) gets them in a new draft forked from
+    it, as any edit would; when no question can be drafted, nothing is forked.
+    """
     from courses.checkpoints import draft_checkpoints
 
     with transaction.atomic():
-        version = lesson_version_editable(version=version, user=user)
         scenes = list(version.scenes.prefetch_related("concepts").order_by("position", "id"))
         drafts = draft_checkpoints(scenes)
-        created = 0
-        for scene in scenes:
-            draft = drafts.get(scene.pk)
-            if draft is None or Checkpoint.objects.filter(scene=scene).exists():
-                continue
+        asked = set(
+            Checkpoint.objects.filter(scene__version=version).values_list("scene_id", flat=True)
+        )
+        wanted = [scene for scene in scenes if scene.pk in drafts and scene.pk not in asked]
+        if not wanted:
+            return version, 0
+        copies = {scene.pk: scene for scene in scenes}
+        if lesson_version_is_frozen(version):
+            version, copies = lesson_version_fork(version=version, user=user)
+        for scene in wanted:
+            draft = drafts[scene.pk]
             checkpoint = Checkpoint.objects.create(
-                scene=scene,
+                scene=copies[scene.pk],
                 prompt=draft.prompt,
                 explanation=draft.explanation,
                 generated=True,
@@ -701,8 +761,7 @@ def checkpoint_drafts_generate(*, version: LessonVersion, user) -> tuple[LessonV
             checkpoint.concepts.set(
                 concepts_for_names(course=version.lesson.course, names=draft.concepts)
             )
-            created += 1
-    return version, created
+    return version, len(wanted)
 
 
 # Imports --------------------------------------------------------------------------------
@@ -826,8 +885,8 @@ def pending_import_create(
             attribution=result.attribution,
             folder=str(workdir),
             scenes=[scene.as_json() for scene in result.scenes],
-            warnings=list(result.warnings),
-            summary=list(result.summary),
+            warnings=messages_json(result.warnings),
+            summary=messages_json(result.summary),
         )
     except BaseException:
         safezip.remove_tree(workdir)
@@ -887,7 +946,9 @@ def _parse_saved(
         progress=progress,
     )
     if not result.scenes:
-        raise LessonImportError(_("'%(name)s' has nothing to import.") % {"name": source_name})
+        raise LessonImportError(
+            Message(gettext_noop("'%(name)s' has nothing to import."), name=source_name)
+        )
     return _capped(_images_reencoded(result, workdir), source_name)
 
 
@@ -913,8 +974,13 @@ def _images_reencoded(result: ImportResult, workdir: Path) -> ImportResult:
                         clean = image_reencoded(path)
                     except ImageLoadError as error:
                         warnings.append(
-                            _("Scene %(number)s: its image was left out: %(reason)s")
-                            % {"number": number, "reason": error}
+                            Message(
+                                gettext_noop(
+                                    "Scene %(number)s: its image was left out: %(reason)s"
+                                ),
+                                number=number,
+                                reason=error,
+                            )
                         )
                     else:
                         clean_dir.mkdir(exist_ok=True)
@@ -927,7 +993,7 @@ def _images_reencoded(result: ImportResult, workdir: Path) -> ImportResult:
         # outside the folder, which an image path may name).
         if path.is_relative_to(root) and path.is_file() and path.parent != clean_dir.resolve():
             path.unlink()
-    return dataclasses.replace(result, scenes=tuple(scenes), warnings=(*result.warnings, *warnings))
+    return dataclasses.replace(result, scenes=tuple(scenes)).with_warnings(warnings)
 
 
 def _capped(result: ImportResult, source_name: str) -> ImportResult:
@@ -937,7 +1003,7 @@ def _capped(result: ImportResult, source_name: str) -> ImportResult:
     )
     if not warnings:
         return result
-    return dataclasses.replace(result, scenes=scenes, warnings=(*result.warnings, *warnings))
+    return dataclasses.replace(result, scenes=scenes).with_warnings(warnings)
 
 
 def pending_import_start(
@@ -1024,7 +1090,7 @@ def pending_import_run(*, pending_id, language: str = "") -> PendingImport | Non
                 quota_exceeded_message(use, adding_bytes=added, what=_("this import"))
             )
     except LessonImportError as error:
-        return pending_import_fail(pending_id=pending.pk, message=str(error))
+        return pending_import_fail(pending_id=pending.pk, message=error_text(error))
     except BaseException:
         pending_import_fail(
             pending_id=pending.pk,
@@ -1036,8 +1102,8 @@ def pending_import_run(*, pending_id, language: str = "") -> PendingImport | Non
         language=result.language,
         attribution=result.attribution,
         scenes=[scene.as_json() for scene in result.scenes],
-        warnings=list(result.warnings),
-        summary=list(result.summary),
+        warnings=messages_json(result.warnings),
+        summary=messages_json(result.summary),
         status=ImportStatus.READY,
         stage="",
         error="",
@@ -1068,31 +1134,74 @@ def pending_import_scenes(pending: PendingImport) -> list[ImportedScene]:
 
 def pending_import_confirm(*, pending: PendingImport, user, title: str = "") -> Lesson:
     """Turn a reviewed import into a lesson with one draft version, then drop the pending one."""
+    scenes = pending_import_scenes(pending)
+    [lesson] = _lessons_from_import(pending, user, [((title or pending.title), scenes)])
+    return lesson
+
+
+def pending_import_series(pending: PendingImport) -> list[SeriesPart]:
+    """The series the review page proposes (one lesson per top-level section) when the
+    material would narrate for more than about 12 minutes; empty when one lesson is right."""
+    scenes = pending_import_scenes(pending)
+    return series_proposal(
+        [scene.title for scene in scenes],
+        [narration_estimate_s(scene.narration, scene.language) for scene in scenes],
+        pending.language,
+        kinds=[scene.kind for scene in scenes],
+    )
+
+
+def pending_import_confirm_series(*, pending: PendingImport, user, title: str = "") -> list[Lesson]:
+    """Turn a reviewed import into one lesson per proposed part, in order, in its course,
+    titled "<title> — <n>. <section>"; every scene lands in exactly one of them."""
+    parts = pending_import_series(pending)
+    if not parts:
+        raise ValidationError(_("This material is short enough for one lesson."))
+    scenes = pending_import_scenes(pending)
+    base = title or pending.title
+    groups = [
+        (
+            _("%(lesson)s — %(number)s. %(section)s")
+            % {"lesson": base, "number": part.number, "section": part.title},
+            scenes[part.first : part.end],
+        )
+        for part in parts
+    ]
+    return _lessons_from_import(pending, user, groups)
+
+
+def _lessons_from_import(
+    pending: PendingImport, user, groups: Sequence[tuple[str, Sequence[ImportedScene]]]
+) -> list[Lesson]:
+    """A lesson with one draft version per (title, scenes) group; the pending import goes."""
     folder = Path(pending.folder)
     saved_files: list = []
+    lessons: list[Lesson] = []
     try:
         with transaction.atomic():
-            lesson = lesson_create(
-                course=pending.course,
-                title=(title or pending.title)[:200],
-                created_by=user,
-                language=pending.language,
-            )
-            version = lesson.versions.get()
-            version.attribution = pending.attribution
-            version.import_report = {
-                "kind": pending.kind,
-                "source": pending.source_name,
-                "summary": pending.summary,
-                "warnings": pending.warnings,
-            }
-            version.save(update_fields=["attribution", "import_report"])
-            for position, imported in enumerate(pending_import_scenes(pending)):
-                scene = _scene_from_import(
-                    imported, version=version, position=position, folder=folder
+            for title, scenes in groups:
+                lesson = lesson_create(
+                    course=pending.course,
+                    title=title[:200],
+                    created_by=user,
+                    language=pending.language,
                 )
-                if scene.image:
-                    saved_files.append(scene.image)
+                version = lesson.versions.get()
+                version.attribution = pending.attribution
+                version.import_report = {
+                    "kind": pending.kind,
+                    "source": pending.source_name,
+                    "summary": pending.summary,
+                    "warnings": pending.warnings,
+                }
+                version.save(update_fields=["attribution", "import_report"])
+                for position, imported in enumerate(scenes):
+                    scene = _scene_from_import(
+                        imported, version=version, position=position, folder=folder
+                    )
+                    if scene.image:
+                        saved_files.append(scene.image)
+                lessons.append(lesson)
             pending.delete()
     except BaseException:
         # The rows rolled back; remove image files already copied into media.
@@ -1100,7 +1209,7 @@ def pending_import_confirm(*, pending: PendingImport, user, title: str = "") -> 
             field_file.storage.delete(field_file.name)
         raise
     transaction.on_commit(lambda: safezip.remove_tree(folder))
-    return lesson
+    return lessons
 
 
 def _scene_from_import(
@@ -1114,12 +1223,13 @@ def _scene_from_import(
         kind=imported.kind,
         title=imported.title[:300],
         body=imported.body,
+        subtitle="" if imported.kind == SceneKind.TITLE else imported.subtitle[:300],
         code=imported.code,
         code_language=imported.code_language[:40],
         math=list(imported.math),
         image_alt=imported.image_alt[:500],
         narration=imported.narration,
-        narration_sources=[source.as_json() for source in imported.sources],
+        narration_sources=[source_json(source) for source in imported.sources],
         language=imported.language if imported.language in ("en", "zh") else version.language,
         role=imported.role,
     )

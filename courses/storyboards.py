@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from courses.models import Checkpoint, LessonVersion, Scene, SceneKind
+from courses.selectors import scene_checkpoint
+from courses.storage import local_media_path
+from lessonimport.draft import source_from_json
 from synthesis import storyboard as sb
 from synthesis.content_hash import checkpoint_json
+from synthesis.messages import Message, gettext_noop
 
 
 def storyboard_from_version(version: LessonVersion) -> sb.Storyboard:
@@ -15,7 +17,7 @@ def storyboard_from_version(version: LessonVersion) -> sb.Storyboard:
     An image scene whose file is missing becomes a text slide with a warning naming the
     scene, so a render never stops on a lost upload.
     """
-    warnings: list[str] = []
+    warnings: list[Message] = []
     rows = (
         version.scenes.select_related("checkpoint")
         .prefetch_related("concepts", "checkpoint__choices")
@@ -33,7 +35,7 @@ def storyboard_from_version(version: LessonVersion) -> sb.Storyboard:
     )
 
 
-def _scene(row: Scene, *, number: int, warnings: list[str]) -> sb.Scene:
+def _scene(row: Scene, *, number: int, warnings: list[Message]) -> sb.Scene:
     return sb.Scene(
         id=f"s{number:02d}",
         visual=_visual(row, number=number, warnings=warnings),
@@ -41,17 +43,9 @@ def _scene(row: Scene, *, number: int, warnings: list[str]) -> sb.Scene:
         language=row.language,
         concepts=tuple(concept.slug for concept in row.concepts.all()),
         role=row.role,
-        sources=tuple(
-            sb.SourceRef(
-                file=source["file"],
-                paragraph=source.get("paragraph"),
-                page=source.get("page"),
-                slide=source.get("slide"),
-            )
-            for source in row.narration_sources
-            if source.get("file")
-        ),
-        checkpoint=checkpoint_json(checkpoint_plain(_checkpoint(row))),
+        # Every entry, its sentence too: the manifest pairs sources with sentences by it.
+        sources=tuple(source_from_json(source) for source in row.narration_sources),
+        checkpoint=checkpoint_json(checkpoint_plain(scene_checkpoint(row))),
     )
 
 
@@ -69,31 +63,41 @@ def checkpoint_plain(checkpoint: Checkpoint | None) -> dict | None:
     }
 
 
-def _checkpoint(row: Scene) -> Checkpoint | None:
-    try:
-        return row.checkpoint
-    except Checkpoint.DoesNotExist:
-        return None
-
-
 def _lines(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _visual(row: Scene, *, number: int, warnings: list[str]) -> sb.Visual:
+def _visual(row: Scene, *, number: int, warnings: list[Message]) -> sb.Visual:
+    """The row's visual; a title card's subtitle is its body, any other slide's its own."""
     if row.kind == SceneKind.TITLE:
         return sb.Visual("title", title=row.title, subtitle=" ".join(_lines(row.body)))
+    common = {"title": row.title, "subtitle": row.subtitle}
     if row.kind == SceneKind.CODE:
-        return sb.Visual("code", title=row.title, code=row.code, code_language=row.code_language)
+        return sb.Visual("code", **common, code=row.code, code_language=row.code_language)
     if row.kind == SceneKind.IMAGE:
-        path = Path(row.image.path) if row.image else None
+        path = local_media_path(row.image.name) if row.image else None
         if path is not None and path.is_file():
-            return sb.Visual("image", title=row.title, image_path=str(path), alt=row.image_alt)
-        warnings.append(
-            f"scene {number}: its image "
-            f"{'(' + row.image.name + ') ' if row.image else ''}is missing; "
-            "showing a text slide instead"
-        )
+            return sb.Visual("image", **common, image_path=str(path), alt=row.image_alt)
+        if row.image:
+            warnings.append(
+                Message(
+                    gettext_noop(
+                        "scene %(number)s: its image (%(image)s) is missing; "
+                        "showing a text slide instead"
+                    ),
+                    number=number,
+                    image=row.image.name,
+                )
+            )
+        else:
+            warnings.append(
+                Message(
+                    gettext_noop(
+                        "scene %(number)s: its image is missing; showing a text slide instead"
+                    ),
+                    number=number,
+                )
+            )
     return sb.Visual(
-        "text", title=row.title, bullets=_lines(row.body), math=tuple(row.math), alt=row.image_alt
+        "text", **common, bullets=_lines(row.body), math=tuple(row.math), alt=row.image_alt
     )

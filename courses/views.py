@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role
@@ -41,9 +42,8 @@ from courses.forms import (
     checkpoint_initial,
     scene_initial,
 )
-from courses.media import ranged_file_response
+from courses.media import ranged_file_response, stored_file_response
 from courses.models import (
-    Checkpoint,
     ImportKind,
     ImportStatus,
     RenderStatus,
@@ -330,15 +330,27 @@ def import_review(request, pending_id):
         }
         return render(request, "courses/import_wait.html", context)
     form = ImportConfirmForm(request.POST or None, initial={"title": pending.title})
+    series = services.pending_import_series(pending)
     if request.method == "POST" and form.is_valid():
-        lesson = services.pending_import_confirm(
-            pending=pending, user=request.user, title=form.cleaned_data["title"]
-        )
+        title = form.cleaned_data["title"]
+        if series and form.cleaned_data["series"] == "split":
+            lessons = services.pending_import_confirm_series(
+                pending=pending, user=request.user, title=title
+            )
+            messages.success(
+                request,
+                _("%(count)d lessons imported as a series. Review each one's scenes, then render.")
+                % {"count": len(lessons)},
+            )
+            return redirect("courses:course_detail", slug=pending.course.slug)
+        lesson = services.pending_import_confirm(pending=pending, user=request.user, title=title)
         messages.success(request, _("Lesson imported. Review the scenes, then render."))
         return redirect(_version_url(lesson.latest_version))
     context = {
         "pending": pending,
         "course": pending.course,
+        "series": series,
+        "series_estimate_s": sum(part.estimate_s for part in series),
         "scenes": [
             {
                 "scene": scene,
@@ -387,16 +399,20 @@ def version_detail(request, version_id):
     version = selectors.version_for_editor(user=request.user, version_id=version_id)
     lesson = version.lesson
     scenes = selectors.version_scenes(version)
-    latest_job = selectors.latest_render_job(version)
-    finished = selectors.latest_successful_render(version)
+    # The history table's versions carry their render jobs: this version's come from there.
+    versions = selectors.lesson_versions(lesson)
+    jobs = next(each for each in versions if each.pk == version.pk).render_jobs.all()
+    latest_job = jobs[0] if jobs else None
+    finished = selectors.latest_successful_of(jobs)
+    unreviewed = services.unreviewed_draft_scene_numbers(version, scenes=scenes)
     context = {
         "course": lesson.course,
         "lesson": lesson,
         "version": version,
         "scenes": scenes,
-        "is_frozen": selectors.lesson_version_is_frozen(version),
-        "is_latest": lesson.latest_version.pk == version.pk,
-        "latest_version": lesson.latest_version,
+        "is_frozen": version.status != VersionStatus.DRAFT or bool(jobs),
+        "is_latest": versions[0].pk == version.pk,
+        "latest_version": versions[0],
         "estimate_s": selectors.version_estimate_s(scenes),
         "max_lesson_s": settings.LECTERN_MAX_LESSON_MINUTES * 60,
         "render_form": RenderForm(version=version),
@@ -404,13 +420,12 @@ def version_detail(request, version_id):
         "job": latest_job,
         "job_payload": selectors.render_job_payload(latest_job) if latest_job else None,
         "finished_job": finished,
-        "versions": selectors.lesson_versions(lesson),
+        "versions": versions,
         "can_submit": version.status == VersionStatus.DRAFT and finished is not None,
+        "unreviewed_scenes": unreviewed,
         "scene_kinds": SceneKind.choices,
         "progress_strings": _progress_strings(),
-        "pending_drafts": sum(
-            1 for s in scenes if _checkpoint(s) is not None and not _checkpoint(s).accepted
-        ),
+        "pending_drafts": len(unreviewed),
     }
     return render(request, "courses/version_detail.html", context)
 
@@ -425,13 +440,6 @@ def _progress_strings() -> dict:
         "connectionLost": _("Live updates paused; checking every few seconds."),
         "confirmCancel": _("Stop this render?"),
     }
-
-
-def _checkpoint(scene) -> Checkpoint | None:
-    try:
-        return scene.checkpoint
-    except Checkpoint.DoesNotExist:
-        return None
 
 
 @teacher_required
@@ -449,16 +457,29 @@ def scene_add(request, version_id):
 @require_POST
 def checkpoints_generate(request, version_id):
     version = selectors.version_for_editor(user=request.user, version_id=version_id)
-    version, created = services.checkpoint_drafts_generate(version=version, user=request.user)
-    if created:
-        messages.success(
-            request,
-            _("%(count)s draft questions added. Students see none until you accept them.")
-            % {"count": created},
-        )
-    else:
+    changed, created = services.checkpoint_drafts_generate(version=version, user=request.user)
+    if not created:
         messages.info(request, _("No new questions could be drafted from these scenes."))
-    return redirect(_version_url(version))
+        return redirect(_version_url(changed))
+    drafted = ngettext(
+        "%(count)d draft question added; review it (accept, edit or delete) before you "
+        "submit. Students see none until you accept them.",
+        "%(count)d draft questions added; review each (accept, edit or delete) before you "
+        "submit. Students see none until you accept them.",
+        created,
+    ) % {"count": created}
+    if changed.pk != version.pk:
+        drafted = (
+            _(
+                "Version %(old)s was already rendered or submitted, so the questions are in "
+                "a new draft, version %(new)s."
+            )
+            % {"old": version.number, "new": changed.number}
+            + " "
+            + drafted
+        )
+    messages.success(request, drafted)
+    return redirect(_version_url(changed))
 
 
 @teacher_required
@@ -627,13 +648,7 @@ def scene_image(request, scene_id):
     scene = selectors.scene_for_viewer(user=request.user, scene_id=scene_id)
     if not scene.image:
         raise Http404
-    try:
-        path = Path(scene.image.path)
-    except (NotImplementedError, ValueError) as error:
-        raise Http404 from error
-    if not path.is_file():
-        raise Http404
-    return ranged_file_response(request, path)
+    return stored_file_response(request, scene.image.name)
 
 
 @teacher_required
@@ -666,7 +681,7 @@ def scene_narration_preview(request, scene_id):
 @require_http_methods(["GET", "POST"])
 def checkpoint_edit(request, scene_id):
     scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
-    existing = _checkpoint(scene)
+    existing = selectors.scene_checkpoint(scene)
     if request.method == "POST":
         form = CheckpointForm(request.POST)
         if form.is_valid():
@@ -698,7 +713,7 @@ def checkpoint_edit(request, scene_id):
 @require_POST
 def checkpoint_accept(request, scene_id):
     scene = selectors.scene_for_editor(user=request.user, scene_id=scene_id)
-    if _checkpoint(scene) is None:
+    if selectors.scene_checkpoint(scene) is None:
         raise Http404
     checkpoint = services.checkpoint_accept(scene=scene, user=request.user)
     messages.success(request, _("Question accepted."))
@@ -751,15 +766,13 @@ def render_job_file(request, job_id, name):
     job = selectors.render_job_for_viewer(user=request.user, job_id=job_id)
     if name not in RENDER_FILES or not job.output_dir:
         raise Http404
-    root = (Path(settings.MEDIA_ROOT) / job.output_dir).resolve()
-    path = root / RENDER_FILES[name]
-    if not path.is_file():
-        raise Http404
+    stored_name = f"{job.output_dir}/{RENDER_FILES[name]}"
     download = None
     if request.GET.get("download"):
         slug = job.version.lesson.course.slug
-        download = f"{slug}-{job.version.lesson_id}-v{job.version.number}{path.suffix}"
-    return ranged_file_response(request, path, download_name=download)
+        suffix = Path(RENDER_FILES[name]).suffix
+        download = f"{slug}-{job.version.lesson_id}-v{job.version.number}{suffix}"
+    return stored_file_response(request, stored_name, download_name=download)
 
 
 def _render_job_segments(request, job_id) -> tuple:

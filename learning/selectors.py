@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from accounts.models import Classroom, User
-from courses.models import Checkpoint, Choice, Lesson, LessonVersion, RenderJob
+from courses.models import Checkpoint, Choice, Lesson, LessonVersion, RenderJob, VersionStatus
 from courses.playlists import job_playlist
 from courses.selectors import latest_successful_render
+from courses.storage import local_media_path
 from learning.models import CheckpointAnswer, LearningEvent, LessonProgress, LessonSettings
 from moderation.publishing import signed_playlist_digests
-from moderation.selectors import published_lessons_for_student, published_version
+from moderation.selectors import (
+    published_lessons_for_student,
+    published_version,
+    published_version_for_student,
+)
 
 # Covered at least this much of the video (small gaps allowed) counts as watched in full.
 WATCHED_IN_FULL = 0.95
@@ -32,8 +35,14 @@ WATCHED_IN_FULL = 0.95
 
 
 def lesson_for_student(*, student, lesson_id: int) -> Lesson:
-    """A published lesson of one of the student's classes; 404 for anyone else."""
-    return get_object_or_404(published_lessons_for_student(student), pk=lesson_id)
+    """A published lesson of one of the student's classes, with its published version
+    (`published_version` reads it without a query); 404 for anyone else."""
+    version = published_version_for_student(student=student, lesson_id=lesson_id)
+    if version is None:
+        raise Http404
+    lesson = version.lesson
+    lesson.published_versions = [version]
+    return lesson
 
 
 def classroom_for_teacher(*, user, classroom_id: int) -> Classroom:
@@ -53,8 +62,17 @@ def lesson_for_teacher(*, user, lesson_id: int) -> Lesson:
 
 
 def lesson_settings(lesson: Lesson) -> LessonSettings:
-    """The lesson's settings, or unsaved defaults."""
+    """The lesson's settings, or unsaved defaults (no query when lesson_for_student joined
+    them)."""
+    if Lesson.learning_settings.is_cached(lesson):
+        return getattr(lesson, "learning_settings", None) or LessonSettings(lesson=lesson)
     return LessonSettings.objects.filter(lesson=lesson).first() or LessonSettings(lesson=lesson)
+
+
+def lessons_settings(lessons: list[Lesson]) -> dict[int, LessonSettings]:
+    """{lesson id: its settings, or unsaved defaults} for several lessons, in one query."""
+    found = {row.lesson_id: row for row in LessonSettings.objects.filter(lesson__in=lessons)}
+    return {lesson.pk: found.get(lesson.pk) or LessonSettings(lesson=lesson) for lesson in lessons}
 
 
 # What a version holds -------------------------------------------------------------------
@@ -76,11 +94,23 @@ def version_duration_s(job: RenderJob | None) -> float:
     return float(job.manifest.get("duration_s") or 0.0)
 
 
-def scene_end_times_s(version: LessonVersion, job: RenderJob) -> dict[int, float]:
+def scene_order(version: LessonVersion) -> tuple[list[int], bool]:
+    """The version's scene ids in lesson order, and whether any scene is tagged with a
+    concept (the lesson then adapts: learning/variant_views.py); one query."""
+    ids: list[int] = []
+    tagged = False
+    rows = version.scenes.order_by("position", "id").values_list("pk", "concepts")
+    for scene_id, concept_id in rows:
+        if not ids or ids[-1] != scene_id:
+            ids.append(scene_id)
+        tagged = tagged or concept_id is not None
+    return ids, tagged
+
+
+def scene_end_times_s(scene_ids: list[int], job: RenderJob) -> dict[int, float]:
     """{scene id: when the scene ends in the video}, from the render manifest, whose scenes
     are in the version's scene order (courses.storyboards)."""
     manifest_scenes = job.manifest.get("scenes") or []
-    scene_ids = list(version.scenes.order_by("position", "id").values_list("pk", flat=True))
     return {
         scene_id: float(entry["end_s"])
         for scene_id, entry in zip(scene_ids, manifest_scenes, strict=False)
@@ -109,8 +139,8 @@ def _seconds(stamp: str) -> float:
 
 def transcript_cues(job: RenderJob) -> list[dict]:
     """The captions file's cues [{"start_s", "end_s", "text"}]: the interactive transcript."""
-    path = Path(settings.MEDIA_ROOT) / job.output_dir / "lesson.vtt"
-    if not job.output_dir or not path.is_file():
+    path = local_media_path(f"{job.output_dir}/lesson.vtt") if job.output_dir else None
+    if path is None:
         return []
     cues = []
     for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8").replace("\r\n", "\n")):
@@ -177,6 +207,7 @@ class PlayerPage:
     questions: list[dict] = field(default_factory=list)
     chapters: list[dict] = field(default_factory=list)
     cues: list[dict] = field(default_factory=list)
+    adaptive: bool = False  # scenes tagged with concepts: the lesson adapts to the student
 
     def config(self, student) -> dict:
         """What static/js/player.js reads (json_script): URLs, times, questions, prefs."""
@@ -214,8 +245,11 @@ def player_page(*, student, lesson: Lesson) -> PlayerPage:
         CheckpointAnswer.objects.filter(
             student=student, lesson=lesson, attempt=attempt
         ).values_list("checkpoint_id", flat=True)
+        if checkpoints
+        else ()
     )
-    ends = scene_end_times_s(version, job) if job else {}
+    scene_ids, adaptive = scene_order(version)
+    ends = scene_end_times_s(scene_ids, job) if job else {}
     duration = version_duration_s(job)
     questions = [
         {
@@ -238,6 +272,7 @@ def player_page(*, student, lesson: Lesson) -> PlayerPage:
         questions=questions,
         chapters=chapters(job) if job else [],
         cues=transcript_cues(job) if job else [],
+        adaptive=adaptive,
     )
 
 
@@ -350,38 +385,52 @@ class QuestionStats:
 
 
 def question_stats(classroom: Classroom, lessons: list[Lesson]) -> list[QuestionStats]:
-    """Per question of the lessons' published versions: first-attempt answers by the class's
-    students, how many were right, and the wrong answer chosen most often."""
+    """Per question of the lessons' published versions (in lesson, then scene order):
+    first-attempt answers by the class's students, how many were right, and the wrong answer
+    chosen most often. Three queries, however many lessons and questions."""
+    order = {lesson.pk: index for index, lesson in enumerate(lessons)}
+    by_lesson = {lesson.pk: lesson for lesson in lessons}
+    checkpoints = sorted(
+        Checkpoint.objects.filter(
+            scene__version__lesson__in=lessons,
+            scene__version__status=VersionStatus.PUBLISHED,
+            accepted=True,
+        )
+        .select_related("scene__version")
+        .prefetch_related(Prefetch("choices", queryset=Choice.objects.order_by("position", "id"))),
+        key=lambda c: (order[c.scene.version.lesson_id], c.scene.position, c.scene_id),
+    )
+    answers = CheckpointAnswer.objects.filter(
+        checkpoint__in=checkpoints, attempt=1, student__in=classroom.students.all()
+    )
+    counts = {
+        row["checkpoint"]: row
+        for row in answers.values("checkpoint").annotate(
+            answered=Count("pk"), right=Count("pk", filter=Q(is_correct=True))
+        )
+    }
+    top_wrong: dict[int, dict] = {}
+    for row in (
+        answers.filter(is_correct=False)
+        .values("checkpoint", "choice__text")
+        .annotate(n=Count("pk"))
+        .order_by("checkpoint", "-n", "choice__text")
+    ):
+        top_wrong.setdefault(row["checkpoint"], row)
     stats = []
-    students = classroom.students.all()
-    for lesson in lessons:
-        version = published_version(lesson)
-        if version is None:
-            continue
-        for checkpoint in version_checkpoints(version):
-            answers = CheckpointAnswer.objects.filter(
-                checkpoint=checkpoint, attempt=1, student__in=students
+    for checkpoint in checkpoints:
+        count = counts.get(checkpoint.pk, {"answered": 0, "right": 0})
+        wrong = top_wrong.get(checkpoint.pk)
+        stats.append(
+            QuestionStats(
+                checkpoint=checkpoint,
+                lesson=by_lesson[checkpoint.scene.version.lesson_id],
+                right=count["right"],
+                answered=count["answered"],
+                top_wrong=wrong["choice__text"] if wrong else "",
+                top_wrong_count=wrong["n"] if wrong else 0,
             )
-            counts = answers.aggregate(
-                answered=Count("pk"), right=Count("pk", filter=Q(is_correct=True))
-            )
-            wrong = (
-                answers.filter(is_correct=False)
-                .values("choice__text")
-                .annotate(n=Count("pk"))
-                .order_by("-n", "choice__text")
-                .first()
-            )
-            stats.append(
-                QuestionStats(
-                    checkpoint=checkpoint,
-                    lesson=lesson,
-                    right=counts["right"],
-                    answered=counts["answered"],
-                    top_wrong=wrong["choice__text"] if wrong else "",
-                    top_wrong_count=wrong["n"] if wrong else 0,
-                )
-            )
+        )
     return stats
 
 

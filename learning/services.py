@@ -14,6 +14,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -94,6 +95,7 @@ def learning_events_record(
     and answers in the same transaction, and broadcast the new progress after the commit
     (`broadcast=False`: seed_demo, which runs before the channel layer's Redis)."""
     result = RecordResult()
+    answered = False  # a new answer in this batch (else only the progress cell changed)
     ids = [event.client_event_id for event in events]
     known = set(
         LearningEvent.objects.filter(student=student, client_event_id__in=ids).values_list(
@@ -119,6 +121,7 @@ def learning_events_record(
             _record_watched(student, event, row)
         else:
             result.answers[event.client_event_id] = _record_answer(student, event, row)
+            answered = True
         result.recorded += 1
     now = timezone.now()
     for row in progress.values():
@@ -126,7 +129,9 @@ def learning_events_record(
         row.save()
     result.progress = progress
     if broadcast:
-        transaction.on_commit(lambda: _broadcast(student, list(lessons.values())))
+        transaction.on_commit(
+            lambda: _broadcast(student, list(progress.values()), answered=answered)
+        )
     return result
 
 
@@ -140,6 +145,7 @@ def _progress_for_update(*, student, lesson: Lesson) -> LessonProgress:
         lesson=lesson,
         defaults={"version": version},
     )
+    row.lesson = lesson  # the caller's instance, its course fetched with it
     changed = created or row.version_id != version.pk
     if changed:
         row.version = version
@@ -280,14 +286,18 @@ def _stored_answer(student, event: EventIn) -> dict:
 def _derive(row: LessonProgress, *, now: datetime) -> None:
     """Watched fraction, score and completion from the row's intervals and answers."""
     row.watched_fraction = round(covered_fraction(row.watched_intervals, row.duration_s), 4)
-    question_ids = [c.pk for c in selectors.version_checkpoints(row.version)]
-    answers = CheckpointAnswer.objects.filter(
-        student=row.student_id, checkpoint__in=question_ids, attempt=row.attempt
+    question_ids = list(
+        Checkpoint.objects.filter(scene__version=row.version_id, accepted=True).values_list(
+            "pk", flat=True
+        )
     )
-    answered = answers.count()
-    row.score = (
-        answers.filter(is_correct=True).count() / len(question_ids) if question_ids else None
-    )
+    answered, right = 0, 0
+    if question_ids:
+        counts = CheckpointAnswer.objects.filter(
+            student=row.student_id, checkpoint__in=question_ids, attempt=row.attempt
+        ).aggregate(answered=Count("pk"), right=Count("pk", filter=Q(is_correct=True)))
+        answered, right = counts["answered"], counts["right"]
+    row.score = right / len(question_ids) if question_ids else None
     if (
         row.completed_at is None
         and row.watched_fraction >= selectors.WATCHED_IN_FULL
@@ -309,35 +319,38 @@ def gradebook_group_name(classroom_id: int) -> str:
     return f"gradebook-class-{classroom_id}"
 
 
-def _broadcast(student, lessons: list[Lesson]) -> None:
-    """Tell the gradebooks of the student's classes (after the commit, so they read it)."""
+def _broadcast(student, rows: list[LessonProgress], *, answered: bool = True) -> None:
+    """Tell the gradebooks of the student's classes about their committed progress rows.
+    Without a new answer only the student's progress cell changed, and only it is sent (the
+    dashboard keeps the questions, record and mastery it shows)."""
     layer = get_channel_layer()
     if layer is None:
         return
-    for lesson in lessons:
-        progress = selectors.student_progress(student=student, lesson=lesson)
-        cell = selectors.cell_payload(progress)
+    for row in rows:
+        lesson = row.lesson
+        cell = selectors.cell_payload(row)
         for classroom in selectors.classrooms_of_student_for_lesson(student=student, lesson=lesson):
-            questions = [stats.as_dict() for stats in selectors.question_stats(classroom, [lesson])]
-            history = selectors.answer_history([student], selectors.classroom_lessons(classroom))
-            results = history[student.pk]
-            record = {
-                "points": selectors.sparkline_points(results),
-                "right": sum(results),
-                "answers": len(results),
-            }
-            message = {
-                "type": "gradebook.update",
-                "payload": {
-                    "student": student.pk,
-                    "lesson": lesson.pk,
-                    **cell,
-                    "questions": questions,
-                    "record": record,
-                    "mastery": student_mastery_payload(student=student, course=lesson.course),
-                },
-            }
+            payload = {"student": student.pk, "lesson": lesson.pk, **cell}
+            if answered:
+                payload.update(_answer_payload(student, lesson, classroom))
+            message = {"type": "gradebook.update", "payload": payload}
             try:
                 async_to_sync(layer.group_send)(gradebook_group_name(classroom.pk), message)
             except Exception:  # the record is committed; a dashboard catches up on reload
                 logger.exception("gradebook broadcast failed for class %s", classroom.pk)
+
+
+def _answer_payload(student, lesson: Lesson, classroom) -> dict:
+    """What a new answer changes on a class dashboard: the lesson's question statistics, the
+    student's answer record and their mastery of the course's concepts."""
+    history = selectors.answer_history([student], selectors.classroom_lessons(classroom))
+    results = history[student.pk]
+    return {
+        "questions": [stats.as_dict() for stats in selectors.question_stats(classroom, [lesson])],
+        "record": {
+            "points": selectors.sparkline_points(results),
+            "right": sum(results),
+            "answers": len(results),
+        },
+        "mastery": student_mastery_payload(student=student, course=lesson.course),
+    }

@@ -365,8 +365,8 @@ def lesson_variant_ready(row: LessonVariant) -> bool:
     """Ready and every segment still in the store (eviction may have taken one)."""
     from courses.playlists import segment_store
 
-    if row.status != VariantStatus.READY or not row.entries or not row.manifest_store:
-        return False  # (a variant made before variants were signed is made again)
+    if row.status != VariantStatus.READY or not row.entries or not row.ts_digests:
+        return False  # (a variant made before its TS files had digests is made again)
     store = segment_store()
     return all(store.has(key) for key, _frames in row.entries)
 
@@ -405,10 +405,24 @@ def _send_prepare(variant_id: int) -> None:
 
 
 def lesson_variant_prepare(*, variant_id: int) -> str:
-    """Speak, plan and encode what the store lacks for one LessonVariant; mark it ready."""
+    """Speak, plan and encode what the store lacks for one LessonVariant; mark it ready;
+    then encode the crossfades it plays without.
+
+    When every scene segment is stored and only crossfades between new neighbours are
+    missing, the variant is made ready at once with a hard cut at each of those junctions
+    (a plan and a playlist, nothing encoded: bench/README.md, "Personalized variants",
+    measures the cut as clean), and the missing crossfades are encoded after the row is
+    ready, in this same task, so later variants with the same neighbours find them. When a
+    scene must be encoded anyway, its crossfades are encoded with it and nothing is cut.
+
+    A ready row's entries never change, so the playlist a student is playing stays valid
+    to its end: a variant made with cuts keeps them while its segments are stored (they
+    are pinned while the lesson is published). The simplest design that never breaks a
+    playing HLS client; a crossfaded replacement would need a new row per sequence.
+    """
     from courses.playlists import segment_store
     from synthesis.assemble import plan_metadata
-    from synthesis.plan import plan
+    from synthesis.plan import plan, with_hard_cuts
     from synthesis.render import encode, speak_lesson
 
     row = LessonVariant.objects.select_related("version__lesson").filter(pk=variant_id).first()
@@ -423,13 +437,12 @@ def lesson_variant_prepare(*, variant_id: int) -> str:
             storyboard, render_settings, cache_dir=Path(settings.LECTERN_CACHE_DIR)
         )
         store = segment_store()
-        render_plan = plan(storyboard, render_settings, spoken=spoken, store=store)
+        full_plan = plan(storyboard, render_settings, spoken=spoken, store=store)
+        render_plan = with_hard_cuts(full_plan, store)
         if render_plan.missing:
             encode(render_plan, store)
         metadata = plan_metadata(render_plan)
-        manifest_store, digests = variant_manifest_store(
-            row.version, render_plan.segment_frames, render_settings.fps, metadata
-        )
+        digests = variant_ts_digests(render_plan.segment_frames, render_settings.fps)
     except Exception as error:  # recorded on the row; the page says it failed
         logger.exception("variant %s: prepare failed", variant_id)
         LessonVariant.objects.filter(pk=row.pk).update(
@@ -447,13 +460,66 @@ def lesson_variant_prepare(*, variant_id: int) -> str:
         ),
         entries=[[key, frames] for key, frames in render_plan.segment_frames],
         fps=render_settings.fps,
-        manifest_store=manifest_store,
+        manifest_store=b"",
         ts_digests=[digest["sha256"] for digest in digests],
         metadata=metadata,
         encoded=len(render_plan.missing),
         ready_at=timezone.now(),
     )
+    # The page waiting for it hears now, not at its next status poll (about 0.3 s later).
+    transaction.on_commit(lambda: lesson_variant_ready_push(row.pk))
+    # Signed just after it is ready (the player streams the TS files, whose digests are
+    # known already; the sidecar covers the MP4 download), so it plays 0.1-0.2 s sooner.
+    try:
+        manifest_store = variant_manifest_store(
+            row.version, render_plan.segment_frames, render_settings.fps, metadata, digests
+        )
+    except Exception as error:  # without its signature the variant is not served
+        logger.exception("variant %s: signing failed", variant_id)
+        LessonVariant.objects.filter(pk=row.pk).update(
+            status=VariantStatus.FAILED, error=str(error)[:2000]
+        )
+        return "failed"
+    LessonVariant.objects.filter(pk=row.pk).update(manifest_store=manifest_store)
+    if render_plan.cuts:
+        crossfades_encode(row.version, full_plan, store)
     return "ready"
+
+
+def lesson_variant_group_name(variant_id: int) -> str:
+    """The channel-layer group of the pages waiting for one LessonVariant row."""
+    return f"lesson-variant-{variant_id}"
+
+
+def lesson_variant_ready_push(variant_id: int) -> None:
+    """Tell the pages waiting for the variant (learning.consumers.VariantConsumer) that it
+    is ready. Best effort: a failure is logged, and their status polls still find it."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    try:
+        layer = get_channel_layer()
+        if layer is not None:
+            message = {"type": "variant.ready", "variant": variant_id}
+            async_to_sync(layer.group_send)(lesson_variant_group_name(variant_id), message)
+    except Exception:  # the row is ready; the page's next poll says so
+        logger.exception("variant %s: could not push ready", variant_id)
+
+
+def crossfades_encode(version: LessonVersion, full_plan, store) -> None:
+    """Encode the crossfades a variant made ready with hard cuts plays without, for later
+    variants (pinned with the version's variants). A failure is logged: the variant is
+    already ready and plays with its cuts."""
+    from courses.playlists import variant_segments_pin
+    from synthesis.render import encode
+
+    crossfades = [key for key in full_plan.transition_keys if not store.has(key)]
+    try:
+        encode(full_plan, store)
+    except Exception:  # the ready variant is unaffected; a later variant encodes them
+        logger.exception("version %s: encoding %s crossfades failed", version.pk, len(crossfades))
+        return
+    variant_segments_pin(version=version, keys=crossfades)
 
 
 def variant_video_write(segment_frames, fps: int, metadata: dict, out: Path) -> Path:
@@ -469,18 +535,23 @@ def variant_video_write(segment_frames, fps: int, metadata: dict, out: Path) -> 
     return out
 
 
+def variant_ts_digests(segment_frames, fps: int) -> list[dict]:
+    """The SHA-256 of each TS file the variant's playlist serves (what its sidecar lists)."""
+    from moderation.publishing import segment_digests
+    from synthesis.hls import playlist_entries
+
+    return segment_digests(playlist_entries(list(segment_frames), fps), fps)
+
+
 def variant_manifest_store(
-    version: LessonVersion, segment_frames, fps: int, metadata: dict
-) -> tuple[bytes, list[dict]]:
+    version: LessonVersion, segment_frames, fps: int, metadata: dict, digests: list[dict]
+) -> bytes:
     """The variant's signed C2PA sidecar (over its MP4, listing its TS files' digests)."""
     from moderation.publishing import playlist_manifest_store
-    from synthesis.hls import playlist_entries
 
     with tempfile.TemporaryDirectory(prefix="lectern-variant-") as folder:
         video = variant_video_write(segment_frames, fps, metadata, Path(folder) / "variant.mp4")
-        return playlist_manifest_store(
-            video, playlist_entries(list(segment_frames), fps), fps, version=version
-        )
+        return playlist_manifest_store(video, digests, version=version)
 
 
 def lesson_variant_entries(row: LessonVariant):

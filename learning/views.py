@@ -27,6 +27,7 @@ from learning.mastery import class_heatmap, course_learner_model
 from learning.services import EventIn
 from moderation.audit import audit_student_data_view
 from moderation.publishing import published_file_provenance
+from moderation.selectors import published_version
 
 # A player sends a few events a minute; an offline queue of an hour fits well below this.
 MAX_EVENTS_PER_BATCH = 500
@@ -46,8 +47,7 @@ def player(request, lesson_id):
         # Read from the file itself (C2PA), not from the database.
         "provenance": published_file_provenance(page.job) if page.job else None,
         "player_strings": _player_strings(),
-        # Scenes tagged with concepts: the lesson adapts (learning/variant_views.py).
-        "adaptive": page.version.scenes.filter(concepts__isnull=False).exists(),
+        "adaptive": page.adaptive,
     }
     return render(request, "learning/player.html", context)
 
@@ -120,9 +120,11 @@ def events(request):
             )
         if version_id not in versions:
             # Only a version students were shown: the published one, or one published before.
-            version = LessonVersion.objects.filter(
-                pk=version_id, lesson=lesson_id, published_at__isnull=False
-            ).first()
+            version = published_version(lessons[lesson_id])
+            if version.pk != version_id:
+                version = LessonVersion.objects.filter(
+                    pk=version_id, lesson=lesson_id, published_at__isnull=False
+                ).first()
             if version is None:
                 raise Http404
             versions[version_id] = version
@@ -169,7 +171,7 @@ def gradebook(request, classroom_id):
         target=f"class #{classroom.pk}",
         students=[row.student for row in book.rows],
     )
-    settings_by_lesson = {lesson.pk: selectors.lesson_settings(lesson) for lesson in book.lessons}
+    settings_by_lesson = selectors.lessons_settings(book.lessons)
     lesson_columns = [
         {
             "lesson": lesson,

@@ -10,6 +10,8 @@ import tempfile
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lectern.settings")
+# Settings pool database connections in an ASGI server (lectern/settings.py, DATABASES).
+os.environ["LECTERN_ASGI"] = "1"
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402

@@ -99,11 +99,26 @@ TEMPLATES = [
     },
 ]
 
+# Under ASGI (lectern/asgi.py sets LECTERN_ASGI) every request runs in a thread of its own,
+# so a connection kept for reuse is never reused: PostgreSQL ran out of connections ("too many
+# clients") after a few hundred requests. There, PostgreSQL connections come from a pool per
+# process (psycopg_pool through Django's "pool" option), returned at the end of each request.
+# Celery workers and commands (one thread a task, and forked pool processes, which must not
+# inherit a pool) keep a connection for a minute instead.
+ASGI_PROCESS = env_bool("LECTERN_ASGI", default=False)
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=0 if ASGI_PROCESS else 60,
     )
 }
+if ASGI_PROCESS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(env_str("LECTERN_DB_POOL_SIZE", "8")),
+        # Seconds a request waits for a free connection before it fails.
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the Celery worker write to one file: WAL lets readers run beside
     # a writer, IMMEDIATE transactions queue writers instead of failing with "locked".
@@ -168,6 +183,33 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Media in an S3-compatible bucket instead of MEDIA_ROOT (docs/deployment.md, "Media in a
+# bucket"): scene images, published render outputs and encoded segments. Credentials come
+# from boto3's usual chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, a role).
+# MEDIA_ROOT and LECTERN_CACHE_DIR then hold each machine's local working copies only.
+LECTERN_MEDIA_S3_BUCKET = env_str("LECTERN_MEDIA_S3_BUCKET")
+LECTERN_MEDIA_S3_ENDPOINT_URL = env_str("LECTERN_MEDIA_S3_ENDPOINT_URL")  # MinIO, Ceph, Garage
+LECTERN_MEDIA_S3_REGION = env_str("LECTERN_MEDIA_S3_REGION")
+# Views answer a video, audio or image in the bucket, after their access check, with a
+# redirect to a presigned URL this long-lived (a learner seeking later needs it to still
+# work), on this origin when set (the media domain's proxy in front of the bucket).
+LECTERN_MEDIA_URL = env_str("LECTERN_MEDIA_URL").rstrip("/")
+LECTERN_MEDIA_URL_EXPIRES_S = int(env_str("LECTERN_MEDIA_URL_EXPIRES_S", "7200"))
+if LECTERN_MEDIA_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": LECTERN_MEDIA_S3_BUCKET,
+            "endpoint_url": LECTERN_MEDIA_S3_ENDPOINT_URL or None,
+            "region_name": LECTERN_MEDIA_S3_REGION or None,
+            "addressing_style": "path" if LECTERN_MEDIA_S3_ENDPOINT_URL else None,
+            "signature_version": "s3v4",
+            # Unique names as on a file system: two scenes' "figure.png" never overwrite.
+            "file_overwrite": False,
+            "default_acl": None,  # private: nothing in the bucket is public
+            "querystring_auth": True,
+        },
+    }
 # Request bodies: lectern.request_limits answers 413, before reading it, to a body over
 # LECTERN_MAX_FORM_BYTES (over the upload limit plus that on the upload URLs).
 LECTERN_MAX_FORM_BYTES = int(env_str("LECTERN_MAX_FORM_KB", "1024")) * 1024

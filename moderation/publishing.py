@@ -12,6 +12,8 @@ moderation.provenance), and signed_playlist_digests gives the views that list.
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from courses import storage
 from courses.models import LessonVersion, RenderJob
 from courses.playlists import manifest_playlist, segment_store
 from moderation.provenance import (
@@ -43,6 +46,13 @@ def render_output_folder(render_job: RenderJob) -> Path:
     return Path(settings.MEDIA_ROOT) / render_job.output_dir
 
 
+def served_video(render_job: RenderJob) -> Path:
+    """A local path with the bytes of the render's served lesson.mp4 (its copy of the bucket's
+    object when media are in a bucket, courses.storage)."""
+    name = f"{render_job.output_dir}/{VIDEO_NAME}"
+    return storage.local_media_path(name) or render_output_folder(render_job) / VIDEO_NAME
+
+
 def author_name(render_job: RenderJob) -> str:
     """The teacher named as the video's author: who made the version, else the course owner."""
     return version_author_name(render_job.version)
@@ -64,6 +74,8 @@ def published_file_problems(
     """
     if render_job is None or not (folder or render_job.output_dir):
         return [_("The version has no finished render.")]
+    if folder is None and storage.media_in_bucket():
+        return _bucket_file_problems(render_job)
     folder = folder or render_output_folder(render_job)
     video, captions = folder / VIDEO_NAME, folder / CAPTIONS_NAME
     if not video.is_file() or not captions.is_file():
@@ -95,11 +107,28 @@ def published_file_problems(
     return []
 
 
+def _bucket_file_problems(render_job: RenderJob) -> list[str]:
+    """published_file_problems on a fresh copy of the bucket's files; a video it signed
+    replaces the bucket's object (one PUT: readers see the old or the new file)."""
+    with tempfile.TemporaryDirectory(prefix="lectern-publish-") as temp:
+        folder = Path(temp)
+        for name in (VIDEO_NAME, CAPTIONS_NAME):
+            copy = storage.local_media_path(f"{render_job.output_dir}/{name}")
+            if copy is not None:
+                shutil.copyfile(copy, folder / name)
+        video = folder / VIDEO_NAME
+        before = video.stat().st_size if video.is_file() else None
+        problems = published_file_problems(render_job, folder=folder)
+        if not problems and video.stat().st_size != before:  # a C2PA manifest adds bytes
+            storage.render_output_upload_file(video, render_job.output_dir)
+        return problems
+
+
 def published_file_provenance(render_job: RenderJob) -> dict:
     """What the served video's own C2PA manifest says, for the player page: `signed` (a
     manifest that validates), who produced it, the author, when (a datetime) and whether it
     says AI-generated."""
-    found = file_provenance(render_output_folder(render_job) / "lesson.mp4")
+    found = file_provenance(served_video(render_job))
     state = found.get("validation_state")
     return {
         "signed": state in ACCEPTED_STATES and not found.get("problems"),
@@ -141,28 +170,25 @@ def segment_digests(entries: Sequence[PlaylistEntry], fps: int) -> list[dict]:
 
 
 def playlist_manifest_store(
-    video: Path, entries: Sequence[PlaylistEntry], fps: int, *, version: LessonVersion
-) -> tuple[bytes, list[dict]]:
-    """A signed sidecar manifest for video (the MP4 these entries assemble into) listing the
-    digest of each TS file of their playlist, and that list: a student's variant is covered
-    like a published render. ProvenanceError or SynthesisError when it cannot be made."""
-    digests = segment_digests(entries, fps)
-    manifest_store = sign_sidecar(
+    video: Path, digests: Sequence[dict], *, version: LessonVersion
+) -> bytes:
+    """A signed sidecar manifest for video (the MP4 a playlist's segments assemble into)
+    listing the digest of each TS file of that playlist (segment_digests): a student's
+    variant is covered like a published render. ProvenanceError when it cannot be made."""
+    return sign_sidecar(
         video,
         credentials=configured_credentials(),
         author=version_author_name(version),
         title=version.lesson.title,
-        hls_segments=digests,
+        hls_segments=list(digests),
     )
-    return manifest_store, digests
 
 
 def signed_playlist_digests(render_job: RenderJob) -> dict[int, str] | None:
     """position -> SHA-256 of its TS file, as the served video's signed manifest lists them;
     None when the video is unsigned (a draft's preview: nothing to check against). A signed
     video whose manifest lists no playlist, or one that no longer validates, gives {}."""
-    video = render_output_folder(render_job) / VIDEO_NAME
-    found = file_provenance(video)
+    found = file_provenance(served_video(render_job))
     if found.get("validation_state") is None:
         return None
     if found["validation_state"] not in ACCEPTED_STATES or found.get("problems"):

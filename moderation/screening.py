@@ -19,12 +19,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from PIL import Image
 
 from courses.models import LessonVersion, Scene
+from courses.storage import local_media_path
 from moderation.models import (
     FindingKind,
     ScreeningField,
@@ -205,7 +207,9 @@ def _scene_findings(scene: Scene, rules: list[TermRule]) -> list[ScreeningFindin
                 )
             )
     if scene.image:
-        problem = image_problem(Path(scene.image.path))
+        problem = image_problem(
+            local_media_path(scene.image.name) or Path(settings.MEDIA_ROOT) / scene.image.name
+        )
         if problem:
             rows.append(
                 ScreeningFinding(

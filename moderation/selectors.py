@@ -18,6 +18,7 @@ from courses.models import Checkpoint, Lesson, LessonVersion, Scene, VersionStat
 from courses.selectors import (
     REVIEWABLE_VERSION_STATUSES,
     latest_successful_render,
+    scene_checkpoint,
     user_can_edit_course,
     user_can_review_version,
 )
@@ -178,13 +179,6 @@ def _marked_fields(scene: Scene, findings: list) -> list[MarkedField]:
     return fields
 
 
-def _checkpoint(scene: Scene) -> Checkpoint | None:
-    try:
-        return scene.checkpoint
-    except Checkpoint.DoesNotExist:
-        return None
-
-
 def review_scene_rows(version: LessonVersion) -> list[SceneReviewRow]:
     """The version's scenes in order, each marked approved before or needing a decision."""
     scenes = list(
@@ -223,7 +217,7 @@ def review_scene_rows(version: LessonVersion) -> list[SceneReviewRow]:
                 number=number,
                 scene=scene,
                 sentences=sentences,
-                checkpoint=_checkpoint(scene),
+                checkpoint=scene_checkpoint(scene),
                 approved_before=scene.content_hash in approved,
                 decision=decisions.get(scene.pk),
                 earlier_rejections=earlier.get(scene.content_hash, []),
@@ -338,12 +332,33 @@ def published_lessons_for_student(student) -> QuerySet[Lesson]:
     )
 
 
+def published_version_for_student(*, student, lesson_id: int) -> LessonVersion | None:
+    """The published version of a lesson the student may see (as published_lessons_for_student
+    decides), its lesson and course joined: one query, for the pages students open most."""
+    if not (student.is_authenticated and student.is_student):
+        return None
+    return (
+        LessonVersion.objects.select_related("lesson__course", "lesson__learning_settings")
+        .filter(
+            lesson_id=lesson_id,
+            status=VersionStatus.PUBLISHED,
+            lesson__moderation_hold__isnull=True,
+            lesson__course__classrooms__students=student,
+        )
+        .first()
+    )
+
+
 def lesson_is_visible_to_student(*, student, lesson: Lesson) -> bool:
     return published_lessons_for_student(student).filter(pk=lesson.pk).exists()
 
 
 def published_version(lesson: Lesson) -> LessonVersion | None:
-    """The one version of a lesson students see, or None."""
+    """The one version of a lesson students see, or None (no query when the lesson came
+    from published_lessons_for_student, which fetched it)."""
+    fetched = getattr(lesson, "published_versions", None)
+    if fetched is not None:
+        return fetched[0] if fetched else None
     return lesson.versions.filter(status=VersionStatus.PUBLISHED).first()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from synthesis.frames.latex_text import replace_inline_math
 from synthesis.storyboard import Visual
 from synthesis.timeline import OPENING_LABEL_S, Cue, LessonTimeline
 
@@ -119,7 +120,7 @@ def describe_visual(visual: Visual, language: str) -> str:
             parts.append(first_line)
     else:
         parts.extend(p for p in (visual.title, visual.subtitle) if p)
-        parts.extend(visual.bullets)
+        parts.extend(replace_inline_math(bullet) for bullet in visual.bullets)
         parts.extend(visual.math)
         if visual.alt:
             parts.append(visual.alt)

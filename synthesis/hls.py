@@ -13,6 +13,7 @@ a variant costs its playlist text and its new transitions, not a copy of every s
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Sequence
@@ -118,8 +119,7 @@ def remux_to_ts(source: Path, out, *, entry: PlaylistEntry, fps: int) -> None:
     audio_base = Fraction(START_TICKS) + Fraction(entry.audio_start_sample * TS_HZ, AUDIO_RATE_HZ)
     audio_packet_ticks = Fraction(AAC_FRAME_SAMPLES * TS_HZ, AUDIO_RATE_HZ)
     audio_index = 0
-    frame_ticks = Fraction(TS_HZ, fps)
-    lead = DECODE_LEAD_FRAMES * frame_ticks
+    lead = DECODE_LEAD_FRAMES * Fraction(TS_HZ, fps)
     options = {"mpegts_copyts": "1", "avoid_negative_ts": "disabled"}
     with (
         av.open(str(source)) as src,
@@ -130,18 +130,22 @@ def remux_to_ts(source: Path, out, *, entry: PlaylistEntry, fps: int) -> None:
         audio_in = src.streams.audio[0] if src.streams.audio else None
         video_out = dst.add_stream_from_template(video_in)
         audio_out = dst.add_stream_from_template(audio_in) if audio_in is not None else None
-        first_pts, first_dts = _first_video_times(source)
+        first_pts, first_dts = _first_video_times(str(source))
         video_tick = Fraction(video_in.time_base) * TS_HZ
         if (first_pts - first_dts) * video_tick > lead:
             raise SynthesisError(
                 f"segment {source.name} decodes more than {DECODE_LEAD_FRAMES} frames ahead"
             )
+        # The times below are these exact fractions, computed as integer numerators over
+        # one denominator (Fraction arithmetic per packet was most of a remux's time).
+        over = _CommonDenominator(base, video_tick, lead, audio_base, audio_packet_ticks)
+        base_n, tick_n, lead_n, audio_base_n, packet_n = over.numerators
         for packet in src.demux():
             if packet.dts is None or packet.size == 0:
                 continue
             if packet.stream.type == "video":
-                pts = base + (packet.pts - first_pts) * video_tick
-                dts = base + (packet.dts - first_dts) * video_tick - lead
+                pts = base_n + (packet.pts - first_pts) * tick_n
+                dts = base_n + (packet.dts - first_dts) * tick_n - lead_n
                 packet.stream = video_out
             elif packet.stream.type == "audio" and audio_out is not None:
                 if packet.pts < 0:
@@ -149,23 +153,41 @@ def remux_to_ts(source: Path, out, *, entry: PlaylistEntry, fps: int) -> None:
                 audio_index += 1
                 if audio_index <= entry.audio_skip:
                     continue  # the sound before already covers it
-                pts = dts = audio_base + (audio_index - entry.audio_skip - 1) * audio_packet_ticks
+                pts = dts = audio_base_n + (audio_index - entry.audio_skip - 1) * packet_n
                 packet.stream = audio_out
             else:
                 continue
             packet.time_base = _TS_TIME_BASE
-            packet.pts, packet.dts = round(pts), round(dts)
+            packet.pts, packet.dts = over.round(pts), over.round(dts)
             dst.mux(packet)
 
 
-def _first_video_times(source: Path) -> tuple[int, int]:
+class _CommonDenominator:
+    """Fractions as integer numerators over one denominator, rounded as round(Fraction)
+    rounds (half to even), so the TS bytes are exactly those Fraction arithmetic made."""
+
+    def __init__(self, *values: Fraction) -> None:
+        self.denominator = math.lcm(*(value.denominator for value in values))
+        self.numerators = tuple(
+            value.numerator * (self.denominator // value.denominator) for value in values
+        )
+
+    def round(self, numerator: int) -> int:
+        whole, rest = divmod(numerator, self.denominator)
+        twice = 2 * rest
+        return whole + (twice > self.denominator or (twice == self.denominator and whole % 2))
+
+
+@functools.lru_cache(maxsize=4096)
+def _first_video_times(source: str) -> tuple[int, int]:
     """A segment's first video packet's (pts, dts): its IDR frame, which closed GOPs
-    present first."""
-    with av.open(str(source), stream_options=[{"skip_frame": "all"}]) as container:
+    present first. Kept per path: a stored segment's bytes never change (its name is
+    their hash)."""
+    with av.open(source, stream_options=[{"skip_frame": "all"}]) as container:
         for packet in container.demux(video=0):
             if packet.dts is not None and packet.size:
                 return packet.pts, packet.dts
-    raise SynthesisError(f"segment {source.name} has no video frames")
+    raise SynthesisError(f"segment {Path(source).name} has no video frames")
 
 
 def segment_uri(entry: PlaylistEntry) -> str:

@@ -135,7 +135,7 @@ def build_manifest(
                 "segment": plan.transition_keys[leaving + 1],
             }
         )
-    return {
+    manifest = {
         "manifest_version": MANIFEST_VERSION,
         "title": plan.title,
         "language": plan.language,
@@ -177,6 +177,16 @@ def build_manifest(
         "warnings": list(warnings),
         "statistics": statistics,
     }
+    if plan.cuts:
+        # Named only when there are any, so a full render's manifest is what it was.
+        manifest["cuts"] = [
+            {
+                "into": timeline.scenes[position].scene.id,
+                "at_s": round(timeline.scene_start_s(position), 3),
+            }
+            for position in sorted(plan.cuts)
+        ]
+    return manifest
 
 
 def _source(sources: tuple[SourceRef, ...], number: int, text: str) -> dict[str, object] | None:

@@ -41,6 +41,7 @@ from synthesis.markdown_source import (
     prepare_source,
     read_lesson_text,
 )
+from synthesis.messages import Message, gettext_noop
 from synthesis.sentence_parts import sentences_with_parts
 from synthesis.storyboard import Scene, SourceRef, Storyboard, Visual
 
@@ -63,7 +64,7 @@ def import_lesson_folder(folder: Path, *, language: str | None = None) -> Storyb
     folder = Path(folder)
     lesson_path = _lesson_file(folder)
     text = read_lesson_text(lesson_path)
-    warnings: list[str] = []
+    warnings: list[Message] = []
     front_matter_source, body = front_matter_text(text)
     front_matter = _front_matter(front_matter_source, lesson_path.name, warnings)
     language = requested or _front_matter_language(front_matter, lesson_path.name)
@@ -84,14 +85,17 @@ def import_lesson_folder(folder: Path, *, language: str | None = None) -> Storyb
         )
         plan_warnings = planner.warnings
         drafts = pace(drafts, language)
-    warnings.extend(f"{lesson_path.name}: {warning}" for warning in plan_warnings)
+    warnings.extend(
+        Message(gettext_noop("%(file)s: %(problem)s"), file=lesson_path.name, problem=warning)
+        for warning in plan_warnings
+    )
 
     scenes, scene_warnings = _scenes(
         drafts, folder=folder, lesson_name=lesson_path.name, language=language
     )
     warnings.extend(scene_warnings)
     if not any(_narrated_from_lesson(draft) for draft in drafts):
-        raise LessonImportError("the lesson has no narratable text")
+        raise LessonImportError(Message(gettext_noop("the lesson has no narratable text")))
     return Storyboard(
         title=title,
         language=language,
@@ -103,30 +107,64 @@ def import_lesson_folder(folder: Path, *, language: str | None = None) -> Storyb
 
 def _lesson_file(folder: Path) -> Path:
     if not folder.exists():
-        raise LessonImportError(f"lesson folder '{folder}' does not exist")
+        raise LessonImportError(
+            Message(gettext_noop("lesson folder '%(folder)s' does not exist"), folder=folder)
+        )
     if not folder.is_dir():
-        raise LessonImportError(f"'{folder}' is not a folder; choose the folder holding lesson.md")
+        raise LessonImportError(
+            Message(
+                gettext_noop("'%(folder)s' is not a folder; choose the folder holding lesson.md"),
+                folder=folder,
+            )
+        )
     lesson = folder / LESSON_FILE
     if lesson.is_file():
         return lesson
     markdown_files = sorted(p for p in folder.glob("*.md") if p.is_file())
     if len(markdown_files) == 1:
         return markdown_files[0]
-    raise LessonImportError(f"no {LESSON_FILE} in '{folder}'; put the lesson text in {LESSON_FILE}")
+    raise LessonImportError(
+        Message(
+            gettext_noop("no %(file)s in '%(folder)s'; put the lesson text in %(file)s"),
+            file=LESSON_FILE,
+            folder=folder,
+        )
+    )
 
 
-def _front_matter(source: str | None, file_name: str, warnings: list[str]) -> dict:
+def _front_matter(source: str | None, file_name: str, warnings: list[Message]) -> dict:
     if not source:
         return {}
     try:
         data = yaml.safe_load(source)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 2})" if mark is not None else ""
-        warnings.append(f"{file_name}: the front matter is not valid YAML{where}; it was ignored")
+        if mark is not None:
+            warnings.append(
+                Message(
+                    gettext_noop(
+                        "%(file)s: the front matter is not valid YAML (line %(line)s); "
+                        "it was ignored"
+                    ),
+                    file=file_name,
+                    line=mark.line + 2,
+                )
+            )
+        else:
+            warnings.append(
+                Message(
+                    gettext_noop("%(file)s: the front matter is not valid YAML; it was ignored"),
+                    file=file_name,
+                )
+            )
         return {}
     if not isinstance(data, dict):
-        warnings.append(f"{file_name}: the front matter is not a list of 'key: value' lines")
+        warnings.append(
+            Message(
+                gettext_noop("%(file)s: the front matter is not a list of 'key: value' lines"),
+                file=file_name,
+            )
+        )
         return {}
     return data
 
@@ -138,7 +176,13 @@ def _front_matter_language(front_matter: dict, file_name: str) -> str | None:
     try:
         return normalise_language(str(value))
     except LessonImportError as error:
-        raise LessonImportError(f"{file_name} front matter: {error}") from error
+        raise LessonImportError(
+            Message(
+                gettext_noop("%(file)s front matter: %(problem)s"),
+                file=file_name,
+                problem=error.args[0] if error.args else str(error),
+            )
+        ) from error
 
 
 def _lesson_title(
@@ -176,10 +220,10 @@ def _narrated_from_lesson(draft: SceneDraft) -> bool:
 
 def _scenes(
     drafts: list[SceneDraft], *, folder: Path, lesson_name: str, language: str
-) -> tuple[list[Scene], list[str]]:
+) -> tuple[list[Scene], list[Message]]:
     """The scenes in order, and one warning per problem, each naming its scene."""
     scenes: list[Scene] = []
-    warnings: list[str] = []
+    warnings: list[Message] = []
     root = folder.resolve()
     for number, draft in enumerate(drafts, start=1):
         problems = list(draft.notes)
@@ -201,7 +245,10 @@ def _scenes(
             sources=sentence_sources(parts, narration, language=language, file=lesson_name),
         )
         scenes.append(scene)
-        warnings.extend(f"scene {number}: {problem}" for problem in problems)
+        warnings.extend(
+            Message(gettext_noop("scene %(number)s: %(problem)s"), number=number, problem=problem)
+            for problem in problems
+        )
     return scenes, warnings
 
 
@@ -222,7 +269,7 @@ def sentence_sources(
     return tuple(sources)
 
 
-def _visual(draft: SceneDraft, *, root: Path, problems: list[str], language: str) -> Visual:
+def _visual(draft: SceneDraft, *, root: Path, problems: list[Message], language: str) -> Visual:
     if draft.kind == "image" and draft.image is not None:
         image = draft.image
         path, problem = check_image(root, image.src)
@@ -235,7 +282,9 @@ def _visual(draft: SceneDraft, *, root: Path, problems: list[str], language: str
                 image_path=str(path),
                 alt=image.alt or image.caption,
             )
-        problems.append(f"{problem}; showing a text slide instead")
+        problems.append(
+            Message(gettext_noop("%(problem)s; showing a text slide instead"), problem=problem)
+        )
         description = image.alt or image.caption
         bullets = (bullet_text(description, language),) if description else ()
         return Visual(kind="text", title=draft.title, bullets=bullets)
@@ -252,39 +301,54 @@ def _visual(draft: SceneDraft, *, root: Path, problems: list[str], language: str
     )
 
 
-def check_image(root: Path, src: str) -> tuple[Path | None, str]:
-    """(absolute path, "") for a usable image inside root, else (None, the problem)."""
+def check_image(root: Path, src: str) -> tuple[Path | None, Message | None]:
+    """(absolute path, None) for a usable image inside root, else (None, the problem)."""
     shown = src.strip()
     name = unquote(shown.split("#", 1)[0].split("?", 1)[0]).replace("\\", "/").strip()
     if not name:
-        return None, "an image has no file name"
+        return None, Message(gettext_noop("an image has no file name"))
     if _URL_SCHEME.match(name) and not re.match(r"^[A-Za-z]:/", name):
         if name.lower().startswith("data:"):
-            return None, "an image is embedded as a data: URL; save it as a file in the folder"
-        return None, f"image '{shown}' is a web address; Lectern does not download images"
+            return None, Message(
+                gettext_noop("an image is embedded as a data: URL; save it as a file in the folder")
+            )
+        return None, _image_problem(
+            gettext_noop("image '%(image)s' is a web address; Lectern does not download images"),
+            shown,
+        )
+    outside = gettext_noop("image '%(image)s' is outside the lesson folder")
+    unreadable = gettext_noop("image '%(image)s' cannot be read")
     if PurePosixPath(name).is_absolute() or re.match(r"^[A-Za-z]:/", name):
-        return None, f"image '{shown}' is outside the lesson folder"
+        return None, _image_problem(outside, shown)
     try:
         path = (root / name).resolve()
     except (OSError, RuntimeError, ValueError):
-        return None, f"image '{shown}' cannot be read"
+        return None, _image_problem(unreadable, shown)
     if not path.is_relative_to(root):
-        return None, f"image '{shown}' is outside the lesson folder"
+        return None, _image_problem(outside, shown)
     if not path.exists():
-        return None, f"image '{shown}' not found"
+        return None, _image_problem(gettext_noop("image '%(image)s' not found"), shown)
     if not path.is_file():
-        return None, f"image '{shown}' is not a file"
+        return None, _image_problem(gettext_noop("image '%(image)s' is not a file"), shown)
     kind = IMAGE_SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        return None, f"image '{shown}' is not a PNG, JPEG, GIF, WebP or SVG file"
+        return None, _image_problem(
+            gettext_noop("image '%(image)s' is not a PNG, JPEG, GIF, WebP or SVG file"), shown
+        )
     try:
         with path.open("rb") as handle:
             head = handle.read(65_536 if kind == "SVG" else 16)
     except OSError:
-        return None, f"image '{shown}' cannot be read"
+        return None, _image_problem(unreadable, shown)
     if not _looks_like(kind, head):
-        return None, f"image '{shown}' is not a valid {kind} file"
-    return path, ""
+        return None, Message(
+            gettext_noop("image '%(image)s' is not a valid %(kind)s file"), image=shown, kind=kind
+        )
+    return path, None
+
+
+def _image_problem(template: str, shown: str) -> Message:
+    return Message(template, image=shown)
 
 
 def _looks_like(kind: str, head: bytes) -> bool:
@@ -295,14 +359,19 @@ def _looks_like(kind: str, head: bytes) -> bool:
     return head.startswith(_MAGIC[kind])
 
 
-def _attribution(folder: Path, front_matter: dict, warnings: list[str]) -> str:
+def _attribution(folder: Path, front_matter: dict, warnings: list[Message]) -> str:
     """SOURCE.json's licence line if there is one, else the front matter's."""
     source = folder / SOURCE_FILE
     if source.is_file():
         try:
             data = json.loads(source.read_text("utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            warnings.append(f"{SOURCE_FILE}: not valid JSON; the attribution was left empty")
+            warnings.append(
+                Message(
+                    gettext_noop("%(file)s: not valid JSON; the attribution was left empty"),
+                    file=SOURCE_FILE,
+                )
+            )
             data = {}
         licence = data.get("licence") or data.get("license") if isinstance(data, dict) else None
         if isinstance(licence, str) and licence.strip():

@@ -3,7 +3,9 @@
 markdown-it-py does the parsing (CommonMark + tables, front matter, $-math, fenced divs);
 this module walks its tokens once and keeps, for each block, both what is *said*
 (speech: links by their text, inline math spoken, URLs dropped) and what is *shown*
-(display: inline math as Unicode).
+(display: a paragraph's inline math kept as `$LaTeX$` for the slide to typeset, a literal
+dollar escaped `\\$` where it would read as math; headings, tables and captions show inline
+math as Unicode).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from synthesis.frames.latex_text import latex_to_unicode
+from synthesis.frames.latex_text import cut_inline_math, inline_math_markup, latex_to_unicode
 from synthesis.markdown_math import latex_to_speech
 from synthesis.markdown_source import D2L_FRAMEWORK
+from synthesis.messages import Message, gettext_noop
 
 # Longest paragraph we narrate; the rest is cut (with a warning) so a pasted book stays usable.
 MAX_PARAGRAPH_CHARS = 10_000
@@ -41,6 +44,8 @@ _DIRECTIVE = re.compile(
 _SYMBOL_RUN = re.compile(r"([^\w\s.…。])\1{2,}")
 _GRID_TABLE_RULE = re.compile(r"^\+[-=+:]+\+\s*$")
 _PLAIN_LANGUAGES = {"text", "txt"}
+# Stands for the n-th inline formula while a paragraph's display text is tidied.
+_FORMULA_MARK = re.compile("\ue000(\\d+)\ue001")
 # Fence languages that mark what a command printed (Carpentries: ```output, ```error).
 OUTPUT_LANGUAGES = {"output", "outputs", "error", "warning", "console-output", "stdout", "stderr"}
 
@@ -55,7 +60,7 @@ class Text:
     in_list: bool = False
     # Empty for nested list items and follow-on paragraphs: they are said, not shown.
     shows_bullet: bool = True
-    note: str = ""
+    note: Message | None = None  # a problem to report, naming the paragraph
 
 
 @dataclass(frozen=True)
@@ -233,7 +238,7 @@ class _BlockWalker:
             # A Pandoc grid table: keep its ASCII layout on a code slide, never read it.
             self.blocks.append(Code(inline.content, "text"))
             return
-        speech, display, images = self.inline(inline.children or [])
+        speech, display, images = self.inline(inline.children or [], math_markup=True)
         self.add_text(speech, display)
         for src, alt, caption in images:
             self.blocks.append(Image(src, alt, caption, self.paragraph))
@@ -244,14 +249,19 @@ class _BlockWalker:
             self.item_paragraphs += 1
         if not speech:
             return
-        note = ""
+        note = None
         if len(speech) > MAX_PARAGRAPH_CHARS:
-            note = (
-                f"paragraph {self.paragraph} of the lesson is {len(speech):,} characters long;"
-                f" only the first {MAX_PARAGRAPH_CHARS:,} are narrated"
+            note = Message(
+                gettext_noop(
+                    "paragraph %(paragraph)s of the lesson is %(chars)s characters long; "
+                    "only the first %(limit)s are narrated"
+                ),
+                paragraph=self.paragraph,
+                chars=f"{len(speech):,}",
+                limit=f"{MAX_PARAGRAPH_CHARS:,}",
             )
             speech = _cut(speech, MAX_PARAGRAPH_CHARS)
-            display = display[:2_000]
+            display = cut_inline_math(display, 2_000)
         shows_bullet = self.list_depth <= 1 and (not self.list_depth or first_in_item)
         self.blocks.append(
             Text(speech, display, self.paragraph, self.list_depth > 0, shows_bullet, note)
@@ -306,10 +316,16 @@ class _BlockWalker:
         for src, alt in reader.images:
             self.blocks.append(Image(src, alt, "", self.paragraph))
 
-    def inline(self, children: list[Token]) -> tuple[str, str, list[tuple[str, str, str]]]:
-        """(speech, display, images) of a run of inline tokens."""
+    def inline(
+        self, children: list[Token], *, math_markup: bool = False
+    ) -> tuple[str, str, list[tuple[str, str, str]]]:
+        """(speech, display, images) of a run of inline tokens.
+
+        math_markup: the display keeps inline math as $LaTeX$ (a bullet's), else as Unicode.
+        """
         speech: list[str] = []
         display: list[str] = []
+        formulas: list[str] = []
         images: list[tuple[str, str, str]] = []
         skip_link = False
         for child in children:
@@ -325,7 +341,11 @@ class _BlockWalker:
                 display.append("\n")
             elif kind in ("math_inline", "math_inline_double"):
                 speech.append(latex_to_speech(child.content, self.language))
-                display.append(latex_to_unicode(child.content))
+                if math_markup:
+                    display.append(f"\ue000{len(formulas)}\ue001")
+                    formulas.append(child.content)
+                else:
+                    display.append(latex_to_unicode(child.content))
             elif kind == "image":
                 caption = self.inline(child.children or [])[1]
                 alt = str(child.attrs.get("alt") or "").strip() or caption
@@ -337,6 +357,8 @@ class _BlockWalker:
                     name, value = match.group(1).lower(), match.group(2).strip()
                     self.blocks.append(Directive(name, value, self.paragraph))
         shown = _tidy("".join(display))
+        if formulas:
+            shown = _with_formulas(shown, formulas)
         if _only_links(children):
             # A paragraph that is nothing but a link ("[Discussions](...)") is navigation.
             return "", "", images
@@ -505,6 +527,18 @@ def _tidy(text: str) -> str:
     text = _SPACE_AFTER_OPENING.sub("", text)
     text = _EMPTY_BRACKETS.sub("", text)
     return text.strip()
+
+
+def _with_formulas(text: str, formulas: list[str]) -> str:
+    """Tidied text with its formula marks replaced by the formulas, as slide markup."""
+    runs: list[tuple[str, str]] = []
+    position = 0
+    for match in _FORMULA_MARK.finditer(text):
+        runs.append(("text", text[position : match.start()]))
+        runs.append(("math", formulas[int(match.group(1))]))
+        position = match.end()
+    runs.append(("text", text[position:]))
+    return inline_math_markup(runs)
 
 
 def _speakable(text: str) -> str:

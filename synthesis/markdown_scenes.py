@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 
 from synthesis.code_output import code_lines, with_output
+from synthesis.frames.latex_text import cut_inline_math, replace_inline_math
 from synthesis.markdown_blocks import (
     VISUAL_BLOCKS,
     Block,
@@ -30,6 +31,7 @@ from synthesis.markdown_blocks import (
     Text,
 )
 from synthesis.markdown_math import join_words
+from synthesis.messages import Message, gettext_noop
 from synthesis.sentences import split_sentences
 
 # A scene's narration stays under about a minute: ~150 English words or ~250 Chinese characters.
@@ -118,12 +120,12 @@ class SceneDraft:
     image: Image | None = None
     concepts: tuple[str, ...] = ()
     role: str = "core"
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
     # True once words from the lesson (prose, a narration comment) are in the narration.
     from_text: bool = False
     # Said when the narration stays empty, and the warning that goes with it (if any).
     fallback: Spoken | None = None
-    fallback_note: str = ""
+    fallback_note: Message | None = None
     fallback_is_text: bool = False
 
 
@@ -135,7 +137,7 @@ class _Piece:
     bullet: str
     paragraph: int
     in_list: bool
-    note: str = ""
+    note: Message | None = None
     more_bullets: tuple[str, ...] = ()
 
 
@@ -175,11 +177,10 @@ def bullet_text(display: str, language: str) -> str:
     text = sentences[0] if sentences else display.strip()
     text = text.rstrip(":：,，;；")
     limit = MAX_BULLET_CHARS.get(language, 80)
-    if len(text) <= limit:
+    # Inline math ($...$) counts as it reads and is never cut (synthesis.frames.latex_text).
+    if len(replace_inline_math(text)) <= limit:
         return text
-    cut = text[: limit - 1]
-    if language != "zh" and " " in cut[limit // 2 :]:
-        cut = cut[: cut.rfind(" ")]
+    cut = cut_inline_math(text, limit - 1, space_after=None if language == "zh" else limit // 2)
     return cut.rstrip(" ,，;；:：") + "…"
 
 
@@ -204,7 +205,7 @@ class AutoPlanner:
         self.blocks = blocks
         self.language = language
         self.drafts: list[SceneDraft] = []
-        self.warnings: list[str] = []
+        self.warnings: list[Message] = []
         self.frames = [_Frame("section", title, "core")]
         self.pending: list[_Piece] = []
         self.waiting: SceneDraft | None = None  # a visual still looking for narration
@@ -304,13 +305,25 @@ class AutoPlanner:
                 frame.role = role
             else:
                 self.warnings.append(
-                    f"unknown role '{directive.value}' near paragraph {directive.paragraph};"
-                    f" choose one of {', '.join(ROLES)}"
+                    Message(
+                        gettext_noop(
+                            "unknown role '%(role)s' near paragraph %(paragraph)s; "
+                            "choose one of %(roles)s"
+                        ),
+                        role=directive.value,
+                        paragraph=directive.paragraph,
+                        roles=", ".join(ROLES),
+                    )
                 )
         elif directive.name == "narration":
             self.warnings.append(
-                f"the narration comment near paragraph {directive.paragraph} was ignored:"
-                " narration comments apply only when the lesson uses <!-- slide --> breaks"
+                Message(
+                    gettext_noop(
+                        "the narration comment near paragraph %(paragraph)s was ignored: "
+                        "narration comments apply only when the lesson uses <!-- slide --> breaks"
+                    ),
+                    paragraph=directive.paragraph,
+                )
             )
 
     def text(self, text: Text, index: int) -> None:
@@ -442,7 +455,7 @@ class AutoPlanner:
         pieces: list[_Piece] = []
         for chunk in chunk_sentences(text.speech, self.language):
             chunk_bullet = bullet if not pieces else bullet_text(chunk, self.language)
-            note = text.note if not pieces else ""
+            note = text.note if not pieces else None
             more = self.more_bullets(chunk, chunk) if chunk_bullet else ()
             pieces.append(_Piece(chunk, chunk_bullet, text.paragraph, text.in_list, note, more))
         return pieces
@@ -460,7 +473,7 @@ class AutoPlanner:
             if clock_s >= SPEECH_PER_BULLET_S:
                 bullets.append(bullet_text(sentence, self.language))
                 clock_s = 0.0
-            clock_s += speech_seconds(sentence)
+            clock_s += speech_seconds(replace_inline_math(sentence))
         return tuple(bullets)
 
 
@@ -513,25 +526,35 @@ def describe_image(draft: SceneDraft, image: Image, language: str) -> None:
     if description:
         draft.fallback = Spoken(end_sentence(description, language), image.paragraph)
         draft.fallback_is_text = True
-        draft.fallback_note = (
-            f"no text narrates image '{image.src}'; reading its description (alt text) instead"
+        draft.fallback_note = Message(
+            gettext_noop(
+                "no text narrates image '%(image)s'; reading its description (alt text) instead"
+            ),
+            image=image.src,
         )
     else:
         # The slide title stands in for missing words: the importer's choice, not a sentence.
         draft.fallback = Spoken(end_sentence(draft.title, language), from_lesson=False)
-        draft.fallback_note = (
-            f"no text narrates image '{image.src}' and it has no description (alt text);"
-            " reading the slide title instead"
+        draft.fallback_note = Message(
+            gettext_noop(
+                "no text narrates image '%(image)s' and it has no description (alt text); "
+                "reading the slide title instead"
+            ),
+            image=image.src,
         )
 
 
-def code_for_slide(code: str, notes: list[str]) -> str:
+def code_for_slide(code: str, notes: list[Message]) -> str:
     """The code as shown: at most MAX_CODE_LINES lines (a note says when some were cut)."""
     lines = code.split("\n")
     if len(lines) <= MAX_CODE_LINES:
         return code
     notes.append(
-        f"the code block has {len(lines)} lines; the slide shows the first {MAX_CODE_LINES - 1}"
+        Message(
+            gettext_noop("the code block has %(lines)s lines; the slide shows the first %(shown)s"),
+            lines=len(lines),
+            shown=MAX_CODE_LINES - 1,
+        )
     )
     return "\n".join([*lines[: MAX_CODE_LINES - 1], "…"])
 
@@ -586,7 +609,7 @@ def plan_explicit(
 
 
 def chunk_draft(
-    chunk: list[Block], *, language: str, title: str, warnings: list[str]
+    chunk: list[Block], *, language: str, title: str, warnings: list[Message]
 ) -> SceneDraft | None:
     headings = [b for b in chunk if isinstance(b, Heading)]
     texts = [b for b in chunk if isinstance(b, Text)]
@@ -623,14 +646,21 @@ def chunk_draft(
         kind = "math" if formulas else "table" if tables else "code"
         draft.fallback = generic_narration(kind, language)
     if draft.kind != "title" and not draft.fallback_note:
-        draft.fallback_note = (
-            "no narration on this slide; add text or a <!-- narration: ... --> comment"
+        draft.fallback_note = Message(
+            gettext_noop(
+                "no narration on this slide; add text or a <!-- narration: ... --> comment"
+            )
         )
     unshown = len(images) + len(codes) - 1
     if images and unshown > 0:
         draft.notes.append(
-            f"{unshown} more image(s) or code block(s) on this slide are not shown;"
-            " give each its own <!-- slide -->"
+            Message(
+                gettext_noop(
+                    "%(count)s more image(s) or code block(s) on this slide are not shown; "
+                    "give each its own <!-- slide -->"
+                ),
+                count=unshown,
+            )
         )
     for text in texts:
         if text.note:
@@ -651,12 +681,21 @@ def chunk_draft(
                 draft.role = role
             else:
                 draft.notes.append(
-                    f"unknown role '{directive.value}'; choose one of {', '.join(ROLES)}"
+                    Message(
+                        gettext_noop("unknown role '%(role)s'; choose one of %(roles)s"),
+                        role=directive.value,
+                        roles=", ".join(ROLES),
+                    )
                 )
     seconds = speech_seconds(join_words([part.text for part in draft.narration]))
     if seconds > MAX_SCENE_SPEECH_S:
         draft.notes.append(
-            f"the narration is about {seconds:.0f} s long; consider splitting this slide"
-            " to keep scenes under a minute"
+            Message(
+                gettext_noop(
+                    "the narration is about %(seconds)s s long; consider splitting this slide "
+                    "to keep scenes under a minute"
+                ),
+                seconds=f"{seconds:.0f}",
+            )
         )
     return draft

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from synthesis.errors import LessonImportError
+from synthesis.messages import Message, gettext_noop
 from synthesis.storyboard import SUPPORTED_LANGUAGES
 
 # A lesson is prose and a few code blocks; anything bigger is a mistake (or an attack).
@@ -64,29 +65,54 @@ def read_lesson_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise LessonImportError(f"cannot read {name}: {error.strerror or error}") from error
+        raise LessonImportError(
+            Message(
+                gettext_noop("cannot read %(file)s: %(error)s"),
+                file=name,
+                error=error.strerror or error,
+            )
+        ) from error
     if len(data) > MAX_LESSON_BYTES:
         raise LessonImportError(
-            f"{name} is {len(data) / 1e6:.1f} MB; the limit is {MAX_LESSON_BYTES // 1_000_000} MB"
-            " — split the lesson into several"
+            Message(
+                gettext_noop(
+                    "%(file)s is %(size)s MB; the limit is %(limit)s MB"
+                    " — split the lesson into several"
+                ),
+                file=name,
+                size=f"{len(data) / 1e6:.1f}",
+                limit=MAX_LESSON_BYTES // 1_000_000,
+            )
         )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")
         except UnicodeDecodeError as error:
-            raise LessonImportError(f"{name} is not valid UTF-16 text") from error
+            raise LessonImportError(
+                Message(gettext_noop("%(file)s is not valid UTF-16 text"), file=name)
+            ) from error
     else:
         if b"\x00" in data:
-            raise LessonImportError(f"{name} is a binary file, not Markdown text")
+            raise LessonImportError(
+                Message(gettext_noop("%(file)s is a binary file, not Markdown text"), file=name)
+            )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise LessonImportError(
-                f"{name} is not UTF-8 text (invalid byte at position {error.start});"
-                " save it as UTF-8 Markdown"
+                Message(
+                    gettext_noop(
+                        "%(file)s is not UTF-8 text (invalid byte at position %(position)s);"
+                        " save it as UTF-8 Markdown"
+                    ),
+                    file=name,
+                    position=error.start,
+                )
             ) from error
     if len(_CONTROL.findall(text)) > max(8, len(text) // 100):
-        raise LessonImportError(f"{name} looks like a binary file, not Markdown text")
+        raise LessonImportError(
+            Message(gettext_noop("%(file)s looks like a binary file, not Markdown text"), file=name)
+        )
     text = _CONTROL.sub("", text)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -97,7 +123,13 @@ def normalise_language(value: str) -> str:
     code = {"english": "en", "chinese": "zh", "cn": "zh", "中文": "zh"}.get(code, code)
     if code not in SUPPORTED_LANGUAGES:
         choices = " or ".join(SUPPORTED_LANGUAGES)
-        raise LessonImportError(f"unknown language '{value}': choose {choices}")
+        raise LessonImportError(
+            Message(
+                gettext_noop("unknown language '%(language)s': choose %(choices)s"),
+                language=value,
+                choices=choices,
+            )
+        )
     return code
 
 

@@ -14,19 +14,26 @@ never on the scene's place in the lesson: the AI-generated opening label is a se
 own (the lesson title under the label) before a crossfade into whatever scene comes first,
 so a variant that reorders, skips or inserts scenes reuses every scene segment and encodes
 only the transitions between new neighbours.
+
+A plan may also have hard cuts (`cuts`: the scenes entered without a transition): a
+variant can be played before the crossfades between its new neighbours exist
+(`with_hard_cuts`), and those are encoded afterwards from `crossfaded()` (bench/README.md,
+"Personalized variants", measures that a cut there is clean). `plan(...)` never cuts.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from synthesis.audio_track import MusicBed
 from synthesis.content_hash import scene_content_hash
 from synthesis.encode import encoder_fingerprint, encoder_settings
 from synthesis.errors import SynthesisError
+from synthesis.messages import Message, gettext_noop
+from synthesis.reveal import RevealStep, scene_reveal
 from synthesis.segments import SegmentStore, content_key, file_digest
 from synthesis.sentences import split_sentences
 from synthesis.storyboard import SUPPORTED_LANGUAGES, RenderSettings, Scene, Storyboard, Visual
@@ -55,6 +62,8 @@ class PlannedScene:
     language: str
     content_hash: str = ""  # what a viewer perceives (synthesis.content_hash); "" for the opening
     opening: bool = False  # the AI label is drawn: the opening, unless ai_label is off
+    # A text slide's bullets appearing as they are said; (): all shown throughout.
+    reveal: tuple[RevealStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,10 @@ class RenderPlan:
     """What a render is made of: a value, printable and testable without encoding.
 
     parts are the opening then the scenes; transition_keys[i] leads from part i into part
-    i + 1. missing names the segment keys the store lacked when the plan was made.
+    i + 1, that is into scene i. cuts names the scenes entered by a hard cut: their
+    transition key is kept (the crossfade that would play) but not played, so the plan's
+    segments, timeline and MP4 have no transition there. missing names the segment keys
+    (of segments, so never a cut's crossfade) the store lacked when the plan was made.
     """
 
     title: str
@@ -76,6 +88,7 @@ class RenderPlan:
     warnings: tuple[str, ...] = ()
     storyboard_warnings: tuple[str, ...] = ()
     music: MusicBed | None = field(default=None, compare=False)
+    cuts: frozenset[int] = frozenset()
 
     @property
     def parts(self) -> tuple[PlannedScene, ...]:
@@ -83,15 +96,39 @@ class RenderPlan:
 
     @property
     def timeline(self) -> LessonTimeline:
-        return lesson_timeline([s.timing for s in self.scenes], self.settings.fps, opening=True)
+        return lesson_timeline(
+            [s.timing for s in self.scenes], self.settings.fps, opening=True, cuts=self.cuts
+        )
 
     @property
     def segments(self) -> tuple[str, ...]:
-        """Every segment key in playing order: opening, transition, scene, transition, ..."""
+        """Every segment key in playing order: opening, transition, scene, transition, ...
+        (no transition before a scene entered by a hard cut)."""
         keys = [self.opening.key]
-        for scene, transition in zip(self.scenes, self.transition_keys, strict=True):
-            keys += [transition, scene.key]
+        for position, (scene, transition) in enumerate(
+            zip(self.scenes, self.transition_keys, strict=True)
+        ):
+            keys += [scene.key] if position in self.cuts else [transition, scene.key]
         return tuple(keys)
+
+    @property
+    def cut_transition_keys(self) -> tuple[str, ...]:
+        """The crossfades the hard cuts stand in for (what `crossfaded()` adds)."""
+        return tuple(self.transition_keys[position] for position in sorted(self.cuts))
+
+    def crossfaded(self, store: SegmentStore | None = None) -> RenderPlan:
+        """The same plan with a crossfade at every junction (its missing asked of store)."""
+        return self.with_cuts(frozenset(), store)
+
+    def with_cuts(self, cuts: frozenset[int], store: SegmentStore | None = None) -> RenderPlan:
+        """The same plan with hard cuts into the scenes in cuts; missing asked of store
+        (kept from this plan, less what no longer plays, when store is None)."""
+        cut = replace(self, cuts=frozenset(cuts))
+        if store is None:
+            playing = set(cut.segments)
+            return replace(cut, missing=tuple(k for k in self.missing if k in playing))
+        missing = tuple(dict.fromkeys(key for key in cut.segments if not store.has(key)))
+        return replace(cut, missing=missing)
 
     @property
     def segment_frames(self) -> tuple[tuple[str, int], ...]:
@@ -215,8 +252,14 @@ def plan_scene(
     warnings = []
     if timing.silent:
         warnings.append(
-            f"scene {position + 1} ({scene.id}): no narration; its visual is held "
-            "for 3 s without sound"
+            Message(
+                gettext_noop(
+                    "scene %(number)s (%(scene)s): no narration; its visual is held "
+                    "for 3 s without sound"
+                ),
+                number=position + 1,
+                scene=scene.id,
+            )
         )
     content = scene_content_hash(scene, voice=settings.voice)
     visual = scene.visual
@@ -229,11 +272,38 @@ def plan_scene(
     usable, problem = usable_visual(scene, language)
     if problem:
         warnings.append(
-            f"scene {position + 1} ({scene.id}): {problem}; showing a text slide instead"
+            Message(
+                gettext_noop(
+                    "scene %(number)s (%(scene)s): %(problem)s; showing a text slide instead"
+                ),
+                number=position + 1,
+                scene=scene.id,
+                problem=problem,
+            )
         )
     key = scene_key(timing, usable, language, settings, music)
     motion = scene_motion(usable, settings)
-    return PlannedScene(timing, usable, motion, key, language, content), warnings
+    reveal = slide_reveal(timing, usable, settings)
+    planned = PlannedScene(timing, usable, motion, key, language, content, reveal=reveal)
+    return planned, warnings
+
+
+def slide_reveal(
+    timing: SceneTiming, visual: Visual, settings: RenderSettings
+) -> tuple[RevealStep, ...]:
+    """When a held text slide's bullets appear (synthesis.reveal); () for every other scene.
+
+    A moving slide shows all its bullets: a revealed bullet would not zoom with the slide.
+    """
+    if visual.kind != "text" or scene_motion(visual, settings) is not None:
+        return ()
+    return scene_reveal(
+        visual.bullets,
+        timing.sentences,
+        fps=timing.fps,
+        frame_count=timing.frame_count,
+        start_empty=bool(visual.title),
+    )
 
 
 def scene_key(
@@ -259,6 +329,10 @@ def scene_key(
         "pixels": pixel_fields(settings),
         "music": music_fields(music),
     }
+    reveal = slide_reveal(timing, visual, settings)
+    if reveal:
+        # Named only when bullets appear one by one, so other scenes keep their stored keys.
+        fields["reveal"] = [[step.start_frame, step.bullet_count] for step in reveal]
     return content_key("scene", fields)
 
 
@@ -267,6 +341,20 @@ def transition_key(leaving: str, arriving: str, settings: RenderSettings) -> str
     frames = lesson_timeline((), settings.fps).transition_frames
     fields = {"from": leaving, "to": arriving, "frames": frames, "pixels": pixel_fields(settings)}
     return content_key("transition", fields)
+
+
+def with_hard_cuts(render_plan: RenderPlan, store: SegmentStore) -> RenderPlan:
+    """render_plan with a hard cut wherever store lacks the crossfade, when crossfades are
+    all it lacks: it then plays with nothing encoded, and `crossfaded()` is the plan to
+    encode them from afterwards. Unchanged when a scene or the opening is missing (encoding
+    it takes longer than its crossfades)."""
+    crossfades = set(render_plan.transition_keys)
+    if any(not store.has(key) and key not in crossfades for key in render_plan.segments):
+        return render_plan
+    lacking = frozenset(
+        position for position, key in enumerate(render_plan.transition_keys) if not store.has(key)
+    )
+    return render_plan.with_cuts(render_plan.cuts | lacking, store)
 
 
 def usable_visual(scene: Scene, language: str) -> tuple[Visual, str]:
@@ -297,11 +385,18 @@ def text_fallback(scene: Scene, language: str) -> Visual:
 
 
 def visual_fields(visual: Visual) -> dict[str, object]:
+    from synthesis.frames.latex_text import has_inline_math
+
     fields = asdict(visual)
     if visual.image_path:
         # The image's bytes, not its path, decide the pixels.
         path = Path(visual.image_path)
         fields["image_path"] = {"sha256": file_digest(path), "suffix": path.suffix.lower()}
+    if visual.math or any(has_inline_math(bullet) for bullet in visual.bullets):
+        # Another typesetter (or version of it) draws other pixels for the same LaTeX.
+        from synthesis.frames.math_typeset import TYPESETTER_VERSION
+
+        fields["math_typesetter"] = TYPESETTER_VERSION
     return fields
 
 
@@ -395,5 +490,7 @@ __all__ = [
     "plan_opening",
     "plan_scene",
     "scene_key",
+    "slide_reveal",
     "transition_key",
+    "with_hard_cuts",
 ]

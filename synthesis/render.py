@@ -59,7 +59,7 @@ from synthesis.plan import (
 )
 from synthesis.prefetch import prefetched
 from synthesis.render_progress import RenderWork, TimeLeft
-from synthesis.segments import SegmentStore
+from synthesis.segments import SegmentRemote, SegmentStore
 from synthesis.sentences import split_sentences
 from synthesis.speech_pool import Sentence, SentenceSpoken, SpeechPool, lesson_sentences
 from synthesis.storyboard import Progress, RenderSettings, Storyboard
@@ -183,12 +183,15 @@ def render(
     should_cancel: Callable[[], bool] | None = None,
     cache_max_bytes: int | None = None,
     music: Path | None = None,
+    segment_remote: SegmentRemote | None = None,
 ) -> RenderResult:
     """Render a storyboard to out_path (an .mp4) and its sidecar files; see the module docstring.
 
     Progress reports carry a 1-based scene_index. cache_max_bytes caps the segment store
     (least recently used segments go first; None: no cap; pinned ones never). music is an
     optional audio file played quietly under every scene, ducked while someone speaks.
+    segment_remote: a shared tier of the segment store (other machines' segments are fetched
+    from it instead of being encoded again; new ones are written to it).
     Raises SynthesisError with a message a user can act on, and RenderCancelled once
     should_cancel() returns true.
     """
@@ -204,7 +207,7 @@ def render(
         raise SynthesisError(f"music file '{music}' does not exist")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     return_large_buffers_to_the_os()
-    store = SegmentStore(Path(cache_dir), max_bytes=cache_max_bytes)
+    store = SegmentStore(Path(cache_dir), max_bytes=cache_max_bytes, remote=segment_remote)
     reporter = _Reporter(progress, should_cancel, len(storyboard.scenes))
     temp_dir = Path(tempfile.mkdtemp(prefix=f".{out_path.stem}.rendering-", dir=out_path.parent))
     try:
@@ -460,13 +463,29 @@ class _Encoder:
         return parts if whole else [encode_sound, *parts]
 
     def scene_plan(self, plan: PlannedScene):
-        from synthesis.frames.compositor import ScenePlan
+        from synthesis.frames.compositor import Reveal, ScenePlan
+        from synthesis.frames.slides import render_visual
 
         started = time.perf_counter()
         captions = (
             burned_cues(plan.timing.cues, self.size_px) if self.settings.burn_captions else ()
         )
-        base = self.base_image(plan)
+        # A slide whose bullets appear as they are said: one picture per step, the first
+        # the base; the compositor (either backend) switches at the steps' frames.
+        pictures = [
+            render_visual(
+                plan.visual,
+                size_px=self.size_px,
+                language=plan.language,
+                bullets_shown=step.bullet_count,
+            )
+            for step in plan.reveal
+        ]
+        base = pictures[0] if pictures else self.base_image(plan)
+        reveals = tuple(
+            Reveal(step.start_frame, picture)
+            for step, picture in zip(plan.reveal[1:], pictures[1:], strict=True)
+        )
         self.stats.add_worker_time("slides", time.perf_counter() - started)
         return ScenePlan(
             base=base,
@@ -477,6 +496,7 @@ class _Encoder:
             captions=captions,
             language=plan.language,
             opening_label=plan.opening,
+            reveals=reveals,
         )
 
     def pixel_format(self, plan: PlannedScene) -> str:

@@ -8,6 +8,12 @@ Pins: an owner (a published lesson, a live playlist, a render job) pins the keys
 to with `pin(keys, owner=...)`; each owner's pins are one JSON file under
 `segments/pins/`, so owners pin and unpin without touching each other's. A render in
 progress holds its segments differently: `hold()` hard-links them into its own folder.
+
+Two tiers: given a `remote` (an object store, passed in by the Django side), the local folder
+is a cache of it. A segment written here is uploaded under its key, a segment missing here
+is fetched into the local store before use (a content-addressed copy is always valid), and
+pins live in the remote, where every machine sees them; local eviction then ignores pins,
+since evicting a local copy loses nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 # Bump when frames, audio or encoding change in a way the key fields do not capture.
 RENDERER_VERSION = "2"
@@ -53,12 +60,34 @@ class EvictionResult:
     bytes_after: int
 
 
-class SegmentStore:
-    """Encoded segments by content hash under cache_dir/segments."""
+class SegmentRemote(Protocol):
+    """The shared tier of a two-tier store (an S3 bucket): immutable segments and pin lists."""
 
-    def __init__(self, cache_dir: Path, *, max_bytes: int | None = None) -> None:
+    def exists(self, key: str) -> bool: ...
+
+    def fetch(self, key: str, dest: Path) -> bool:
+        """Write the segment's bytes to dest; False when the remote does not have it."""
+
+    def upload(self, key: str, source: Path) -> None: ...
+
+    def read_pins(self, owner: str) -> frozenset[str]: ...
+
+    def write_pins(self, owner: str, keys: frozenset[str]) -> None: ...
+
+    def delete_pins(self, owner: str) -> None: ...
+
+    def pin_owners(self) -> list[str]: ...
+
+
+class SegmentStore:
+    """Encoded segments by content hash under cache_dir/segments (a cache of `remote` if given)."""
+
+    def __init__(
+        self, cache_dir: Path, *, max_bytes: int | None = None, remote: SegmentRemote | None = None
+    ) -> None:
         self.root = Path(cache_dir) / "segments"
         self.max_bytes = max_bytes
+        self.remote = remote
         self.root.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -74,33 +103,68 @@ class SegmentStore:
         return self.root / f"{key}.mp4"
 
     def has(self, key: str) -> bool:
-        """Whether the segment is stored; touches nothing (a plan must write no file)."""
-        return self.path_for(key).is_file()
+        """Whether the segment is stored (here or in the remote); writes no file (a plan must
+        not)."""
+        if self.path_for(key).is_file():
+            return True
+        return self.remote is not None and self.remote.exists(key)
 
     def get(self, key: str) -> Path | None:
-        """The segment's path if it is stored (and mark it recently used), else None."""
+        """The segment's local path if it is stored (and mark it recently used), else None;
+        a segment only the remote has is fetched first."""
         path = self.path_for(key)
         try:
             os.utime(path)
         except FileNotFoundError:
-            return None
+            return self._fetch(key) if self.remote is not None else None
         return path
+
+    def _fetch(self, key: str) -> Path | None:
+        with self._temporary(key) as temp_path:
+            if not self.remote.fetch(key, temp_path):
+                return None
+            os.replace(temp_path, self.path_for(key))
+        if self.max_bytes is not None:
+            self.evict(keep=[key])
+        return self.path_for(key)
+
+    def push(self, keys: Iterable[str]) -> list[str]:
+        """Upload the stored segments the remote lacks (those encoded by a store without the
+        remote, or before it existed); the keys uploaded. No remote: nothing to do."""
+        if self.remote is None:
+            return []
+        pushed = []
+        for key in dict.fromkeys(keys):
+            if not self.remote.exists(key):
+                path = self.path_for(key)
+                if not path.is_file():
+                    raise FileNotFoundError(f"segment {key[:16]} is in neither tier")
+                self.remote.upload(key, path)
+                pushed.append(key)
+        return pushed
+
+    @contextlib.contextmanager
+    def _temporary(self, key: str) -> Iterator[Path]:
+        handle, temp_name = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".mp4", dir=self.root)
+        os.close(handle)
+        temp_path = Path(temp_name)
+        try:
+            yield temp_path
+        finally:
+            temp_path.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def writing(self, key: str) -> Iterator[Path]:
         """Yield a temporary path to write the segment to; it becomes the stored file on success.
 
         On any exception (cancellation included) the partial file is removed and nothing is
-        stored under the key.
+        stored under the key. With a remote, the finished file is uploaded too.
         """
-        handle, temp_name = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".mp4", dir=self.root)
-        os.close(handle)
-        temp_path = Path(temp_name)
-        try:
+        with self._temporary(key) as temp_path:
             yield temp_path
             os.replace(temp_path, self.path_for(key))
-        finally:
-            temp_path.unlink(missing_ok=True)
+        if self.remote is not None:
+            self.remote.upload(key, self.path_for(key))
 
     def hold(self, key: str, folder: Path) -> Path | None:
         """Hard-link a stored segment into folder, so eviction elsewhere cannot take it away.
@@ -131,6 +195,9 @@ class SegmentStore:
 
     def pins(self, owner: str) -> frozenset[str]:
         """The keys one owner pins."""
+        if self.remote is not None:
+            self._pin_file(owner)  # checks the name
+            return self.remote.read_pins(owner)
         try:
             data = json.loads(self._pin_file(owner).read_text("utf-8"))
         except FileNotFoundError:
@@ -145,17 +212,19 @@ class SegmentStore:
 
     def unpin(self, keys: Iterable[str] | None = None, *, owner: str) -> frozenset[str]:
         """Remove keys from owner's pins; keys=None removes all of them (and its file)."""
-        if keys is None:
-            self._pin_file(owner).unlink(missing_ok=True)
-            return frozenset()
-        pinned = self.pins(owner) - set(keys)
+        pinned = frozenset() if keys is None else self.pins(owner) - set(keys)
         if pinned:
             self._write_pins(owner, pinned)
+        elif self.remote is not None:
+            self._pin_file(owner)
+            self.remote.delete_pins(owner)
         else:
             self._pin_file(owner).unlink(missing_ok=True)
         return pinned
 
     def pin_owners(self) -> list[str]:
+        if self.remote is not None:
+            return sorted(self.remote.pin_owners())
         return sorted(path.stem for path in self.pins_dir.glob("*.json"))
 
     def pinned(self) -> frozenset[str]:
@@ -167,6 +236,9 @@ class SegmentStore:
 
     def _write_pins(self, owner: str, keys: Iterable[str]) -> None:
         path = self._pin_file(owner)
+        if self.remote is not None:
+            self.remote.write_pins(owner, frozenset(keys))
+            return
         self.pins_dir.mkdir(exist_ok=True)
         handle, temp_name = tempfile.mkstemp(prefix=f".{owner}-", suffix=".tmp", dir=self.pins_dir)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -194,14 +266,15 @@ class SegmentStore:
         """Remove least recently used segments until the store is within max_bytes.
 
         Segments named in keep (those the current render uses) and pinned segments are never
-        removed, even if they alone exceed the cap.
+        removed, even if they alone exceed the cap. With a remote, pins do not protect local
+        copies: the remote keeps the segment, and a later get() fetches it again.
         """
         self._remove_abandoned_writes()
         entries = self._entries()
         before = sum(size for _, size, _ in entries)
         if self.max_bytes is None or before <= self.max_bytes:
             return EvictionResult((), before, before)
-        protected = set(keep) | self.pinned()
+        protected = set(keep) | (self.pinned() if self.remote is None else set())
         total = before
         removed: list[str] = []
         # Use time is the later of atime and mtime: get() touches both, and mounts with

@@ -77,9 +77,13 @@ def _split_at_terminators(text: str) -> list[str]:
     return _cut(text, ends)
 
 
+def _protected(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _PROTECTED.finditer(text)]
+
+
 def _cut(text: str, ends: set[int]) -> list[str]:
     """Split text after each position in `ends` that is not inside code or math."""
-    protected = [m.span() for m in _PROTECTED.finditer(text)]
+    protected = _protected(text)
     pieces, start = [], 0
     for end in sorted(ends):
         if end > start and not any(a < end < b for a, b in protected):
@@ -178,6 +182,8 @@ def _hard_split(text: str, lang: str, limit: int) -> list[str]:
         cut = _last_cjk_cut(text, limit) if lang == "zh" else text.rfind(" ", 1, limit + 1)
         if cut <= 0:
             cut = limit
+        # Never inside code or math: a formula longer than the limit stays whole.
+        cut = next((b if a == 0 else a for a, b in _protected(text) if a < cut < b), cut)
         pieces.append(text[:cut].strip())
         text = text[cut:].strip()
     pieces.append(text)

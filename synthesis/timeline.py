@@ -301,12 +301,21 @@ class TimelineEntry:
 @dataclass(frozen=True)
 class LessonTimeline:
     """Scenes in order with a crossfade segment between neighbours, after the opening label
-    segment (opening_frames long; 0: none) and a crossfade from it into the first scene."""
+    segment (opening_frames long; 0: none) and a crossfade from it into the first scene.
+
+    cuts names the scene positions entered by a hard cut instead: no transition frames
+    there, the scene starts where the part before it ends.
+    """
 
     scenes: tuple[SceneTiming, ...]
     fps: int
     transition_frames: int
     opening_frames: int = 0
+    cuts: frozenset[int] = frozenset()
+
+    def crossfades_into(self, position: int) -> bool:
+        """Whether a transition segment leads into scene `position`."""
+        return bool(position or self.opening_frames) and position not in self.cuts
 
     @property
     def entries(self) -> tuple[TimelineEntry, ...]:
@@ -316,7 +325,7 @@ class LessonTimeline:
             entries.append(TimelineEntry("opening", OPENING_INDEX, 0, self.opening_frames))
             clock = self.opening_frames
         for position, timing in enumerate(self.scenes):
-            if position or self.opening_frames:
+            if self.crossfades_into(position):
                 entries.append(
                     TimelineEntry("transition", position - 1, clock, self.transition_frames)
                 )
@@ -327,9 +336,7 @@ class LessonTimeline:
 
     @property
     def frame_count(self) -> int:
-        transitions = max(0, len(self.scenes) - 1) + (
-            1 if self.opening_frames and self.scenes else 0
-        )
+        transitions = sum(1 for p in range(len(self.scenes)) if self.crossfades_into(p))
         return (
             self.opening_frames
             + sum(t.frame_count for t in self.scenes)
@@ -354,13 +361,19 @@ def opening_frames(fps: int) -> int:
 
 
 def lesson_timeline(
-    scenes: Sequence[SceneTiming], fps: int, *, opening: bool = False
+    scenes: Sequence[SceneTiming],
+    fps: int,
+    *,
+    opening: bool = False,
+    cuts: frozenset[int] = frozenset(),
 ) -> LessonTimeline:
     """Place timed scenes with TRANSITION_S crossfades between them (after the opening label
-    segment when opening is true, as every render has it)."""
+    segment when opening is true, as every render has it), and hard cuts into the scene
+    positions in cuts."""
     return LessonTimeline(
         tuple(scenes),
         fps,
         max(1, round(TRANSITION_S * fps)),
         opening_frames(fps) if opening else 0,
+        frozenset(cuts),
     )

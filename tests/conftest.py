@@ -53,6 +53,7 @@ def _use_private_session_environment() -> Path:
     # Stale media or cache paths from the developer's shell would leak between sessions.
     os.environ.pop("LECTERN_MEDIA_ROOT", None)
     os.environ.pop("LECTERN_CACHE_DIR", None)
+    os.environ.pop("LECTERN_MEDIA_S3_BUCKET", None)  # media on the session's file system
     if os.environ.get("DATABASE_URL"):
         # A private test database, so two sessions on one PostgreSQL server do not collide.
         os.environ["LECTERN_TEST_DATABASE_NAME"] = f"test_lectern_{os.getpid()}"

@@ -25,12 +25,18 @@ from tests.authorization import ROLES, World, build_world, rule
 
 ACCEPT, REFUSE = "accept", "refuse"
 OWNER_AND_STAFF = rule(REFUSE, REFUSE, REFUSE, ACCEPT, REFUSE, REFUSE, ACCEPT)
+THE_STUDENT = rule(REFUSE, ACCEPT, REFUSE, REFUSE, REFUSE, REFUSE, REFUSE)
 
 SOCKETS: dict[str, dict] = {
     # Render progress: the course's owner (moderators watch finished videos, not renders).
     "ws/render-jobs/<int:job_id>/": OWNER_AND_STAFF,
     # The live gradebook: the class's teacher; the students of the class see none of it.
     "ws/classes/<int:classroom_id>/gradebook/": OWNER_AND_STAFF,
+    # A waiting variant page: the student's own, and the class's teacher's preview of it.
+    "ws/lessons/<int:lesson_id>/my-video/": THE_STUDENT,
+    "ws/classes/<int:classroom_id>/students/<int:student_id>/lessons/<int:lesson_id>/preview/": (
+        OWNER_AND_STAFF
+    ),
 }
 UNKNOWN_ID = 987654
 SITE_ORIGIN = b"http://testserver"

@@ -4,7 +4,8 @@ from django import template
 from django.utils.translation import gettext_lazy as _
 
 from courses.estimates import format_duration
-from courses.models import Checkpoint
+from courses.messages import message_text as _message_text
+from courses.selectors import scene_checkpoint
 from courses.services import RENDER_SIZES
 
 register = template.Library()
@@ -37,6 +38,12 @@ STAGE_LABELS = {
 
 
 @register.filter
+def message_text(value) -> str:
+    """A stored warning or summary line (synthesis.messages.Message) in the page's language."""
+    return _message_text(value)
+
+
+@register.filter
 def duration(seconds) -> str:
     """65 -> '1:05'; empty for a missing value."""
     if seconds in (None, ""):
@@ -52,10 +59,7 @@ def stage_label(stage: str) -> str:
 @register.filter
 def checkpoint_of(scene):
     """The scene's checkpoint, or None (the reverse one-to-one raises when there is none)."""
-    try:
-        return scene.checkpoint
-    except Checkpoint.DoesNotExist:
-        return None
+    return scene_checkpoint(scene)
 
 
 @register.filter

@@ -8,8 +8,9 @@ enlargement of the base and plain bilinear sampling is exact for both.
 
 Frames come in batches of (B, H, W, 3) uint8; memory stays bounded by B, never by the
 scene's length. Held stills (motion=None) are cheap: each distinct picture (a caption
-change, the opening label going away) is composed once, and a batch shows one picture,
-as a read-only broadcast view of it, so nobody writes into a batch once it is made.
+change, the opening label going away, a bullet revealed) is composed once, and a batch
+shows one picture, as a read-only broadcast view of it, so nobody writes into a batch once
+it is made.
 `plan_is_static(plan)` tells an encoder it may take a still-image path.
 """
 
@@ -64,8 +65,21 @@ class CaptionCue:
 
 
 @dataclass(frozen=True, eq=False)
+class Reveal:
+    """From start_frame on, a held scene shows picture instead of the base (or the reveal
+    before): a bullet appears as it is said (synthesis.reveal). Same size as the base."""
+
+    start_frame: int
+    picture: Image.Image
+
+
+@dataclass(frozen=True, eq=False)
 class ScenePlan:
-    """Everything that decides a scene's pixels."""
+    """Everything that decides a scene's pixels.
+
+    reveals (held scenes only, by start_frame) replace the base from their frame on; the
+    compositor blends each as an opaque patch over what changed, under the captions.
+    """
 
     base: Image.Image
     duration_s: float
@@ -75,6 +89,7 @@ class ScenePlan:
     captions: tuple[CaptionCue, ...] = ()
     language: str = "en"
     opening_label: bool = False
+    reveals: tuple[Reveal, ...] = ()
 
     @property
     def frame_count(self) -> int:
@@ -197,9 +212,19 @@ def prepare_scene(plan: ScenePlan, frame_range: range | None = None) -> Prepared
         )
     count = plan.frame_count
     chosen = slice(None) if frame_range is None else _frame_slice(frame_range, count)
-    times_s = (np.arange(count) / plan.fps)[chosen]  # (n,) of the frames made
+    frames = np.arange(count)[chosen]  # (n,) indices of the frames made
+    times_s = frames / plan.fps
+    base = _base_at_output_size(plan.base, plan.size_px)
     overlays: list[Overlay] = []
     columns: list[np.ndarray] = []
+    if plan.reveals and plan.motion is not None:
+        # A patch stays where it is on the screen while the slide under it zooms.
+        raise SynthesisError("a moving scene cannot reveal its bullets one by one")
+    for overlay, start_frame in reveal_overlays(base, plan.reveals, plan.size_px):
+        shown = frames >= start_frame
+        if shown.any():
+            overlays.append(overlay)
+            columns.append(shown)
     for cue in plan.captions:
         shown = (times_s >= cue.start_s) & (times_s < cue.end_s)
         # Only captions of the range are drawn: a part or one end frame needs few of them.
@@ -214,11 +239,33 @@ def prepare_scene(plan: ScenePlan, frame_range: range | None = None) -> Prepared
     columns.append(np.ones(len(times_s), dtype=bool))
     boxes = crop_boxes(plan.motion, count, plan.size_px, motion_hold_frames(plan))
     return PreparedScene(
-        base=_base_at_output_size(plan.base, plan.size_px),
+        base=base,
         boxes=boxes[chosen],
         overlays=tuple(overlays),
         active=np.stack(columns, axis=1),
     )
+
+
+def reveal_overlays(
+    base: Image.Image, reveals: tuple[Reveal, ...], size_px: tuple[int, int]
+) -> list[tuple[Overlay, int]]:
+    """Each reveal as an opaque patch of its picture over the box where it differs from the
+    picture before, with its start frame. Blended in order over the base, the patches up to
+    reveal k give exactly picture k: a pixel reveal k changed lies in patch k or a later one.
+    """
+    patches = []
+    before = np.asarray(base)
+    for reveal in sorted(reveals, key=lambda r: r.start_frame):
+        picture = np.asarray(_base_at_output_size(reveal.picture, size_px))
+        changed = np.flatnonzero((picture != before).any(axis=2).any(axis=1))  # rows
+        if len(changed):
+            columns = np.flatnonzero((picture != before).any(axis=2).any(axis=0))
+            top, bottom = int(changed[0]), int(changed[-1]) + 1
+            left, right = int(columns[0]), int(columns[-1]) + 1
+            patch = Image.fromarray(picture[top:bottom, left:right]).convert("RGBA")
+            patches.append((Overlay(patch, left, top), reveal.start_frame))
+        before = picture
+    return patches
 
 
 def _frame_slice(frames: range, frame_count: int) -> slice:

@@ -227,11 +227,122 @@ def latex_to_unicode(source: str) -> str:
     return "\n".join(lines)
 
 
-# Pandoc's rule: no space just inside the dollars and no digit just after the closing one,
-# so "costs $5 and $6" stays prose.
+# Slide text (a bullet, a title) marks inline math as $...$ with Pandoc's rule: no space just
+# inside the dollars and no digit just after the closing one, so "costs $5 and $6" stays
+# prose; a dollar written \$ is always a literal dollar (docs/markdown-mapping.md).
 _INLINE_MATH = re.compile(r"(?<![\\$])\$(?=[^\s$])([^$\n]+?)(?<=[^\s\\])\$(?!\d)")
+_ESCAPED_DOLLAR = "\\$"
+
+# A run of slide text: ("text", words) or ("math", LaTeX).
+InlineRun = tuple[str, str]
+
+
+def inline_math_runs(text: str) -> list[InlineRun]:
+    """Slide text split into text runs (\\$ read as $) and inline formulas ($...$)."""
+    runs: list[InlineRun] = []
+    position = 0
+    for match in _INLINE_MATH.finditer(text):
+        _append_text(runs, text[position : match.start()].replace(_ESCAPED_DOLLAR, "$"))
+        runs.append(("math", match.group(1)))
+        position = match.end()
+    _append_text(runs, text[position:].replace(_ESCAPED_DOLLAR, "$"))
+    return runs
+
+
+def _append_text(runs: list[InlineRun], text: str) -> None:
+    """Add text to runs, joined to a text run before it."""
+    if not text:
+        return
+    if runs and runs[-1][0] == "text":
+        runs[-1] = ("text", runs[-1][1] + text)
+    else:
+        runs.append(("text", text))
+
+
+def has_inline_math(text: str) -> bool:
+    """Whether slide text holds an inline formula ($...$)."""
+    return any(kind == "math" for kind, _ in inline_math_runs(text))
+
+
+def _shown(run: InlineRun) -> str:
+    kind, value = run
+    return " ".join(latex_to_unicode(value).split()) if kind == "math" else value
 
 
 def replace_inline_math(text: str) -> str:
-    """Replace each $...$ in prose with its Unicode rendering."""
-    return _INLINE_MATH.sub(lambda match: latex_to_unicode(match.group(1)), text)
+    """Slide text as it reads: each $...$ as its Unicode rendering, \\$ as $."""
+    return "".join(_shown(run) for run in inline_math_runs(text))
+
+
+def inline_math_markup(runs: list[InlineRun]) -> str:
+    """Slide text that inline_math_runs reads back as these runs.
+
+    Dollars in the text are escaped (\\$) only where the plain text would read as math, so
+    a teacher editing the slide sees "costs $5" as written; a formula the markup cannot
+    hold ($ inside it, two formulas touching) becomes its Unicode text.
+    """
+    wanted: list[InlineRun] = []
+    for kind, value in runs:
+        if kind == "text":
+            _append_text(wanted, value)
+            continue
+        value = " ".join(value.split())
+        if value and latex_to_unicode(value).strip():
+            wanted.append(("math", value))
+    plain = _markup(wanted, escape=False)
+    if inline_math_runs(plain) == wanted:
+        return plain
+    # Keep each formula that still reads back (with every later one as text), in order.
+    kept = list(wanted)
+    for index, (kind, _value) in enumerate(wanted):
+        if kind != "math":
+            continue
+        trial = _joined([*kept[: index + 1], *(("text", _shown(run)) for run in kept[index + 1 :])])
+        if inline_math_runs(_markup(trial, escape=True)) != trial:
+            kept[index] = ("text", _shown(kept[index]))
+    return _markup(_joined(kept), escape=True)
+
+
+def _joined(runs: list[InlineRun]) -> list[InlineRun]:
+    joined: list[InlineRun] = []
+    for kind, value in runs:
+        if kind == "text":
+            _append_text(joined, value)
+        else:
+            joined.append((kind, value))
+    return joined
+
+
+def _markup(runs: list[InlineRun], *, escape: bool) -> str:
+    return "".join(
+        f"${value}$" if kind == "math" else value.replace("$", _ESCAPED_DOLLAR) if escape else value
+        for kind, value in runs
+    )
+
+
+def cut_inline_math(text: str, limit: int, *, space_after: int | None = None) -> str:
+    """The start of slide text whose readable form has at most `limit` characters, a formula
+    kept whole or left out; space_after: end instead at the text's last space at or past
+    that many characters, when there is one (a bullet cut at a word)."""
+    kept: list[InlineRun] = []
+    used = 0
+    for kind, value in inline_math_runs(text):
+        shown = _shown((kind, value))
+        if used + len(shown) > limit:
+            if kind == "text":
+                kept.append((kind, value[: limit - used]))
+            break
+        kept.append((kind, value))
+        used += len(shown)
+    if space_after is not None:
+        position = 0
+        last_space: tuple[int, int] | None = None  # (run index, index in the run)
+        for index, run in enumerate(kept):
+            space = run[1].rfind(" ") if run[0] == "text" else -1
+            if space >= 0 and position + space >= space_after:
+                last_space = (index, space)
+            position += len(_shown(run))
+        if last_space is not None:
+            index, space = last_space
+            kept = [*kept[:index], ("text", kept[index][1][:space])]
+    return inline_math_markup(kept)

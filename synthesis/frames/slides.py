@@ -7,6 +7,7 @@ bottom band stays empty for burned-in captions.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,20 +20,35 @@ from pygments.util import ClassNotFound
 from synthesis.code_output import code_lines
 from synthesis.errors import SynthesisError
 from synthesis.frames.images import is_svg, load_image
-from synthesis.frames.latex_text import latex_to_unicode, replace_inline_math
+from synthesis.frames.latex_text import inline_math_runs, latex_to_unicode, replace_inline_math
+from synthesis.frames.math_typeset import typeset_formula, typeset_inline
 from synthesis.frames.overlays import caption_band_height_px
 from synthesis.frames.text_layout import (
-    ELLIPSIS,
+    InlineFormula,
+    Piece,
+    PieceLine,
     TextStyle,
+    draw_pieces,
     draw_text,
     ellipsize,
+    ellipsize_pieces,
     fit_text,
+    formula_extent,
     text_width,
-    wrap_text,
+    wrap_pieces,
 )
 from synthesis.storyboard import Visual
 
 Color = tuple[int, int, int]
+# STIX Two's letters are smaller than Noto Sans CJK's at one size: 1.15 matches them.
+_MATH_SIZE_SCALE = 1.15
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN_FORMULA_GAP_EM = 0.15
+# Where a bullet line's text ink ends above and below its baseline, in em (Noto Sans CJK:
+# ideographs reach about 0.88 em up, descenders 0.22 em down); a formula reaching further
+# makes the line taller by the difference, so it never touches the lines around it.
+_TEXT_INK_ABOVE_EM = 0.95
+_TEXT_INK_BELOW_EM = 0.25
 
 
 @dataclass(frozen=True)
@@ -93,15 +109,20 @@ def render_visual(
     size_px: tuple[int, int],
     language: str,
     theme: Theme = DEFAULT_THEME,
+    bullets_shown: int | None = None,
 ) -> Image.Image:
-    """The visual drawn as an RGB slide of exactly size_px; ImageLoadError if its image fails."""
+    """The visual drawn as an RGB slide of exactly size_px; ImageLoadError if its image fails.
+
+    bullets_shown: draw only a text slide's first bullets, laid out as with all of them (the
+    reveal as the narration reaches each one, synthesis.reveal); None draws every bullet.
+    """
     frame = _Frame(*size_px)
     canvas = Image.new("RGB", size_px, theme.background)
     draw = ImageDraw.Draw(canvas)
     if visual.kind == "title":
         _draw_title_card(draw, frame, visual, theme)
     elif visual.kind == "text":
-        _draw_text_slide(draw, frame, visual, theme)
+        _draw_text_slide(draw, frame, visual, theme, bullets_shown)
     elif visual.kind == "code":
         _draw_code_slide(draw, frame, visual, theme, language)
     elif visual.kind == "image":
@@ -226,21 +247,46 @@ class _Block:
     """A laid-out bullet or math display: its lines at one size."""
 
     kind: str  # "bullet" | "math"
-    lines: tuple[str, ...]
+    # A bullet: its lines of text and inline formulas; a math block: its LaTeX source.
+    lines: tuple[PieceLine, ...] | tuple[str, ...]
+    room_px: int = 0  # a math block: the width its formula may take (0: its natural width)
+
+
+def _bullet_pieces(bullet: str, style: TextStyle) -> list[Piece]:
+    """A bullet as text and typeset inline formulas ($...$), each at the text's size; a
+    formula the typesetter cannot draw is its Unicode text (latex_text) in the line."""
+    pieces: list[Piece] = []
+    runs = inline_math_runs(bullet)
+    for index, (kind, value) in enumerate(runs):
+        if kind == "text":
+            pieces.append(value)
+            continue
+        formula = typeset_inline(value, size_px=round(style.size_px * _MATH_SIZE_SCALE))
+        if not formula.typeset:
+            pieces.append(" ".join(latex_to_unicode(value).split()))
+            continue
+        # Chinese sets a formula off from the characters beside it by a small space.
+        before = runs[index - 1][1][-1:] if index else ""
+        after = runs[index + 1][1][:1] if index + 1 < len(runs) else ""
+        gap = round(style.size_px * _HAN_FORMULA_GAP_EM)
+        left, right = (gap if _HAN.match(char) else 0 for char in (before, after))
+        coverage = formula.coverage
+        if left or right:
+            coverage = Image.new("L", (coverage.width + left + right, coverage.height), 0)
+            coverage.paste(formula.coverage, (left, 0))
+        pieces.append(InlineFormula(coverage, formula.ascent_px))
+    return pieces
 
 
 def _layout_body(visual: Visual, frame: _Frame, style: TextStyle) -> tuple[list[_Block], int]:
     """Blocks wrapped for the style and the total height they need."""
     blocks: list[_Block] = []
     for bullet in visual.bullets:
-        text = replace_inline_math(bullet)
         width = _line_width(frame, style, "bullet")
-        blocks.append(_Block("bullet", tuple(wrap_text(text, style, width))))
+        lines = wrap_pieces(_bullet_pieces(bullet, style), style, width)
+        blocks.append(_Block("bullet", tuple(lines)))
     for source in visual.math:
-        lines: list[str] = []
-        for line in latex_to_unicode(source).split("\n"):
-            lines.extend(wrap_text(line, style, _line_width(frame, style, "math")))
-        blocks.append(_Block("math", tuple(lines)))
+        blocks.append(_Block("math", (source,), _line_width(frame, style, "math")))
     height = sum(_block_height(block, style) for block in blocks)
     height += _block_gap(style) * max(0, len(blocks) - 1)
     return blocks, height
@@ -258,12 +304,34 @@ def _block_gap(style: TextStyle) -> int:
 
 
 def _block_height(block: _Block, style: TextStyle) -> int:
-    lines_height = style.line_height_px() * len(block.lines)
-    return lines_height + (round(style.size_px * 1.2) if block.kind == "math" else 0)
+    if block.kind == "math":
+        formulas = [_math_image(source, style, block.room_px) for source in block.lines]
+        return sum(image.height for image in formulas) + 2 * _math_padding(style)
+    return sum(_line_advance(line, style) for line in block.lines)
+
+
+def _line_extra(line: PieceLine, style: TextStyle) -> tuple[int, int]:
+    """How far a line's formulas reach above and below the room its text's ink leaves
+    (0, 0 for text alone). The font's ascent metric is no guide: Noto Sans CJK's is far
+    above its glyphs, and a hat or fraction that tall would touch the line before."""
+    ascent, descent = formula_extent(line)
+    above = round(style.size_px * _TEXT_INK_ABOVE_EM)
+    below = round(style.size_px * _TEXT_INK_BELOW_EM)
+    return max(0, ascent - above), max(0, descent - below)
+
+
+def _line_advance(line: PieceLine, style: TextStyle) -> int:
+    """Top of this bullet line to the top of the next: taller for a tall formula."""
+    above, below = _line_extra(line, style)
+    return style.line_height_px() + above + below
 
 
 def _draw_text_slide(
-    draw: ImageDraw.ImageDraw, frame: _Frame, visual: Visual, theme: Theme
+    draw: ImageDraw.ImageDraw,
+    frame: _Frame,
+    visual: Visual,
+    theme: Theme,
+    bullets_shown: int | None = None,
 ) -> None:
     body_top = _draw_heading(draw, frame, visual.title, theme) if visual.title else frame.top
     available = frame.bottom - body_top
@@ -278,10 +346,14 @@ def _draw_text_slide(
         size_px = max(min_size_px, int(size_px * 0.93))
     blocks = _fit_blocks(blocks, style, frame, available)
     y = body_top
+    bullets_left = len(blocks) if bullets_shown is None else bullets_shown
     for index, block in enumerate(blocks):
         if index:
             y += _block_gap(style)
-        if block.kind == "bullet":
+        if block.kind == "bullet" and bullets_left <= 0:
+            y += _block_height(block, style)  # not said yet: its place stays empty
+        elif block.kind == "bullet":
+            bullets_left -= 1
             y = _draw_bullet(draw, frame, list(block.lines), style, y, theme)
         else:
             y = _draw_math(draw, frame, list(block.lines), style, y, theme)
@@ -314,7 +386,7 @@ def _fit_blocks(
     if kept:
         last = kept[-1]
         width = _line_width(frame, style, last.kind)
-        ending = ellipsize(last.lines[-1].rstrip() + ELLIPSIS, style, width)
+        ending = ellipsize_pieces(last.lines[-1], style, width)
         kept[-1] = _Block(last.kind, (*last.lines[:-1], ending))
     return kept
 
@@ -322,13 +394,14 @@ def _fit_blocks(
 def _draw_bullet(
     draw: ImageDraw.ImageDraw,
     frame: _Frame,
-    lines: list[str],
+    lines: list[PieceLine],
     style: TextStyle,
     top: int,
     theme: Theme,
 ) -> int:
     dot = max(3, round(style.size_px * 0.26))
-    dot_center_y = top + style.ascent_px - round(style.size_px * 0.33)
+    first_above = _line_extra(lines[0], style)[0] if lines else 0
+    dot_center_y = top + first_above + style.ascent_px - round(style.size_px * 0.33)
     draw.ellipse(
         (
             frame.margin_x,
@@ -339,11 +412,31 @@ def _draw_bullet(
         fill=theme.accent,
     )
     x = frame.margin_x + round(style.size_px * 1.1)
-    baseline = top + style.ascent_px
+    line_top = top
     for line in lines:
-        draw_text(draw, (x, baseline), line, style, theme.text)
-        baseline += style.line_height_px()
-    return top + style.line_height_px() * len(lines)
+        baseline = line_top + _line_extra(line, style)[0] + style.ascent_px
+        draw_pieces(draw, (x, baseline), line, style, theme.text)
+        line_top += _line_advance(line, style)
+    return line_top
+
+
+def _math_padding(style: TextStyle) -> int:
+    return round(style.size_px * 0.6)
+
+
+def _math_image(source: str, style: TextStyle, room_px: int) -> Image.Image:
+    """The formula typeset at the body text size, smaller when wider than room_px."""
+    full_size_px = round(style.size_px * _MATH_SIZE_SCALE)
+    image = typeset_formula(source, size_px=full_size_px, color=(255, 255, 255)).image
+    if room_px and image.width > room_px:
+        # Typeset again at the size that fits (crisper than scaling the pixels), then
+        # trim the last pixels a rounded size may leave over.
+        size_px = max(1, int(full_size_px * room_px / image.width))
+        image = typeset_formula(source, size_px=size_px, color=(255, 255, 255)).image
+        if image.width > room_px:
+            height = max(1, round(image.height * room_px / image.width))
+            image = image.resize((room_px, height), Image.Resampling.LANCZOS)
+    return image
 
 
 def _draw_math(
@@ -354,18 +447,21 @@ def _draw_math(
     top: int,
     theme: Theme,
 ) -> int:
-    padding = round(style.size_px * 0.6)
-    height = style.line_height_px() * len(lines) + 2 * padding
+    """A panel with the formula(s) of `lines` (LaTeX sources) typeset, centred, stacked."""
+    padding = _math_padding(style)
+    room_px = _line_width(frame, style, "math")
+    formulas = [_math_image(source, style, room_px) for source in lines]
+    height = sum(image.height for image in formulas) + 2 * padding
     draw.rounded_rectangle(
         (frame.margin_x, top, frame.width - frame.margin_x - 1, top + height - 1),
         radius=frame.px(0.014),
         fill=theme.panel,
     )
-    baseline = top + padding + style.ascent_px
-    for line in lines:
-        x = (frame.width - text_width(line, style)) / 2
-        draw_text(draw, (x, baseline), line, style, theme.math)
-        baseline += style.line_height_px()
+    y = top + padding
+    for image in formulas:
+        # The formula's coverage drawn in the math colour, anti-aliased onto the panel.
+        draw.bitmap(((frame.width - image.width) // 2, y), image.getchannel("A"), theme.math)
+        y += image.height
     return top + height
 
 

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 import synthesis.frames.images as images
+from courses.messages import message_text
 from courses.models import Lesson, PendingImport
 from tests.courses.conftest import import_tasks_run_at_once, post_scene_image
 from tests.courses.documents import png_header_only, write_blank_pdf, write_pptx_with_picture
@@ -70,7 +71,7 @@ def test_import_of_a_pdf_with_an_absurd_page_size_completes_quickly(
     pending = PendingImport.objects.get()
     assert response.status_code == 302
     assert response.url == reverse("courses:import_review", args=[pending.pk])
-    assert any("thin shape" in warning for warning in pending.warnings)
+    assert any("thin shape" in message_text(warning) for warning in pending.warnings)
 
 
 def test_import_of_a_pptx_with_a_bomb_picture_is_a_form_error_leaving_nothing(

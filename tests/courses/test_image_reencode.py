@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, PngImagePlugin
 
 from courses import services
+from courses.messages import message_text
 from courses.models import ImportKind
 from tests.courses.conftest import post_scene_image
 from tests.courses.documents import png_bytes
@@ -199,5 +200,7 @@ def test_an_imported_image_that_cannot_be_decoded_is_left_out_and_reported(
     version = lesson.latest_version
     assert not version.scenes.exclude(image="").exists()
     assert not version.scenes.filter(kind="image").exists()
-    assert any("broken.png" in warning for warning in version.import_report["warnings"])
+    assert any(
+        "broken.png" in message_text(warning) for warning in version.import_report["warnings"]
+    )
     assert not [path for path in Path(media).rglob("*") if path.is_file()]

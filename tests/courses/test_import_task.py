@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses import services
-from courses.imports.pdf import import_pdf
 from courses.models import ImportStatus, PendingImport
+from lessonimport.pdf import import_pdf
 from tests.courses.conftest import import_tasks_run_at_once
 from tests.courses.documents import write_text_pdf
 

@@ -14,11 +14,11 @@ from pptx.chart.data import CategoryChartData
 from pptx.enum.chart import XL_CHART_TYPE
 from pptx.util import Inches
 
-from courses.imports import safezip
-from courses.imports.markdown_zip import import_markdown_zip
-from courses.imports.pdf import import_pdf
-from courses.imports.pptx import import_pptx
-from courses.imports.sources import check_signature, parse_upload
+from lessonimport import safezip
+from lessonimport.markdown import import_markdown_zip
+from lessonimport.pdf import import_pdf
+from lessonimport.pptx import import_pptx
+from lessonimport.upload import check_signature, parse_upload
 from synthesis.errors import LessonImportError
 from tests.corpus import copy_corpus_lesson
 from tests.courses.documents import (
@@ -221,14 +221,14 @@ def test_parse_upload_dispatches_by_kind(tmp_path):
 
 
 def test_chinese_pdf_text_is_detected_as_chinese(tmp_path):
-    from courses.imports.result import guess_language
+    from lessonimport.draft import guess_language
 
     assert guess_language("我们从一个图像分类问题开始。") == "zh"
     assert guess_language("We start with images.") == "en"
 
 
 def test_markdown_folder_import_needs_lesson_md(tmp_path):
-    from courses.imports.markdown_zip import import_markdown_folder
+    from lessonimport.markdown import import_markdown_folder
 
     (tmp_path / "empty").mkdir()
     with pytest.raises(LessonImportError, match="no lesson.md"):
@@ -277,7 +277,7 @@ def test_pdf_pages_fit_the_video_box_keeping_their_shape(tmp_path):
 
 
 def test_pdf_that_takes_too_long_to_draw_is_stopped_and_leaves_no_pages(tmp_path, monkeypatch):
-    from courses.imports import pdf as pdf_import
+    from lessonimport import pdf as pdf_import
 
     pdf = write_text_pdf(tmp_path / "slow.pdf", [["One"], ["Two"]])
     monkeypatch.setattr(pdf_import, "DRAW_TIME_LIMIT_S", 0.0)

@@ -27,6 +27,9 @@ def test_it_reports_scenes_formulas_and_a_series_for_a_long_chinese_lesson():
     assert "Chapter titles unique: yes" in text
     assert "Formulas: 11" in text
     assert "\\hat" in text  # the LaTeX and how it is drawn
+    display = [line for line in text.splitlines() if "→" in line and "(inline)" not in line]
+    assert sum("→  typeset" in line for line in display) == 11
+    assert "(inline): $\\hat{y}_j$  →  typeset" in text  # formulas in bullets too
     assert "Series: proposed" in text
     assert "  2. 分类问题 — ~" in text
 

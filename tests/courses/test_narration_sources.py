@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from courses import services
-from courses.imports.result import ImportedScene, SentenceSource
 from courses.models import ImportKind, Scene
+from lessonimport.draft import ImportedScene
 from synthesis.sentences import split_sentences
+from synthesis.storyboard import SourceRef
 from tests.corpus import copy_corpus_lesson
 from tests.courses.documents import write_pptx, write_text_pdf
 
@@ -110,7 +111,7 @@ def test_a_sentence_without_a_file_survives_the_review_page_round_trip():
     scene = ImportedScene(
         kind="code",
         narration="Here is the code.",
-        sources=(SentenceSource("Here is the code."),),
+        sources=(SourceRef("", sentence="Here is the code."),),
     )
 
     restored = ImportedScene.from_json(scene.as_json())

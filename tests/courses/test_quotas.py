@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from courses import services
-from courses.imports.result import ImportedScene, SentenceSource, split_long_narration
 from courses.models import ImportStatus, PendingImport, RenderJob, RenderStatus, Scene
 from courses.quotas import teacher_storage_use
+from lessonimport.draft import ImportedScene, split_long_narration
+from synthesis.storyboard import SourceRef
 from tests.courses.conftest import finished_render, import_tasks_run_at_once
 from tests.courses.documents import png_bytes
 
@@ -166,7 +167,7 @@ def test_import_splits_a_long_narration_between_sentences_and_says_so():
         title="Cells",
         image_path="pages/page-001.png",
         narration=" ".join(sentences),
-        sources=tuple(SentenceSource(s, file="c.pdf", page=1) for s in sentences),
+        sources=tuple(SourceRef("c.pdf", page=1, sentence=s) for s in sentences),
     )
 
     scenes, warnings = split_long_narration((scene,), max_chars=100, source_name="c.pdf")
@@ -177,7 +178,7 @@ def test_import_splits_a_long_narration_between_sentences_and_says_so():
     assert [part.title for part in scenes] == ["Cells", "Cells (2)", "Cells (3)", "Cells (4)"]
     assert all(part.image_path == scene.image_path for part in scenes)
     assert sum(len(part.sources) for part in scenes) == 10
-    assert warnings == [
+    assert [str(warning) for warning in warnings] == [
         "Scene 1 (“Cells”) of 'c.pdf' has 269 characters of narration, more than 100; "
         "it was split into 4 scenes."
     ]

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from courses import services
+from courses.messages import message_text
 from courses.models import Checkpoint, Lesson, PendingImport, RenderJob, RenderStatus, Scene
 from tests.corpus import copy_corpus_lesson
 from tests.courses.conftest import finished_render, import_tasks_run_at_once
@@ -215,7 +216,7 @@ def test_zip_import_shows_every_warning_then_confirm_creates_the_lesson(
     review = client.get(response["Location"]).content.decode()
     assert pending.warnings
     for warning in pending.warnings:
-        assert warning.replace("'", "&#x27;") in review
+        assert message_text(warning).replace("'", "&#x27;") in review
     assert "Automated Version Control" in review
 
     with django_capture_on_commit_callbacks(execute=True):

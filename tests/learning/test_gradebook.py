@@ -152,3 +152,31 @@ def test_the_teacher_socket_receives_an_answer_after_the_commit(version, classro
         "checkpoint": first.pk, "right": 0, "answered": 1, "top_wrong": "Only yellow",
         "top_wrong_count": 1,
     }  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_watched_batch_sends_only_the_progress_cell(version, classroom, alice, sam):
+    """Watching changes the student's cell, not the question statistics, record or mastery:
+    those are left out of the message (the dashboard keeps what it shows)."""
+
+    async def scenario():
+        connection = WebsocketCommunicator(
+            URLRouter(websocket_urlpatterns), f"/ws/classes/{classroom.pk}/gradebook/"
+        )
+        connection.scope["user"] = alice
+        connected, _code = await connection.connect()
+        assert connected
+        assert (await connection.receive_json_from(timeout=5))["type"] == "ready"
+        await sync_to_async(record)(sam, version, "watched", {"start_s": 0, "end_s": 4}, "w-1")
+        update = await connection.receive_json_from(timeout=5)
+        await connection.disconnect()
+        return update
+
+    update = async_to_sync(scenario)()
+    assert (update["type"], update["student"], update["lesson"]) == (
+        "update",
+        sam.pk,
+        version.lesson_id,
+    )
+    assert update["watched_percent"] > 0
+    assert not {"questions", "record", "mastery"} & set(update)

@@ -130,11 +130,11 @@ def test_student_plays_their_variant_and_nobody_else_can(client, demo_lesson):
     two = User.objects.get(username="demo-student2")
     urls = _urls(demo_lesson)
     client.force_login(one)
-    page = client.get(urls["variant_page"])
+    page = _status(client, urls["variant_page"])  # the page itself sends the prepare task
     assert page.status_code == 200
     assert "Refraction, step by step" in page.content.decode()
     first = _status(client, urls["variant_status"]).json()
-    assert first["status"] in ("pending", "ready")
+    assert first["status"] == "ready"
     ready = client.get(urls["variant_status"]).json()
     assert ready["status"] == "ready" and ready["playlist"] == urls["variant_playlist"]
     playlist = client.get(urls["variant_playlist"]).content.decode()
@@ -451,3 +451,26 @@ def test_a_ready_variant_is_pinned_while_its_lesson_is_published(client, demo_le
     with TestCase.captureOnCommitCallbacks(execute=True):
         lesson_takedown(lesson=demo_lesson, moderator=moderator, reason_code="other")
     assert segment_store().pins(owner) == frozenset()
+
+
+def test_a_variant_plays_before_its_sidecar_is_signed_and_is_downloaded_only_after(
+    client, demo_lesson
+):
+    """Ready means its TS files and their digests are known: the player streams it while the
+    worker signs the sidecar, and the MP4 and sidecar wait for the signature (503)."""
+    from learning.models import LessonVariant
+
+    client.force_login(User.objects.get(username="demo-student1"))
+    urls = _urls(demo_lesson)
+    _status(client, urls["variant_status"])  # prepares it (the task runs after the commit)
+    row = LessonVariant.objects.get(status="ready")
+    signed = bytes(row.manifest_store)
+    assert signed
+    LessonVariant.objects.filter(pk=row.pk).update(manifest_store=b"")  # as while signing
+    assert client.get(urls["variant_status"]).json()["status"] == "ready"
+    assert client.get(urls["variant_playlist"]).status_code == 200
+    for name in ("variant_video", "variant_provenance"):
+        waiting = client.get(urls[name])
+        assert (waiting.status_code, waiting["Retry-After"]) == (503, "1")
+    LessonVariant.objects.filter(pk=row.pk).update(manifest_store=signed)
+    assert client.get(urls["variant_provenance"]).content == signed

@@ -11,9 +11,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from courses.imports.sources import kind_for_name
+from courses.messages import error_text, message_text
 from courses.models import ImportKind
 from courses.services import course_for_command, pending_import_confirm, pending_import_create
+from lessonimport.upload import kind_for_name
 from synthesis.errors import LessonImportError
 
 
@@ -46,11 +47,12 @@ class Command(BaseCommand):
                 language=options.get("language"),
             )
         except (LessonImportError, ValidationError) as error:
-            message = "; ".join(error.messages) if isinstance(error, ValidationError) else error
-            raise CommandError(str(message)) from error
+            if isinstance(error, ValidationError):
+                raise CommandError("; ".join(error.messages)) from error
+            raise CommandError(error_text(error)) from error
         for line in pending.summary:
-            self.stdout.write(line)
+            self.stdout.write(message_text(line))
         for warning in pending.warnings:
-            self.stdout.write(self.style.WARNING(f"warning: {warning}"))
+            self.stdout.write(self.style.WARNING(f"warning: {message_text(warning)}"))
         lesson = pending_import_confirm(pending=pending, user=owner_user, title=options["title"])
         self.stdout.write(str(lesson.pk))

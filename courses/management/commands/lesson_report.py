@@ -1,9 +1,11 @@
 """python manage.py lesson_report SOURCE
 
 Prints the plan for a lesson without rendering anything: each scene with its estimated
-length and chapter, the shortest narration, repeated titles, the formulas and how they will
-be drawn, and, when the lesson would narrate for more than about 12 minutes, a proposed
-split into one lesson per top-level section. SOURCE is a Markdown lesson folder, a .zip of
+length and chapter, the shortest narration, repeated titles, the formulas (display, and
+inline ones in bullets) and how they will be drawn (typeset, or Unicode text where
+typesetting fails), and, when the lesson would
+narrate for more than about 12 minutes, a proposed split into one lesson per top-level
+section. SOURCE is a Markdown lesson folder, a .zip of
 one, a PDF, a PPTX, or the id of a lesson in the database (its latest version).
 """
 
@@ -17,13 +19,12 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from courses.series import SERIES_THRESHOLD_S, series_parts
 from synthesis.captions import chapter_titles
 from synthesis.errors import SynthesisError
-from synthesis.frames.latex_text import latex_to_unicode
+from synthesis.frames.latex_text import inline_math_runs, latex_to_unicode
+from synthesis.frames.math_typeset import typeset_formula, typeset_inline
 from synthesis.markdown_scenes import speech_seconds
-
-# Above this much narration a lesson is proposed as a series, one lesson per section.
-SERIES_THRESHOLD_S = 12 * 60
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class PlannedScene:
     title: str
     narration: str
     math: tuple[str, ...] = ()
+    bullets: tuple[str, ...] = ()
 
 
 class Command(BaseCommand):
@@ -75,21 +77,36 @@ def _plan(source: str, *, language: str | None):
 
 def _from_storyboard(storyboard):
     scenes = [
-        PlannedScene(s.visual.kind, s.visual.title, s.narration, tuple(s.visual.math))
+        PlannedScene(
+            s.visual.kind,
+            s.visual.title,
+            s.narration,
+            tuple(s.visual.math),
+            tuple(s.visual.bullets) if s.visual.kind == "text" else (),
+        )
         for s in storyboard.scenes
     ]
     return storyboard.title, storyboard.language, scenes, list(storyboard.warnings)
 
 
 def _from_file(path: Path, suffix: str, language: str | None):
-    from courses.imports.markdown_zip import import_markdown_zip
-    from courses.imports.pdf import import_pdf
-    from courses.imports.pptx import import_pptx
+    from lessonimport.markdown import import_markdown_zip
+    from lessonimport.pdf import import_pdf
+    from lessonimport.pptx import import_pptx
 
     importer = {".zip": import_markdown_zip, ".pdf": import_pdf, ".pptx": import_pptx}[suffix]
     with tempfile.TemporaryDirectory(prefix="lectern-report-") as workdir:
         result = importer(path, workdir=Path(workdir), source_name=path.name, language=language)
-    scenes = [PlannedScene(s.kind, s.title, s.narration, tuple(s.math)) for s in result.scenes]
+    scenes = [
+        PlannedScene(
+            s.kind,
+            s.title,
+            s.narration,
+            tuple(s.math),
+            tuple(s.bullets) if s.kind == "text" else (),
+        )
+        for s in result.scenes
+    ]
     return result.title, result.language, scenes, list(result.warnings)
 
 
@@ -141,22 +158,45 @@ def report(title: str, language: str, scenes: list[PlannedScene], warnings: list
         + (_("yes") if len(set(chapter_names)) == len(chapter_names) else _("no"))
     )
     formulas = [(i, latex) for i, scene in enumerate(scenes) for latex in scene.math]
-    lines += ["", _("Formulas") + f": {len(formulas)}"]
+    inline = [
+        (i, latex)
+        for i, scene in enumerate(scenes)
+        for bullet in scene.bullets
+        for kind, latex in inline_math_runs(bullet)
+        if kind == "math"
+    ]
+    lines += ["", _("Formulas") + f": {len(formulas)}, " + _("inline") + f": {len(inline)}"]
     for position, latex in formulas:
-        drawn = " ".join(latex_to_unicode(latex).split())
-        latex = " ".join(latex.split())
         lines.append(
-            f"  {_('scene')} {position + 1}: {latex[:60]}  →  "
-            + _("drawn as text")
-            + f": {drawn[:60]}"
+            f"  {_('scene')} {position + 1}: {' '.join(latex.split())[:60]}  →  " + _drawn(latex)
         )
-    lines += ["", series_proposal(scenes, seconds, chapters, total_s)]
+    for position, latex in inline:
+        lines.append(
+            f"  {_('scene')} {position + 1} ({_('inline')}): ${' '.join(latex.split())[:60]}$  →  "
+            + _drawn(latex, inline=True)
+        )
+    lines += ["", series_proposal(scenes, seconds, language, total_s)]
     if warnings:
         lines += ["", _("Warnings") + ":"] + [f"  {warning}" for warning in warnings]
     return "\n".join(lines) + "\n"
 
 
-def series_proposal(scenes, seconds, chapters, total_s) -> str:
+def _drawn(latex: str, *, inline: bool = False) -> str:
+    """How the slide will draw a formula: typeset, or as Unicode text when typesetting fails."""
+    if inline:
+        formula = typeset_inline(latex, size_px=32)
+    else:
+        formula = typeset_formula(latex, size_px=32, color=(255, 255, 255))
+    if formula.typeset:
+        return _("typeset")
+    drawn = " ".join(latex_to_unicode(latex).split())
+    return (
+        _("Unicode text (the typesetter failed: %(problem)s)") % {"problem": formula.problem[:80]}
+        + f": {drawn[:60]}"
+    )
+
+
+def series_proposal(scenes, seconds, language, total_s) -> str:
     """One lesson per chapter (top-level section) when the whole narrates > ~12 minutes."""
     if total_s <= SERIES_THRESHOLD_S:
         return _("Series: not needed (under 12 minutes).")
@@ -164,7 +204,8 @@ def series_proposal(scenes, seconds, chapters, total_s) -> str:
         _("Series: proposed (the lesson narrates for %(length)s, over 12 minutes).")
         % {"length": _clock(total_s)}
     ]
-    for number, (first, name) in enumerate(chapters):
-        end = chapters[number + 1][0] if number + 1 < len(chapters) else len(scenes)
-        lines.append(f"  {number + 1}. {name} — ~{_clock(sum(seconds[first:end]))}")
+    titles = [scene.title for scene in scenes]
+    kinds = [scene.kind for scene in scenes]
+    for part in series_parts(titles, seconds, language, kinds=kinds):
+        lines.append(f"  {part.number}. {part.title} — ~{_clock(part.estimate_s)}")
     return "\n".join(lines)

@@ -5,6 +5,11 @@ the segments in its manifest while its output folder still exists; those segment
 (owner `render-job-<id>`, so size-based eviction after a render never removes them either)
 and pins of jobs whose outputs are gone are dropped. A segment used within the last
 --min-age-hours is kept (a render in progress has not written its manifest yet).
+
+With media in a bucket (courses.storage) it collects the bucket's segments: the pins are
+the bucket's, a job's outputs exist when its lesson.mp4 is in the bucket, and "used" means
+uploaded (S3 keeps no access time). Local copies on each machine are a cache: removed with
+the bucket's object here, and evicted by size (LECTERN_CACHE_MAX_MB) elsewhere.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from courses.models import RenderJob
+from courses.playlists import segment_store
+from courses.rendering import VIDEO_NAME
+from courses.storage import render_output_exists
 from synthesis.segments import SegmentStore
 
 JOB_OWNER = "render-job-{pk}"
@@ -24,10 +32,14 @@ JOB_OWNER = "render-job-{pk}"
 def referenced_segments(store: SegmentStore) -> dict[str, set[str]]:
     """Pin owner -> segment keys, for every render job whose output still exists."""
     media_root = Path(settings.MEDIA_ROOT)
+    in_bucket = store.remote is not None
     owners: dict[str, set[str]] = {}
     jobs = RenderJob.objects.exclude(output_dir="").only("pk", "output_dir", "manifest")
     for job in jobs.iterator():
-        if not (media_root / job.output_dir).is_dir():
+        if in_bucket:
+            if not render_output_exists(job.output_dir, VIDEO_NAME):
+                continue
+        elif not (media_root / job.output_dir).is_dir():
             continue
         manifest = job.manifest or {}
         keys = set(manifest.get("segments") or ())
@@ -56,22 +68,19 @@ def collect(store: SegmentStore, *, min_age_s: float, dry_run: bool) -> dict[str
         for key in store.pins(owner)
     }
     cutoff = time.time() - min_age_s
-    stored = sorted(store.keys())
+    sizes_and_times = stored_segments(store)
+    stored = sorted(sizes_and_times)
     unreferenced, recent, freed = [], 0, 0
     for key in stored:
         if key in kept:
             continue
-        path = store.path_for(key)
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            continue
-        if max(stat.st_mtime, stat.st_atime) > cutoff:
+        size, used_at = sizes_and_times[key]
+        if used_at > cutoff:
             recent += 1
             continue
         unreferenced.append(key)
-        freed += stat.st_size
-    removed = [] if dry_run else store.remove(unreferenced)
+        freed += size
+    removed = [] if dry_run else remove_segments(store, unreferenced)
     return {
         "segments": len(stored),
         "referenced": len(referenced & set(stored)),
@@ -81,6 +90,31 @@ def collect(store: SegmentStore, *, min_age_s: float, dry_run: bool) -> dict[str
         "bytes": freed,
         "removed": len(removed),
     }
+
+
+def stored_segments(store: SegmentStore) -> dict[str, tuple[int, float]]:
+    """key -> (bytes, last use as a timestamp) of every segment of the store's shared tier."""
+    if store.remote is not None:
+        return {
+            key: (size, uploaded_at.timestamp())
+            for key, (size, uploaded_at) in store.remote.segments().items()
+        }
+    found, local_keys = {}, store.keys()
+    for key in local_keys:
+        try:
+            stat = store.path_for(key).stat()
+        except FileNotFoundError:
+            continue
+        found[key] = (stat.st_size, max(stat.st_mtime, stat.st_atime))
+    return found
+
+
+def remove_segments(store: SegmentStore, keys: list[str]) -> list[str]:
+    if store.remote is not None:
+        store.remote.remove(keys)
+        store.remove(keys)  # this machine's copies
+        return keys
+    return store.remove(keys)
 
 
 class Command(BaseCommand):
@@ -96,7 +130,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        store = SegmentStore(Path(settings.LECTERN_CACHE_DIR))
+        store = segment_store()
         report = collect(
             store, min_age_s=options["min_age_hours"] * 3600, dry_run=options["dry_run"]
         )

@@ -7,20 +7,19 @@ The zip is unpacked with every safety check first (see safezip); then the folder
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
-from django.utils.translation import gettext as _
-
-from courses.imports import safezip
-from courses.imports.result import (
+from lessonimport import safezip
+from lessonimport.draft import (
     ImportedScene,
     ImportProgress,
     ImportResult,
-    SentenceSource,
     no_progress,
 )
 from synthesis import storyboard as sb
 from synthesis.errors import LessonImportError
+from synthesis.messages import Message, gettext_noop
 from synthesis.sentences import split_sentences
 
 LESSON_FILE = "lesson.md"
@@ -52,7 +51,7 @@ def import_markdown_folder(
     """Copy a lesson folder on this machine into workdir/lesson and import it."""
     if not (folder / LESSON_FILE).is_file():
         raise LessonImportError(
-            _("'%(folder)s' has no %(file)s.") % {"folder": folder, "file": LESSON_FILE}
+            Message(gettext_noop("'%(folder)s' has no %(file)s."), folder=folder, file=LESSON_FILE)
         )
     copy = workdir / "lesson"
     # Links are copied as links and never followed out of the lesson.
@@ -67,11 +66,14 @@ def _lesson_root(unpacked: Path, source_name: str) -> Path:
     if len(entries) == 1 and entries[0].is_dir() and (entries[0] / LESSON_FILE).is_file():
         return entries[0]
     raise LessonImportError(
-        _(
-            "'%(name)s' has no %(file)s at its top level or inside a single folder; "
-            "zip the lesson folder itself."
+        Message(
+            gettext_noop(
+                "'%(name)s' has no %(file)s at its top level or inside a single folder; "
+                "zip the lesson folder itself."
+            ),
+            name=source_name,
+            file=LESSON_FILE,
         )
-        % {"name": source_name, "file": LESSON_FILE}
     )
 
 
@@ -81,19 +83,26 @@ def _import_folder(
     from synthesis.markdown import import_lesson_folder
 
     storyboard = import_lesson_folder(folder, language=language)
-    warnings = list(storyboard.warnings)
+    warnings: list[Message | str] = list(storyboard.warnings)
     scenes = tuple(
         _imported_scene(scene, workdir=workdir, warnings=warnings) for scene in storyboard.scenes
     )
     if not scenes:
         raise LessonImportError(
-            _("'%(name)s' has no scenes: %(file)s is empty.")
-            % {"name": source_name, "file": LESSON_FILE}
+            Message(
+                gettext_noop("'%(name)s' has no scenes: %(file)s is empty."),
+                name=source_name,
+                file=LESSON_FILE,
+            )
         )
     images = sum(1 for scene in scenes if scene.image_path)
     summary = (
-        _("%(file)s became %(scenes)s scenes, %(images)s of them showing an image.")
-        % {"file": LESSON_FILE, "scenes": len(scenes), "images": images},
+        Message(
+            gettext_noop("%(file)s became %(scenes)s scenes, %(images)s of them showing an image."),
+            file=LESSON_FILE,
+            scenes=len(scenes),
+            images=images,
+        ),
     )
     return ImportResult(
         title=storyboard.title or folder.name,
@@ -105,7 +114,9 @@ def _import_folder(
     )
 
 
-def _imported_scene(scene: sb.Scene, *, workdir: Path, warnings: list[str]) -> ImportedScene:
+def _imported_scene(
+    scene: sb.Scene, *, workdir: Path, warnings: list[Message | str]
+) -> ImportedScene:
     visual = scene.visual
     image_path = None
     if visual.image_path:
@@ -114,31 +125,34 @@ def _imported_scene(scene: sb.Scene, *, workdir: Path, warnings: list[str]) -> I
             image_path = image.relative_to(workdir.resolve()).as_posix()
         else:
             warnings.append(
-                _(
-                    "Scene '%(scene)s': image '%(image)s' is not inside the lesson folder "
-                    "and was left out."
+                Message(
+                    gettext_noop(
+                        "Scene '%(scene)s': image '%(image)s' is not inside the lesson folder "
+                        "and was left out."
+                    ),
+                    scene=visual.title or scene.id,
+                    image=visual.image_path,
                 )
-                % {"scene": visual.title or scene.id, "image": visual.image_path}
             )
-    body = visual.subtitle if visual.kind == "title" else "\n".join(visual.bullets)
     return ImportedScene(
         kind=visual.kind if image_path or visual.kind != "image" else "text",
         title=visual.title,
-        body=body,
+        subtitle=visual.subtitle,
+        bullets=visual.bullets,
         code=visual.code,
         code_language=visual.code_language,
-        math=tuple(visual.math),
+        math=visual.math,
         image_path=image_path,
         image_alt=visual.alt,
         narration=scene.narration,
         sources=sentence_sources(scene),
         language=scene.language,
-        concepts=tuple(scene.concepts),
+        concepts=scene.concepts,
         role=scene.role,
     )
 
 
-def sentence_sources(scene: sb.Scene) -> tuple[SentenceSource, ...]:
+def sentence_sources(scene: sb.Scene) -> tuple[sb.SourceRef, ...]:
     """One source per narrated sentence, exactly as the reader reported them.
 
     synthesis.markdown gives one SourceRef per sentence of the narration, in order, each
@@ -151,12 +165,6 @@ def sentence_sources(scene: sb.Scene) -> tuple[SentenceSource, ...]:
         by_sentence = {ref.sentence: ref for ref in scene.sources if ref.sentence}
         refs = [by_sentence.get(sentence) for sentence in sentences]
     return tuple(
-        SentenceSource(
-            sentence,
-            file=ref.file if ref else "",
-            page=ref.page if ref else None,
-            slide=ref.slide if ref else None,
-            paragraph=ref.paragraph if ref else None,
-        )
+        replace(ref, sentence=sentence) if ref else sb.SourceRef("", sentence=sentence)
         for sentence, ref in zip(sentences, refs, strict=True)
     )

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.utils.translation import gettext as _
 from pptx import Presentation
 from pptx.enum.shapes import MSO_SHAPE_TYPE, PP_PLACEHOLDER
 from pptx.exc import PackageNotFoundError
 
-from courses.imports import safezip
-from courses.imports.result import (
+from lessonimport import safezip
+from lessonimport.draft import (
     ImportedScene,
     ImportProgress,
     ImportResult,
@@ -26,6 +25,7 @@ from courses.imports.result import (
 )
 from synthesis.errors import LessonImportError
 from synthesis.frames.images import DEFAULT_MAX_PIXELS, raster_header
+from synthesis.messages import Message, gettext_noop
 
 MAX_SLIDES = 300
 MAX_PICTURE_PIXELS = DEFAULT_MAX_PIXELS  # what the renderer will open
@@ -53,23 +53,35 @@ def import_pptx(
         slides = list(deck.slides)
     except PackageNotFoundError as error:
         raise LessonImportError(
-            _("'%(name)s' is not a PowerPoint .pptx file (%(error)s).")
-            % {"name": source_name, "error": error}
+            Message(
+                gettext_noop("'%(name)s' is not a PowerPoint .pptx file (%(error)s)."),
+                name=source_name,
+                error=error,
+            )
         ) from error
     except Exception as error:  # noqa: BLE001 - python-pptx raises an open set of types on bad XML
         raise LessonImportError(
-            _(
-                "'%(name)s' could not be read as a PowerPoint presentation (%(error)s). "
-                "Open it in PowerPoint or LibreOffice and save it again as .pptx."
+            Message(
+                gettext_noop(
+                    "'%(name)s' could not be read as a PowerPoint presentation (%(error)s). "
+                    "Open it in PowerPoint or LibreOffice and save it again as .pptx."
+                ),
+                name=source_name,
+                error=error,
             )
-            % {"name": source_name, "error": error}
         ) from error
     if not slides:
-        raise LessonImportError(_("'%(name)s' has no slides.") % {"name": source_name})
+        raise LessonImportError(
+            Message(gettext_noop("'%(name)s' has no slides."), name=source_name)
+        )
     if len(slides) > MAX_SLIDES:
         raise LessonImportError(
-            _("'%(name)s' has %(count)s slides; Lectern imports at most %(limit)s.")
-            % {"name": source_name, "count": len(slides), "limit": MAX_SLIDES}
+            Message(
+                gettext_noop("'%(name)s' has %(count)s slides; Lectern imports at most %(limit)s."),
+                name=source_name,
+                count=len(slides),
+                limit=MAX_SLIDES,
+            )
         )
     reader = _DeckReader(workdir=workdir, source_name=source_name)
     all_text = "\n".join(reader.slide_text(slide) for slide in slides)
@@ -83,17 +95,20 @@ def import_pptx(
     author = normalise_text(deck.core_properties.author or "")
     pictures = sum(1 for scene in scenes if scene.kind == "image")
     summary = (
-        _(
-            "%(slides)s slides became %(scenes)s scenes: %(pictures)s with a picture, "
-            "%(texts)s text or title slides."
-        )
-        % {
-            "slides": len(slides),
-            "scenes": len(scenes),
-            "pictures": pictures,
-            "texts": len(scenes) - pictures,
-        },
-        _("%(count)s slides had speaker notes, used as narration.") % {"count": reader.notes_count},
+        Message(
+            gettext_noop(
+                "%(slides)s slides became %(scenes)s scenes: %(pictures)s with a picture, "
+                "%(texts)s text or title slides."
+            ),
+            slides=len(slides),
+            scenes=len(scenes),
+            pictures=pictures,
+            texts=len(scenes) - pictures,
+        ),
+        Message(
+            gettext_noop("%(count)s slides had speaker notes, used as narration."),
+            count=reader.notes_count,
+        ),
     )
     return ImportResult(
         title=(title or Path(source_name).stem)[:200],
@@ -111,7 +126,7 @@ class _DeckReader:
     def __init__(self, *, workdir: Path, source_name: str) -> None:
         self.workdir = workdir
         self.source_name = source_name
-        self.warnings: list[str] = []
+        self.warnings: list[Message] = []
         self.notes_count = 0
 
     def slide_text(self, slide) -> str:
@@ -133,7 +148,7 @@ class _DeckReader:
                 bullets += _table_rows(shape)
                 self._warn(
                     number,
-                    _(
+                    gettext_noop(
                         "Slide %(number)s of '%(name)s': a table was turned into slide "
                         "text, one row per line."
                     ),
@@ -141,18 +156,21 @@ class _DeckReader:
             elif getattr(shape, "has_chart", False) and shape.has_chart:
                 self._warn(
                     number,
-                    _("Slide %(number)s of '%(name)s': a chart was skipped; add it as a picture."),
+                    gettext_noop(
+                        "Slide %(number)s of '%(name)s': a chart was skipped; add it as a picture."
+                    ),
                 )
             elif shape.shape_type == MSO_SHAPE_TYPE.MEDIA:
                 self._warn(
-                    number, _("Slide %(number)s of '%(name)s': a video or sound was skipped.")
+                    number,
+                    gettext_noop("Slide %(number)s of '%(name)s': a video or sound was skipped."),
                 )
             elif shape.has_text_frame:
                 bullets += _paragraph_lines(shape)
             elif shape.shape_type == MSO_SHAPE_TYPE.GRAPHIC_FRAME:
                 self._warn(
                     number,
-                    _(
+                    gettext_noop(
                         "Slide %(number)s of '%(name)s': a diagram (SmartArt or similar) "
                         "was skipped."
                     ),
@@ -166,14 +184,17 @@ class _DeckReader:
             if paragraphs:
                 self._warn(
                     number,
-                    _(
+                    gettext_noop(
                         "Slide %(number)s of '%(name)s' has no speaker notes; its text is used as "
                         "draft narration."
                     ),
                 )
             else:
                 self._warn(
-                    number, _("Slide %(number)s of '%(name)s' is empty: no text, notes or picture.")
+                    number,
+                    gettext_noop(
+                        "Slide %(number)s of '%(name)s' is empty: no text, notes or picture."
+                    ),
                 )
         narration, sources = narration_from_paragraphs(
             paragraphs, language, file=self.source_name, slide=number
@@ -183,14 +204,14 @@ class _DeckReader:
         if image_path:
             return ImportedScene(
                 kind="image",
-                body="\n".join(bullets),
+                bullets=tuple(bullets),  # not drawn over the picture; kept for the editor
                 image_path=image_path,
                 image_alt=_picture_alt(pictures, title),
                 **common,
             )
         if subtitle and not bullets:
-            return ImportedScene(kind="title", body=subtitle, **common)
-        return ImportedScene(kind="text", body="\n".join(bullets), **common)
+            return ImportedScene(kind="title", subtitle=subtitle, **common)
+        return ImportedScene(kind="text", bullets=tuple(bullets), **common)
 
     def _save_largest_picture(self, pictures: list, number: int) -> str | None:
         usable = []
@@ -203,7 +224,7 @@ class _DeckReader:
             else:
                 self._warn(
                     number,
-                    _(
+                    gettext_noop(
                         "Slide %(number)s of '%(name)s': a picture that is not PNG, JPEG, GIF "
                         "or WebP was skipped."
                     ),
@@ -216,7 +237,7 @@ class _DeckReader:
         if len(usable) > 1:
             self._warn(
                 number,
-                _(
+                gettext_noop(
                     "Slide %(number)s of '%(name)s' has %(count)s pictures; only the largest is "
                     "shown, the others were skipped."
                 ),
@@ -224,18 +245,18 @@ class _DeckReader:
             )
         if width_px * height_px > MAX_PICTURE_PIXELS:
             raise LessonImportError(
-                _(
-                    "Slide %(number)s of '%(name)s' shows a picture of %(width)s x %(height)s "
-                    "pixels; Lectern takes pictures of up to %(limit)s megapixels. Make it "
-                    "smaller in PowerPoint and import again."
+                Message(
+                    gettext_noop(
+                        "Slide %(number)s of '%(name)s' shows a picture of %(width)s x %(height)s "
+                        "pixels; Lectern takes pictures of up to %(limit)s megapixels. Make it "
+                        "smaller in PowerPoint and import again."
+                    ),
+                    number=number,
+                    name=self.source_name,
+                    width=width_px,
+                    height=height_px,
+                    limit=f"{MAX_PICTURE_PIXELS / 1_000_000:g}",
                 )
-                % {
-                    "number": number,
-                    "name": self.source_name,
-                    "width": width_px,
-                    "height": height_px,
-                    "limit": f"{MAX_PICTURE_PIXELS / 1_000_000:g}",
-                }
             )
         relative = f"slides/slide-{number:03d}.{_EXTENSIONS[image_format]}"
         target = self.workdir / relative
@@ -243,8 +264,8 @@ class _DeckReader:
         target.write_bytes(largest.image.blob)
         return relative
 
-    def _warn(self, number: int, message: str, **values: object) -> None:
-        self.warnings.append(message % {"number": number, "name": self.source_name, **values})
+    def _warn(self, number: int, template: str, **values: object) -> None:
+        self.warnings.append(Message(template, number=number, name=self.source_name, **values))
 
 
 def _shapes(shapes):

@@ -7,10 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from django.utils.translation import gettext as _
-
-from courses.imports.pdf_pages import draw_pdf_pages, read_pdf_outline
-from courses.imports.result import (
+from lessonimport.draft import (
     ImportedScene,
     ImportProgress,
     ImportResult,
@@ -19,7 +16,9 @@ from courses.imports.result import (
     no_progress,
     normalise_text,
 )
+from lessonimport.pdf_pages import draw_pdf_pages, read_pdf_outline
 from synthesis.errors import LessonImportError
+from synthesis.messages import Message, gettext_noop
 from synthesis.sandbox import (
     SandboxError,
     SandboxMemoryError,
@@ -46,6 +45,7 @@ PDF_MEMORY_BYTES = 2 * 2**30
 _TITLE_MAX_CHARS = 90
 _HYPHENATED_BREAK = re.compile(r"(?<=[a-z])-\n(?=[a-z])")
 _BULLET = re.compile(r"^(?:[•▪◦‣·*–-]|\d{1,2}[.)])\s+")
+_PAGE_ALT = {"en": "Page %(number)s of %(name)s", "zh": "%(name)s 第 %(number)s 页"}
 _SENTENCE_ENDS = (".", "!", "?", ":", "。", "！", "？", "：")
 
 
@@ -69,14 +69,18 @@ def import_pdf(
     )
     page_count = outline["page_count"]
     if page_count == 0:
-        raise LessonImportError(_("'%(name)s' has no pages.") % {"name": source_name})
+        raise LessonImportError(Message(gettext_noop("'%(name)s' has no pages."), name=source_name))
     if page_count > MAX_PAGES:
         raise LessonImportError(
-            _(
-                "'%(name)s' has %(count)s pages; Lectern imports at most %(limit)s. "
-                "Split it into several lessons."
+            Message(
+                gettext_noop(
+                    "'%(name)s' has %(count)s pages; Lectern imports at most %(limit)s. "
+                    "Split it into several lessons."
+                ),
+                name=source_name,
+                count=page_count,
+                limit=MAX_PAGES,
             )
-            % {"name": source_name, "count": page_count, "limit": MAX_PAGES}
         )
     texts = [text.replace("\r\n", "\n").replace("\r", "\n") for text in outline["texts"]]
     lesson_language = language or guess_language("\n".join(texts))
@@ -110,11 +114,14 @@ def import_pdf(
         )
         if not narration:
             warnings.append(
-                _(
-                    "Page %(number)s of '%(name)s' has no text (a scanned page?); "
-                    "its narration is empty, type it in the editor."
+                Message(
+                    gettext_noop(
+                        "Page %(number)s of '%(name)s' has no text (a scanned page?); "
+                        "its narration is empty, type it in the editor."
+                    ),
+                    number=number,
+                    name=source_name,
                 )
-                % {"number": number, "name": source_name}
             )
         title = _page_title(paragraphs)
         scenes.append(
@@ -122,8 +129,7 @@ def import_pdf(
                 kind="image",
                 title=title,
                 image_path=image_name,
-                image_alt=title
-                or _("Page %(number)s of %(name)s") % {"number": number, "name": source_name},
+                image_alt=title or _page_alt(number, source_name, lesson_language),
                 narration=narration,
                 sources=sources,
                 language=lesson_language,
@@ -133,8 +139,13 @@ def import_pdf(
     title = normalise_text(metadata.get("Title", "")) or scenes[0].title or Path(source_name).stem
     author = normalise_text(metadata.get("Author", ""))
     summary = (
-        _("%(pages)s pages became %(scenes)s image scenes with their text as draft narration.")
-        % {"pages": page_count, "scenes": len(scenes)},
+        Message(
+            gettext_noop(
+                "%(pages)s pages became %(scenes)s image scenes with their text as draft narration."
+            ),
+            pages=page_count,
+            scenes=len(scenes),
+        ),
     )
     return ImportResult(
         title=title[:200],
@@ -153,61 +164,79 @@ def _sandboxed(func, *args, timeout_s: float, source_name: str):
         return run_limited(func, *args, timeout_s=timeout_s, memory_bytes=PDF_MEMORY_BYTES)
     except SandboxTimeout as error:
         raise LessonImportError(
-            _(
-                "'%(name)s' is too complex to read or draw (it took more than %(seconds)s s). "
-                "Split it, or print it to a new PDF and try again."
+            Message(
+                gettext_noop(
+                    "'%(name)s' is too complex to read or draw (it took more than %(seconds)s s). "
+                    "Split it, or print it to a new PDF and try again."
+                ),
+                **values,
+                seconds=f"{error.timeout_s:g}",
             )
-            % {**values, "seconds": f"{error.timeout_s:g}"}
         ) from error
     except SandboxMemoryError as error:
         raise LessonImportError(
-            _(
-                "'%(name)s' needs too much memory to read or draw (more than %(mb)s MB). "
-                "Its pictures may be very large: print it to a new PDF and try again."
+            Message(
+                gettext_noop(
+                    "'%(name)s' needs too much memory to read or draw (more than %(mb)s MB). "
+                    "Its pictures may be very large: print it to a new PDF and try again."
+                ),
+                **values,
+                mb=error.memory_bytes // 2**20,
             )
-            % {**values, "mb": error.memory_bytes // 2**20}
         ) from error
     except SandboxWorkError as error:
         raise LessonImportError(
-            _(
-                "'%(name)s' could not be read as a PDF (%(error)s). "
-                "Check that it opens in a PDF viewer and has no password."
+            Message(
+                gettext_noop(
+                    "'%(name)s' could not be read as a PDF (%(error)s). "
+                    "Check that it opens in a PDF viewer and has no password."
+                ),
+                **values,
+                error=error.message,
             )
-            % {**values, "error": error.message}
         ) from error
     except SandboxError as error:
         raise LessonImportError(
-            _("'%(name)s' could not be read (%(error)s).") % {**values, "error": error}
+            Message(
+                gettext_noop("'%(name)s' could not be read (%(error)s)."), **values, error=error
+            )
         ) from error
 
 
-def _page_scales(sizes_pt: list, source_name: str) -> tuple[list[float], list[str]]:
+def _page_scales(sizes_pt: list, source_name: str) -> tuple[list[float], list[Message]]:
     """The scale each page is drawn at to fit PAGE_BOX_PX, and a warning per thin page."""
     box_width, box_height = PAGE_BOX_PX
     scales, warnings = [], []
     for number, (width_pt, height_pt) in enumerate(sizes_pt, 1):
         if not (width_pt > 0 and height_pt > 0):
             raise LessonImportError(
-                _("Page %(number)s of '%(name)s' has no size (%(width)s x %(height)s points).")
-                % {"number": number, "name": source_name, "width": width_pt, "height": height_pt}
+                Message(
+                    gettext_noop(
+                        "Page %(number)s of '%(name)s' has no size (%(width)s x %(height)s points)."
+                    ),
+                    number=number,
+                    name=source_name,
+                    width=width_pt,
+                    height=height_pt,
+                )
             )
         scale = min(box_width / width_pt, box_height / height_pt)
         scales.append(scale)
         if max(width_pt / height_pt, height_pt / width_pt) > _THIN_PAGE_RATIO:
             warnings.append(
-                _(
-                    "Page %(number)s of '%(name)s' is %(width)s x %(height)s points, a very "
-                    "long and thin shape; it was drawn %(width_px)s x %(height_px)s pixels to "
-                    "fit the video and will look small."
+                Message(
+                    gettext_noop(
+                        "Page %(number)s of '%(name)s' is %(width)s x %(height)s points, a very "
+                        "long and thin shape; it was drawn %(width_px)s x %(height_px)s pixels to "
+                        "fit the video and will look small."
+                    ),
+                    number=number,
+                    name=source_name,
+                    width=f"{width_pt:g}",
+                    height=f"{height_pt:g}",
+                    width_px=max(1, math.ceil(width_pt * scale)),
+                    height_px=max(1, math.ceil(height_pt * scale)),
                 )
-                % {
-                    "number": number,
-                    "name": source_name,
-                    "width": f"{width_pt:g}",
-                    "height": f"{height_pt:g}",
-                    "width_px": max(1, math.ceil(width_pt * scale)),
-                    "height_px": max(1, math.ceil(height_pt * scale)),
-                }
             )
     return scales, warnings
 
@@ -236,6 +265,13 @@ def _paragraphs(text: str) -> list[str]:
             paragraphs.append([])
     joined = [normalise_text(" ".join(lines_)) for lines_ in paragraphs]
     return [paragraph for paragraph in joined if paragraph]
+
+
+def _page_alt(number: int, source_name: str, language: str) -> str:
+    """A page's description when it has no title, in the lesson's language (it is spoken
+    in the descriptions track, so it follows the lesson, not the teacher's pages)."""
+    template = _PAGE_ALT.get(language, _PAGE_ALT["en"])
+    return template % {"number": number, "name": source_name}
 
 
 def _page_title(paragraphs: list[str]) -> str:

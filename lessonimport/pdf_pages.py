@@ -1,7 +1,7 @@
 """PDFium work for the PDF importer, run in a sandboxed child process (synthesis.sandbox).
 
 Plain data in and out, and nothing imported but PDFium: the child starts in a fraction of
-the time `courses.imports.pdf` with Django's translation machinery would take.
+the time the whole importer package would take.
 """
 
 from __future__ import annotations

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from django.utils.translation import gettext as _
-
 from synthesis.errors import LessonImportError
+from synthesis.messages import Message, gettext_noop
 
 _CHUNK_BYTES = 1024 * 1024
 _MB = 1024 * 1024
@@ -49,8 +48,11 @@ def open_zip(path: Path, *, name: str) -> zipfile.ZipFile:
         return zipfile.ZipFile(path)
     except (*_CORRUPT_ZIP_ERRORS, OSError) as error:
         raise LessonImportError(
-            _("'%(name)s' is not a readable zip archive (%(error)s).")
-            % {"name": name, "error": error}
+            Message(
+                gettext_noop("'%(name)s' is not a readable zip archive (%(error)s)."),
+                name=name,
+                error=error,
+            )
         ) from error
 
 
@@ -63,14 +65,17 @@ def verify(path: Path, *, name: str, limits: ZipLimits) -> None:
             bad_member = archive.testzip()
         except _CORRUPT_ZIP_ERRORS as error:
             raise LessonImportError(
-                _("'%(name)s' is corrupt (%(error)s).") % {"name": name, "error": error}
+                Message(gettext_noop("'%(name)s' is corrupt (%(error)s)."), name=name, error=error)
             ) from error
         except RuntimeError as error:  # zipfile's way of saying a member is encrypted
             raise LessonImportError(_encrypted(name)) from error
     if bad_member is not None:
         raise LessonImportError(
-            _("'%(name)s' is corrupt: '%(member)s' fails its checksum.")
-            % {"name": name, "member": bad_member}
+            Message(
+                gettext_noop("'%(name)s' is corrupt: '%(member)s' fails its checksum."),
+                name=name,
+                member=bad_member,
+            )
         )
 
 
@@ -79,8 +84,14 @@ def check_members(archive: zipfile.ZipFile, *, name: str, limits: ZipLimits) -> 
     members = archive.infolist()
     if len(members) > limits.max_files:
         raise LessonImportError(
-            _("'%(name)s' holds %(count)s files; Lectern accepts at most %(limit)s.")
-            % {"name": name, "count": len(members), "limit": limits.max_files}
+            Message(
+                gettext_noop(
+                    "'%(name)s' holds %(count)s files; Lectern accepts at most %(limit)s."
+                ),
+                name=name,
+                count=len(members),
+                limit=limits.max_files,
+            )
         )
     total = 0
     for member in members:
@@ -88,8 +99,14 @@ def check_members(archive: zipfile.ZipFile, *, name: str, limits: ZipLimits) -> 
         total += member.file_size
     if total > limits.max_total_bytes:
         raise LessonImportError(
-            _("'%(name)s' unpacks to %(size)s MB; Lectern accepts at most %(limit)s MB.")
-            % {"name": name, "size": total // _MB, "limit": limits.max_total_bytes // _MB}
+            Message(
+                gettext_noop(
+                    "'%(name)s' unpacks to %(size)s MB; Lectern accepts at most %(limit)s MB."
+                ),
+                name=name,
+                size=total // _MB,
+                limit=limits.max_total_bytes // _MB,
+            )
         )
 
 
@@ -121,8 +138,14 @@ def extract(
             written += _extract_member(archive, member, target, name=name)
             if written > limits.max_total_bytes:
                 raise LessonImportError(
-                    _("'%(name)s' unpacks to more than %(limit)s MB; Lectern stopped reading it.")
-                    % {"name": name, "limit": limits.max_total_bytes // _MB}
+                    Message(
+                        gettext_noop(
+                            "'%(name)s' unpacks to more than %(limit)s MB; "
+                            "Lectern stopped reading it."
+                        ),
+                        name=name,
+                        limit=limits.max_total_bytes // _MB,
+                    )
                 )
 
 
@@ -139,8 +162,12 @@ def _extract_member(
                 out.write(chunk)
     except _CORRUPT_ZIP_ERRORS as error:
         raise LessonImportError(
-            _("'%(name)s' is corrupt: '%(member)s' cannot be unpacked (%(error)s).")
-            % {"name": name, "member": member.filename, "error": error}
+            Message(
+                gettext_noop("'%(name)s' is corrupt: '%(member)s' cannot be unpacked (%(error)s)."),
+                name=name,
+                member=member.filename,
+                error=error,
+            )
         ) from error
     except RuntimeError as error:
         raise LessonImportError(_encrypted(name)) from error
@@ -159,25 +186,33 @@ def _check_member_path(member: zipfile.ZipInfo, *, name: str) -> None:
     )
     if unsafe:
         raise LessonImportError(
-            _(
-                "'%(name)s' contains '%(member)s', a path outside the archive; "
-                "Lectern refuses such archives."
+            Message(
+                gettext_noop(
+                    "'%(name)s' contains '%(member)s', a path outside the archive; "
+                    "Lectern refuses such archives."
+                ),
+                name=name,
+                member=filename,
             )
-            % {"name": name, "member": filename}
         )
     mode = member.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise LessonImportError(
-            _(
-                "'%(name)s' contains a symbolic link ('%(member)s'); "
-                "Lectern refuses links in uploads."
+            Message(
+                gettext_noop(
+                    "'%(name)s' contains a symbolic link ('%(member)s'); "
+                    "Lectern refuses links in uploads."
+                ),
+                name=name,
+                member=filename,
             )
-            % {"name": name, "member": filename}
         )
 
 
-def _encrypted(name: str) -> str:
-    return _("'%(name)s' is encrypted; upload it without a password.") % {"name": name}
+def _encrypted(name: str) -> Message:
+    return Message(
+        gettext_noop("'%(name)s' is encrypted; upload it without a password."), name=name
+    )
 
 
 def remove_tree(path: Path) -> None:

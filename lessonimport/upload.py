@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-
-from courses.imports import safezip
-from courses.imports.markdown_zip import import_markdown_zip
-from courses.imports.pdf import import_pdf
-from courses.imports.pptx import import_pptx
-from courses.imports.result import ImportProgress, ImportResult, no_progress
+from lessonimport import safezip
+from lessonimport.draft import ImportProgress, ImportResult, no_progress
+from lessonimport.markdown import import_markdown_zip
+from lessonimport.pdf import import_pdf
+from lessonimport.pptx import import_pptx
 from synthesis.errors import LessonImportError
+from synthesis.messages import Message, gettext_noop
 
 EXTENSIONS = {".zip": "zip", ".pdf": "pdf", ".pptx": "pptx"}
 # The bytes each kind starts with: a .pptx is a zip too.
 _SIGNATURES = {"zip": (b"PK\x03\x04", b"PK\x05\x06"), "pdf": (b"%PDF-",), "pptx": (b"PK\x03\x04",)}
 _DESCRIPTIONS = {
-    "zip": gettext_lazy("a zip archive"),
-    "pdf": gettext_lazy("a PDF"),
-    "pptx": gettext_lazy("a PowerPoint .pptx file"),
+    "zip": Message(gettext_noop("a zip archive")),
+    "pdf": Message(gettext_noop("a PDF")),
+    "pptx": Message(gettext_noop("a PowerPoint .pptx file")),
 }
 
 
@@ -40,11 +38,14 @@ def check_signature(path: Path, *, kind: str, source_name: str) -> None:
     )
     if not matches:
         raise LessonImportError(
-            _(
-                "'%(name)s' is named like %(kind)s but is not one (its content does not "
-                "match); check that you picked the right file."
+            Message(
+                gettext_noop(
+                    "'%(name)s' is named like %(kind)s but is not one (its content does not "
+                    "match); check that you picked the right file."
+                ),
+                name=source_name,
+                kind=_DESCRIPTIONS[kind],
             )
-            % {"name": source_name, "kind": _DESCRIPTIONS[kind]}
         )
 
 
@@ -68,5 +69,9 @@ def parse_upload(
     if kind == "pptx":
         return import_pptx(path, **common, limits=limits, progress=progress)
     raise LessonImportError(
-        _("'%(name)s': Lectern cannot import %(kind)s files.") % {"name": source_name, "kind": kind}
+        Message(
+            gettext_noop("'%(name)s': Lectern cannot import %(kind)s files."),
+            name=source_name,
+            kind=kind,
+        )
     )

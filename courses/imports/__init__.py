@@ -1,1 +1,0 @@
-"""Turn teacher material (Markdown folder or .zip, PDF, .pptx) into scenes to review."""
