@@ -41,6 +41,25 @@ def answer(student, version, checkpoint, text, event_id):
     return record(student, version, "answered", payload, event_id)
 
 
+def first_update(classroom, teacher, act) -> dict:
+    """The first message the class's gradebook socket gets after act() runs."""
+
+    async def scenario():
+        connection = WebsocketCommunicator(
+            URLRouter(websocket_urlpatterns), f"/ws/classes/{classroom.pk}/gradebook/"
+        )
+        connection.scope["user"] = teacher
+        connected, _code = await connection.connect()
+        assert connected
+        assert (await connection.receive_json_from(timeout=5))["type"] == "ready"
+        await sync_to_async(act)()
+        update = await connection.receive_json_from(timeout=5)
+        await connection.disconnect()
+        return update
+
+    return async_to_sync(scenario)()
+
+
 @pytest.fixture
 def answered(version, classroom, sam):
     """sam watched 4 s and got the first question wrong; kim got it right; lee chose wrong too."""
@@ -127,21 +146,9 @@ def test_teacher_toggles_prevent_skipping(client, alice, lesson, classroom):
 @pytest.mark.django_db(transaction=True)
 def test_the_teacher_socket_receives_an_answer_after_the_commit(version, classroom, alice, sam):
     first, _second = selectors.version_checkpoints(version)
-
-    async def scenario():
-        connection = WebsocketCommunicator(
-            URLRouter(websocket_urlpatterns), f"/ws/classes/{classroom.pk}/gradebook/"
-        )
-        connection.scope["user"] = alice
-        connected, _code = await connection.connect()
-        assert connected
-        assert (await connection.receive_json_from(timeout=5))["type"] == "ready"
-        await sync_to_async(answer)(sam, version, first, "Only yellow", "live-1")
-        update = await connection.receive_json_from(timeout=5)
-        await connection.disconnect()
-        return update
-
-    update = async_to_sync(scenario)()
+    update = first_update(
+        classroom, alice, lambda: answer(sam, version, first, "Only yellow", "live-1")
+    )
     assert (update["type"], update["student"], update["lesson"]) == (
         "update",
         sam.pk,
@@ -158,21 +165,9 @@ def test_the_teacher_socket_receives_an_answer_after_the_commit(version, classro
 def test_a_watched_batch_sends_only_the_progress_cell(version, classroom, alice, sam):
     """Watching changes the student's cell, not the question statistics, record or mastery:
     those are left out of the message (the dashboard keeps what it shows)."""
-
-    async def scenario():
-        connection = WebsocketCommunicator(
-            URLRouter(websocket_urlpatterns), f"/ws/classes/{classroom.pk}/gradebook/"
-        )
-        connection.scope["user"] = alice
-        connected, _code = await connection.connect()
-        assert connected
-        assert (await connection.receive_json_from(timeout=5))["type"] == "ready"
-        await sync_to_async(record)(sam, version, "watched", {"start_s": 0, "end_s": 4}, "w-1")
-        update = await connection.receive_json_from(timeout=5)
-        await connection.disconnect()
-        return update
-
-    update = async_to_sync(scenario)()
+    update = first_update(
+        classroom, alice, lambda: record(sam, version, "watched", {"start_s": 0, "end_s": 4}, "w-1")
+    )
     assert (update["type"], update["student"], update["lesson"]) == (
         "update",
         sam.pk,

@@ -3,8 +3,6 @@ manifest, HLS playlist and MP4 all agree on it, and a full plan never cuts."""
 
 from __future__ import annotations
 
-import wave
-from pathlib import Path
 from types import SimpleNamespace
 
 import av
@@ -20,6 +18,7 @@ from synthesis.render import encode
 from synthesis.segments import SegmentStore
 from synthesis.storyboard import RenderSettings, Scene, Storyboard, Visual, VoiceSettings
 from tests.synthesis.media_checks import decoded_audio, ffprobe, stream
+from tests.synthesis.test_plan import tone_wav
 
 FPS = 10
 SETTINGS = RenderSettings(
@@ -36,18 +35,6 @@ SCENES = {
     "b": Scene("b", Visual(kind="text", title="Colour", bullets=("Red", "Blue")), "Scene b."),
     "c": Scene("c", Visual(kind="code", title="Code", code="print(1)"), "Scene c."),
 }
-
-
-def tone_wav(path: Path, seconds: float, hz: float) -> Path:
-    """A 16-bit mono 48 kHz sine, as a narration clip stands in the speech cache."""
-    t = np.arange(int(48_000 * seconds)) / 48_000
-    samples = (0.3 * np.sin(2 * np.pi * hz * t) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(48_000)
-        wav.writeframes(samples.tobytes())
-    return path
 
 
 @pytest.fixture
